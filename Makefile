@@ -1,0 +1,39 @@
+# medalist — every target describes itself: `make help`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DEMO_DIR ?= medalist-demo
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint format clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(STAMP) ## create .venv and install medalist with its dev tools
+
+demo: $(STAMP) ## run the whole pipeline on bundled demo data and print where to look
+	$(BIN)/medalist demo $(DEMO_DIR)
+
+test: $(STAMP) ## check PostgreSQL is up (start it if we can), then run every test
+	@scripts/ensure-postgres
+	$(BIN)/pytest
+
+lint: $(STAMP) ## ruff lint + format check, mypy on src/
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy src
+
+format: $(STAMP) ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## remove the venv, caches and the demo project
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache $(DEMO_DIR)

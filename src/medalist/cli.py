@@ -1,0 +1,144 @@
+"""The `medalist` command. Errors become output in one place (`_errors`): exit 1 for a runtime
+failure, 2 for usage or configuration."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from medalist import render
+from medalist.config import Pipeline, load_pipeline, resolve_config_path
+from medalist.controller import run_pipeline
+from medalist.errors import MedalistError
+from medalist.runlog import Status
+from medalist.wiring import local_ports
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="medalist: landing → crawl → transform → load, with a run log and alerts.",
+)
+# Piped output is not cut to 80 columns: tables of runs are wide.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "-c",
+        "--config",
+        help="pipeline.yaml to use. Default: $MEDALIST_CONFIG, then ./pipeline.yaml.",
+        show_default=False,
+    ),
+]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except MedalistError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyError as exc:  # lookups by id or name
+        err.print(f"[bold red]error:[/] {exc.args[0]}", markup=True, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _load(config: Path | None) -> Pipeline:
+    return load_pipeline(resolve_config_path(config))
+
+
+@app.command()
+def init(name: Annotated[str, typer.Argument(help="Folder to create, e.g. shop.")]) -> None:
+    """Scaffold NAME/pipeline.yaml and NAME/lake/landing/ with a sample file."""
+    from medalist.scaffold import scaffold
+
+    with _errors():
+        config = scaffold(Path(name))
+    out.print(
+        f"Created {config} and {config.parent / 'lake' / 'landing'}/.\n"
+        f"Next: medalist validate -c {config} && medalist run -c {config}"
+    )
+
+
+@app.command()
+def validate(config: ConfigOption = None) -> None:
+    """Check pipeline.yaml: keys, types, SQL of the models and what they read."""
+    with _errors():
+        pipeline = _load(config)
+    out.print(render.pipeline_summary(pipeline))
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """Process every new file in landing, one run per file. Exit 1 if any run failed."""
+    with _errors():
+        pipeline = _load(config)
+        ports = local_ports(pipeline)
+        outcome = run_pipeline(
+            pipeline, ports, on_start=lambda r: err.print(f"[dim]▶ {r.dataset} {r.file}[/]")
+        )
+    for path in outcome.busy:
+        out.print(f"skipped {path}: another live process is running it")
+    if not outcome.runs:
+        out.print("Nothing new in landing.")
+        return
+    out.print(render.runs_table(outcome.runs, title="This run"))
+    if outcome.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def runs(
+    config: ConfigOption = None,
+    dataset: Annotated[str | None, typer.Option(help="Only this dataset.")] = None,
+    status: Annotated[Status | None, typer.Option(help="Only runs with this status.")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+) -> None:
+    """Table of runs: id, dataset, file, status, state, rows, duration."""
+    with _errors():
+        pipeline = _load(config)
+        records = local_ports(pipeline).runlog.list(dataset=dataset, status=status, limit=limit)
+    if not records:
+        out.print("No runs yet. Land files under the lake's landing/ and `medalist run`.")
+        return
+    out.print(render.runs_table(records))
+
+
+@app.command()
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id, or a unique prefix of one.")],
+    config: ConfigOption = None,
+) -> None:
+    """Every state of one run, its counts, rule counts and error."""
+    with _errors():
+        pipeline = _load(config)
+        record = local_ports(pipeline).runlog.get(run_id)
+    for part in render.run_detail(record):
+        out.print(part)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Where to write the demo project.")] = Path(
+        "medalist-demo"
+    ),
+) -> None:
+    """Write a demo project with messy retail data, run it, and print where to look."""
+    from medalist.demo import run_demo
+
+    with _errors():
+        run_demo(directory, out)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app())

@@ -1,0 +1,276 @@
+"""pipeline.yaml: typed, validated, and explained when wrong.
+
+Every field has a description; `medalist validate` and the docs are built from these models.
+Errors name the file, the key path and the fix (with a did-you-mean for typos).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from medalist.errors import ConfigError
+from medalist.types import ALL_TYPE_NAMES, ColumnType
+
+CONFIG_ENV = "MEDALIST_CONFIG"
+DEFAULT_CONFIG = "pipeline.yaml"
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class Format(StrEnum):
+    csv = "csv"
+    tsv = "tsv"
+    jsonl = "jsonl"
+    json = "json"
+    parquet = "parquet"
+
+
+class LoadMode(StrEnum):
+    merge = "merge"
+    append = "append"
+    replace = "replace"  # type: ignore[assignment]  # the member, not str.replace
+    none = "none"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnSpec(Strict):
+    """One column of a dataset's contract."""
+
+    type: str = Field(
+        "varchar",
+        description="boolean, integer, bigint, double, decimal(p,s), "
+        "varchar, date, timestamp or timestamptz.",
+    )
+    required: bool = Field(False, description="A row with no value here is quarantined.")
+    min: float | int | str | None = Field(None, description="Smallest accepted value.")
+    max: float | int | str | None = Field(None, description="Largest accepted value.")
+    accepted: list[str | int | float] | None = Field(
+        None, description="The only values accepted; others are quarantined."
+    )
+    description: str | None = Field(None, description="What the column means (documentation).")
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        try:
+            return str(ColumnType.parse(value))
+        except ValueError as exc:
+            hint = _did_you_mean(value.lower(), ALL_TYPE_NAMES)
+            raise ValueError(f"{exc}. Use one of {', '.join(ALL_TYPE_NAMES)}{hint}") from None
+
+    @property
+    def column_type(self) -> ColumnType:
+        return ColumnType.parse(self.type)
+
+
+class DatasetSpec(Strict):
+    """A source of files in landing and the contract they must meet."""
+
+    source: str = Field(description="Glob under <lake>/landing/, e.g. orders/*.csv.")
+    format: Format | None = Field(
+        None,
+        description="csv, tsv, jsonl, json or parquet; "
+        "default from the file extension (.gz allowed).",
+    )
+    primary_key: list[str] = Field(
+        default_factory=list, description="Columns that identify a row; duplicates keep the latest."
+    )
+    columns: dict[str, ColumnSpec] = Field(description="The data contract, column by column.")
+    load: LoadMode | None = Field(
+        None, description="merge (default with a key), append (default without), replace, or none."
+    )
+
+    @property
+    def load_mode(self) -> LoadMode:
+        if self.load is not None:
+            return self.load
+        return LoadMode.merge if self.primary_key else LoadMode.append
+
+
+class ModelSpec(Strict):
+    """A gold table: SQL over silver.<dataset> and gold.<model>."""
+
+    sql: str = Field(description="One SELECT in DuckDB SQL.")
+    primary_key: list[str] = Field(default_factory=list, description="Key for merge loads.")
+    load: LoadMode | None = Field(
+        None, description="merge (default with a key), replace (default without), or none."
+    )
+
+    @property
+    def load_mode(self) -> LoadMode:
+        if self.load is not None:
+            return self.load
+        return LoadMode.merge if self.primary_key else LoadMode.replace
+
+
+class ConsoleNotification(Strict):
+    type: Literal["console"]
+
+
+class FileNotification(Strict):
+    type: Literal["file"]
+    path: str | None = Field(
+        None, description="JSON lines file; default <lake>/_medalist/notifications.jsonl."
+    )
+
+
+NotificationSpec = Annotated[ConsoleNotification | FileNotification, Field(discriminator="type")]
+
+
+class Pipeline(Strict):
+    """The whole of pipeline.yaml."""
+
+    name: str = Field(description="Pipeline name, shown in runs and alerts.")
+    lake: str = Field(
+        "./lake",
+        description="Root of the zones: landing/ silver/ gold/ "
+        "quarantine/ _medalist/. Relative to pipeline.yaml.",
+    )
+    destination: str | None = Field(
+        None, description="postgresql://… URL or a .duckdb file; default <lake>/warehouse.duckdb."
+    )
+    datasets: dict[str, DatasetSpec] = Field(description="Datasets by name.")
+    models: dict[str, ModelSpec] = Field(default_factory=dict, description="Gold models by name.")
+    notifications: list[NotificationSpec] = Field(
+        default_factory=lambda: [_console()],
+        description="Where SUCCESS and FAIL messages go.",
+    )
+    memory_limit: str = Field(
+        "2GB", description="DuckDB memory ceiling; work beyond it spills to <lake>/_medalist/tmp."
+    )
+    base_dir: Path = Field(Path("."), exclude=True, description="Folder holding pipeline.yaml.")
+
+    @property
+    def lake_path(self) -> Path:
+        return (self.base_dir / self.lake).resolve()
+
+    @property
+    def destination_url(self) -> str:
+        if self.destination is None:
+            return f"duckdb:///{self.lake_path / 'warehouse.duckdb'}"
+        if "://" in self.destination:
+            return self.destination
+        return f"duckdb:///{(self.base_dir / self.destination).resolve()}"
+
+
+def _console() -> NotificationSpec:
+    return ConsoleNotification(type="console")
+
+
+def resolve_config_path(given: str | Path | None) -> Path:
+    """-c/--config, then $MEDALIST_CONFIG, then ./pipeline.yaml."""
+    return Path(given or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_pipeline(path: str | Path) -> Pipeline:
+    """Read, expand ${ENV} references, validate. Raises ConfigError naming file, key and fix."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            "no pipeline configuration here",
+            path=str(path),
+            fix="Pass -c PATH, set $MEDALIST_CONFIG, or create one with `medalist init NAME`.",
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(
+            f"not valid YAML{line}: {getattr(exc, 'problem', exc)}", path=str(path)
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a YAML mapping with name, datasets, …", path=str(path))
+    raw = _expand_env(raw, str(path))
+    try:
+        pipeline = Pipeline.model_validate({**raw, "base_dir": path.parent.resolve()})
+    except ValidationError as exc:
+        raise _config_error(exc, str(path)) from None
+    from medalist.contracts.model import check_pipeline  # cross-field checks live with contracts
+
+    check_pipeline(pipeline, str(path))
+    return pipeline
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand_env(value: Any, path: str) -> Any:
+    """Secrets come from the environment: `${PG_PASSWORD}`; a missing variable is an error."""
+    if isinstance(value, dict):
+        return {k: _expand_env(v, path) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, path) for v in value]
+    if isinstance(value, str):
+
+        def sub(match: re.Match[str]) -> str:
+            name = match[1]
+            if name not in os.environ:
+                raise ConfigError(
+                    f"refers to ${{{name}}}, which is not set",
+                    path=path,
+                    fix=f"Export {name} before running medalist.",
+                )
+            return os.environ[name]
+
+        return _ENV_REF.sub(sub, value)
+    return value
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f". Did you mean {close[0]!r}?" if close else ""
+
+
+def _config_error(exc: ValidationError, path: str) -> ConfigError:
+    lines = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        # Discriminated unions add the tag to the path (notifications.0.file.path): drop it.
+        if len(loc) > 2 and loc[0] == "notifications" and loc[2] in ("console", "file"):
+            del loc[2]
+        key = ".".join(loc)
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(loc[:-1])
+            hint = _did_you_mean(loc[-1], allowed)
+            lines.append(f"{key}: unknown key{hint or '. Allowed: ' + ', '.join(allowed)}")
+        elif err["type"] == "missing":
+            lines.append(f"{key}: required key is missing")
+        else:
+            lines.append(f"{key}: {err['msg'].removeprefix('Value error, ')}")
+    return ConfigError("; ".join(lines), path=path)
+
+
+def _allowed_keys(parent: list[str]) -> list[str]:
+    """The keys allowed at a key path, for did-you-mean."""
+    model: type[BaseModel] = Pipeline
+    steps = list(parent)
+    while steps:
+        step = steps.pop(0)
+        if model is Pipeline and step in ("datasets", "models") and steps:
+            steps.pop(0)
+            model = DatasetSpec if step == "datasets" else ModelSpec
+        elif model is DatasetSpec and step == "columns" and steps:
+            steps.pop(0)
+            model = ColumnSpec
+        elif model is Pipeline and step == "notifications" and steps:
+            steps.pop(0)
+            model = FileNotification
+        else:
+            break
+    return [name for name in model.model_fields if name != "base_dir"]
+
+
+def is_identifier(name: str) -> bool:
+    """Dataset, model and column names become SQL identifiers: lower_snake_case."""
+    return bool(_IDENT.match(name))

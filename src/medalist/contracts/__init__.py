@@ -1,0 +1,1 @@
+"""Data contracts: what a dataset's rows must be, and the SQL that checks it."""

@@ -1,0 +1,112 @@
+"""The controller (the S3-event Lambda in the AWS design): find new files, claim each one
+exactly once, and run the workflow on it."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ulid import ULID
+
+from medalist.config import Pipeline
+from medalist.metastore import now
+from medalist.runlog import ConcurrentUpdate, RunRecord, Status
+from medalist.storage import StoredFile
+from medalist.workflow.context import Ports, RunContext
+from medalist.workflow.definition import INGEST
+from medalist.workflow.runner import LEASE, Runner, lease_owner
+
+
+@dataclass
+class Outcome:
+    """What one `medalist run` did."""
+
+    runs: list[RunRecord] = field(default_factory=list)
+    busy: list[str] = field(default_factory=list)  # files a live process is working on
+
+    @property
+    def failed(self) -> list[RunRecord]:
+        return [r for r in self.runs if r.status == Status.FAILED]
+
+
+def new_files(pipeline: Pipeline, ports: Ports) -> list[tuple[str, StoredFile]]:
+    """(dataset, file) for landed files that match a source, oldest name first."""
+    found = []
+    for name, spec in pipeline.datasets.items():
+        found += [(name, f) for f in ports.storage.find("landing", spec.source)]
+    return found
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    ports: Ports,
+    runner: Runner | None = None,
+    on_start: Callable[[RunRecord], None] | None = None,
+) -> Outcome:
+    """Process every landed file not yet processed; each in its own run."""
+    runner = runner or Runner(INGEST)
+    outcome = Outcome()
+    for dataset, landed in new_files(pipeline, ports):
+        file_hash = ports.storage.checksum("landing", landed.path)
+        run = _claim(pipeline, ports, dataset, landed, file_hash)
+        if run is None:
+            previous = ports.runlog.claimed_by(dataset, landed.path, file_hash)
+            if previous is not None and previous.status == Status.RUNNING:
+                outcome.busy.append(landed.path)
+            continue
+        if on_start:
+            on_start(run)
+        engine = ports.engine()
+        try:
+            outcome.runs.append(runner.execute(RunContext(pipeline, run, ports, engine)))
+        finally:
+            engine.close()
+    return outcome
+
+
+def _claim(
+    pipeline: Pipeline, ports: Ports, dataset: str, landed: StoredFile, file_hash: str
+) -> RunRecord | None:
+    """A new run for the file, or the abandoned run of a dead owner, or None."""
+    started = now()
+    fresh = RunRecord(
+        run_id=str(ULID()),
+        pipeline=pipeline.name,
+        dataset=dataset,
+        file=landed.path,
+        file_hash=file_hash,
+        file_bytes=landed.size,
+        started_at=started,
+        lease_owner=lease_owner(),
+        lease_expires_at=started + LEASE,
+    )
+    claimed = ports.runlog.claim(fresh)
+    if claimed is not None:
+        return claimed
+    previous = ports.runlog.claimed_by(dataset, landed.path, file_hash)
+    if previous is None or previous.status != Status.RUNNING or not _abandoned(previous):
+        return None
+    # NOTE: the conditional update makes the take-over itself exactly-once; states redo
+    # idempotently from the last committed one (see docs/decisions/0002-silver-layout.md).
+    try:
+        return ports.runlog.update(previous.model_copy(update={"lease_owner": lease_owner()}))
+    except ConcurrentUpdate:  # another trigger took it over first
+        return None
+
+
+def _abandoned(run: RunRecord) -> bool:
+    """The owner is gone: same host and its process no longer exists, or its lease expired."""
+    if run.lease_expires_at is not None and run.lease_expires_at < now():
+        return True
+    host, _, pid = (run.lease_owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -1,0 +1,126 @@
+"""The Destination port (Aurora PostgreSQL / Redshift in the AWS design).
+
+Every load is one transaction: the table holds all of a load or none of it, and loading the same
+data twice leaves it unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+
+from medalist.config import LoadMode
+from medalist.errors import ConfigError
+from medalist.plugins import adapters, load_adapter
+
+GROUP = "medalist.destinations"
+_ALIASES = {"postgres": "postgresql"}
+
+
+@dataclass(frozen=True)
+class TableRef:
+    schema: str  # silver or gold
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+class Destination(Protocol):
+    def load(
+        self,
+        table: TableRef,
+        data: pa.RecordBatchReader,
+        mode: LoadMode,
+        primary_key: Sequence[str],
+        run_id: str,
+    ) -> int:
+        """Load batches into a table in one transaction; return the rows delivered.
+
+        merge upserts on the key; append replaces this run's earlier rows (so a retry never
+        duplicates); replace swaps the whole table."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def open_destination(url: str) -> Destination:
+    """The adapter registered for the URL's scheme (duckdb, postgresql, dummy, …)."""
+    scheme = urlsplit(url).scheme.lower()
+    scheme = _ALIASES.get(scheme, scheme)
+    try:
+        cls = load_adapter(GROUP, scheme)
+    except KeyError:
+        known = ", ".join(sorted(adapters(GROUP)))
+        raise ConfigError(
+            f"destination {url!r} has no adapter for {scheme!r}",
+            fix=f"Use one of: {known} (e.g. postgresql://user@host/db).",
+        ) from None
+    return cls(url)  # type: ignore[no-any-return]
+
+
+def sql_type(dtype: pa.DataType, dialect: str) -> str:
+    """The column type for an Arrow type, in 'duckdb' or 'postgres' spelling."""
+    pg = dialect == "postgres"
+    if pa.types.is_boolean(dtype):
+        return "BOOLEAN"
+    if pa.types.is_int8(dtype) or pa.types.is_int16(dtype):
+        return "SMALLINT"
+    if pa.types.is_int32(dtype) or pa.types.is_uint8(dtype) or pa.types.is_uint16(dtype):
+        return "INTEGER"
+    if pa.types.is_int64(dtype) or pa.types.is_uint32(dtype):
+        return "BIGINT"
+    if pa.types.is_uint64(dtype):
+        return "NUMERIC(20,0)" if pg else "UBIGINT"
+    if pa.types.is_float32(dtype):
+        return "REAL"
+    if pa.types.is_float64(dtype):
+        return "DOUBLE PRECISION" if pg else "DOUBLE"
+    if pa.types.is_decimal(dtype):
+        return (
+            f"NUMERIC({dtype.precision},{dtype.scale})"
+            if pg
+            else (f"DECIMAL({dtype.precision},{dtype.scale})")
+        )
+    if (
+        pa.types.is_string(dtype)
+        or pa.types.is_large_string(dtype)
+        or pa.types.is_string_view(dtype)
+    ):
+        return "TEXT" if pg else "VARCHAR"
+    if pa.types.is_date(dtype):
+        return "DATE"
+    if pa.types.is_timestamp(dtype):
+        return "TIMESTAMPTZ" if dtype.tz else "TIMESTAMP"
+    if pa.types.is_time(dtype):
+        return "TIME"
+    if pa.types.is_interval(dtype) or pa.types.is_duration(dtype):
+        return "INTERVAL"
+    if pa.types.is_binary(dtype) or pa.types.is_large_binary(dtype):
+        return "BYTEA" if pg else "BLOB"
+    raise TypeError(
+        f"type {dtype} cannot be loaded yet; cast it in the model's SQL "
+        "(e.g. to VARCHAR or JSON text)"
+    )
+
+
+def column_defs(schema: pa.Schema, dialect: str, primary_key: Sequence[str]) -> str:
+    """CREATE TABLE body for an Arrow schema; key columns are NOT NULL."""
+    from medalist.contracts.rules import ident
+
+    cols = []
+    for field in schema:
+        try:
+            kind = sql_type(field.type, dialect)
+        except TypeError as exc:
+            raise ConfigError(f"column {field.name}: {exc}") from None
+        cols.append(
+            f"{ident(field.name)} {kind}" + (" NOT NULL" if field.name in primary_key else "")
+        )
+    if primary_key:
+        cols.append(f"PRIMARY KEY ({', '.join(ident(c) for c in primary_key)})")
+    return ", ".join(cols)

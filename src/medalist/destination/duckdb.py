@@ -1,0 +1,77 @@
+"""A DuckDB file as the destination (the default: <lake>/warehouse.duckdb)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import duckdb
+import pyarrow as pa
+
+from medalist.config import LoadMode
+from medalist.contracts.rules import ident, literal
+from medalist.destination import TableRef, column_defs
+from medalist.errors import DestinationUnavailable, TerminalError
+
+
+class DuckDBDestination:
+    """duckdb:///absolute/path/warehouse.duckdb"""
+
+    def __init__(self, url: str) -> None:
+        self.path = Path(urlsplit(url).path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:  # another process holds the file's lock
+            raise DestinationUnavailable(f"warehouse is busy: {exc}", path=str(self.path)) from None
+
+    def load(
+        self,
+        table: TableRef,
+        data: pa.RecordBatchReader,
+        mode: LoadMode,
+        primary_key: Sequence[str],
+        run_id: str,
+    ) -> int:
+        target = f"{ident(table.schema)}.{ident(table.name)}"
+        cols = ", ".join(ident(f.name) for f in data.schema)
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
+            con.register("_stream", data)
+            con.execute("CREATE TEMP TABLE _incoming AS SELECT * FROM _stream")
+            con.unregister("_stream")
+            if mode == LoadMode.replace:
+                con.execute(f"DROP TABLE IF EXISTS {target}")
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {target} "
+                f"({column_defs(data.schema, 'duckdb', primary_key)})"
+            )
+            if mode == LoadMode.merge and primary_key:
+                key = ", ".join(ident(c) for c in primary_key)
+                updates = ", ".join(
+                    f"{ident(f.name)} = EXCLUDED.{ident(f.name)}"
+                    for f in data.schema
+                    if f.name not in primary_key
+                )
+                action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+                con.execute(
+                    f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _incoming "
+                    f"ON CONFLICT ({key}) {action}"
+                )
+            else:
+                if mode == LoadMode.append and "_run_id" in data.schema.names:
+                    con.execute(f"DELETE FROM {target} WHERE _run_id = {literal(run_id)}")
+                con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _incoming")
+            rows = con.execute("SELECT count(*) FROM _incoming").fetchall()[0][0]
+            con.execute("DROP TABLE _incoming")
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise TerminalError(f"loading {table} into {self.path.name} failed: {exc}") from None
+        return int(rows)
+
+    def close(self) -> None:
+        self.con.close()

@@ -1,0 +1,57 @@
+"""The local metastore: one SQLite file holding the run log, the file registry and the catalog.
+
+WAL mode and a busy timeout let several `medalist run` processes share it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, dataset TEXT NOT NULL, file TEXT NOT NULL,
+    file_hash TEXT NOT NULL, file_bytes INTEGER NOT NULL, status TEXT NOT NULL, state TEXT,
+    started_at TEXT NOT NULL, ended_at TEXT, duration_s REAL,
+    rows_in INTEGER, rows_silver INTEGER, rows_quarantined INTEGER, rows_loaded INTEGER,
+    rule_counts TEXT NOT NULL DEFAULT '{}', error TEXT, history TEXT NOT NULL DEFAULT '[]',
+    outputs TEXT NOT NULL DEFAULT '{}',
+    version INTEGER NOT NULL, lease_owner TEXT, lease_expires_at TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_dataset ON runs (dataset, started_at);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, started_at);
+CREATE TABLE IF NOT EXISTS files (
+    dataset TEXT NOT NULL, file TEXT NOT NULL, file_hash TEXT NOT NULL, run_id TEXT NOT NULL,
+    PRIMARY KEY (dataset, file, file_hash)
+);
+CREATE TABLE IF NOT EXISTS catalog (
+    dataset TEXT NOT NULL, version INTEGER NOT NULL, columns TEXT NOT NULL, diff TEXT NOT NULL,
+    file TEXT, run_id TEXT, created_at TEXT NOT NULL,
+    PRIMARY KEY (dataset, version)
+);
+"""
+
+
+def metastore_path(lake: Path) -> Path:
+    return lake / "_medalist" / "metastore.sqlite"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (and create) the metastore. Autocommit; callers open transactions explicitly."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    con.row_factory = sqlite3.Row
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    con.execute("PRAGMA busy_timeout=30000")
+    con.executescript(SCHEMA)
+    return con
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="milliseconds") if moment else None

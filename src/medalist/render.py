@@ -1,0 +1,118 @@
+"""How runs and pipelines look on a terminal (Rich)."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+
+from medalist.config import Pipeline
+from medalist.runlog import RunRecord, Status
+
+STATUS_STYLE = {Status.SUCCEEDED: "green", Status.FAILED: "bold red", Status.RUNNING: "yellow"}
+
+
+def _n(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def runs_table(records: list[RunRecord], title: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col, justify in [
+        ("run id", "left"),
+        ("dataset", "left"),
+        ("file", "left"),
+        ("status", "left"),
+        ("state", "left"),
+        ("in", "right"),
+        ("silver", "right"),
+        ("quarantined", "right"),
+        ("loaded", "right"),
+        ("seconds", "right"),
+    ]:
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in records:
+        table.add_row(
+            r.run_id,
+            r.dataset,
+            r.file,
+            f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
+            r.state or "",
+            _n(r.rows_in),
+            _n(r.rows_silver),
+            _n(r.rows_quarantined),
+            _n(r.rows_loaded),
+            f"{r.duration_s:.2f}" if r.duration_s is not None else "",
+        )
+    return table
+
+
+def run_detail(r: RunRecord) -> list[RenderableType]:
+    head = Table.grid(padding=(0, 2))
+    for key, value in [
+        ("run", r.run_id),
+        ("pipeline", r.pipeline),
+        ("dataset", r.dataset),
+        ("file", f"landing/{r.file} ({r.file_bytes:,} bytes, sha256 {r.file_hash[:12]}…)"),
+        ("status", f"[{STATUS_STYLE[r.status]}]{r.status}[/] at {r.state}"),
+        ("started", r.started_at.isoformat(timespec="seconds")),
+        ("duration", f"{r.duration_s:.2f}s" if r.duration_s is not None else "running"),
+        (
+            "rows",
+            f"{_n(r.rows_in) or '-'} in, {_n(r.rows_silver) or '-'} silver, "
+            f"{_n(r.rows_quarantined) or '-'} quarantined, {_n(r.rows_loaded) or '-'} "
+            f"loaded",
+        ),
+    ]:
+        head.add_row(f"[bold]{key}[/]", value)
+    parts: list[RenderableType] = [head]
+    if r.error:
+        parts.append(
+            Panel(
+                r.error["message"],
+                title=f"error in {r.error.get('state')} ({r.error.get('kind')})",
+                border_style="red",
+            )
+        )
+    history = Table(title="states", title_justify="left")
+    for col in ("state", "status", "at", "attempt", "detail"):
+        history.add_column(col)
+    for step in r.history:
+        history.add_row(
+            step.state,
+            f"[{STATUS_STYLE[step.status]}]{step.status}[/]",
+            step.at.strftime("%H:%M:%S.%f")[:-3],
+            str(step.attempt),
+            step.detail or "",
+        )
+    parts.append(history)
+    if r.rule_counts:
+        rules = Table(title="rules broken", title_justify="left")
+        rules.add_column("rule")
+        rules.add_column("rows", justify="right")
+        for rule, count in sorted(r.rule_counts.items(), key=lambda kv: -kv[1]):
+            rules.add_row(rule, f"{count:,}")
+        parts.append(rules)
+    load = r.outputs.get("Load", {}).get("tables")
+    if load:
+        parts.append(Group("[bold]loaded[/] " + json.dumps(load)))
+    return parts
+
+
+def pipeline_summary(p: Pipeline) -> str:
+    datasets = ", ".join(
+        f"{n} ({d.source}, {len(d.columns)} columns, load {d.load_mode})"
+        for n, d in p.datasets.items()
+    )
+    models = ", ".join(f"{n} (load {m.load_mode})" for n, m in p.models.items()) or "none"
+    channels = ", ".join(n.type for n in p.notifications) or "none"
+    return (
+        f"[green]✓[/] pipeline [bold]{p.name}[/] is valid\n"
+        f"  lake          {p.lake_path}\n"
+        f"  destination   {p.destination_url}\n"
+        f"  datasets      {datasets}\n"
+        f"  models        {models}\n"
+        f"  notifications {channels}"
+    )

@@ -1,0 +1,78 @@
+"""The RunLog port (DynamoDB in the AWS design): one record per run, updated at every transition.
+
+Updates are conditional on `version`, so two writers can never silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+
+class Status(StrEnum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class Transition(BaseModel):
+    """One entry of a run's history."""
+
+    state: str
+    status: Status
+    at: datetime
+    attempt: int = 1
+    detail: str | None = None
+
+
+class RunRecord(BaseModel):
+    """The run-log record; the same fields in SQLite and in DynamoDB."""
+
+    run_id: str
+    pipeline: str
+    dataset: str
+    file: str
+    file_hash: str
+    file_bytes: int
+    status: Status = Status.RUNNING
+    state: str | None = None
+    started_at: datetime
+    ended_at: datetime | None = None
+    duration_s: float | None = None
+    rows_in: int | None = None
+    rows_silver: int | None = None
+    rows_quarantined: int | None = None
+    rows_loaded: int | None = None
+    rule_counts: dict[str, int] = Field(default_factory=dict)
+    error: dict[str, Any] | None = None
+    history: list[Transition] = Field(default_factory=list)
+    outputs: dict[str, Any] = Field(default_factory=dict)  # each state's result, for resuming
+    version: int = 0
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+
+
+class ConcurrentUpdate(Exception):
+    """The record changed since it was read: another process owns the run now."""
+
+
+class RunLog(Protocol):
+    def claim(self, run: RunRecord) -> RunRecord | None:
+        """Register the run's file and create the run atomically; None if the file is claimed."""
+
+    def claimed_by(self, dataset: str, file: str, file_hash: str) -> RunRecord | None:
+        """The run that claimed this exact file content, if any."""
+
+    def update(self, run: RunRecord) -> RunRecord:
+        """Store a changed record if its version is current (else ConcurrentUpdate)."""
+
+    def get(self, run_id: str) -> RunRecord:
+        """One run by id or unique id prefix (KeyError names what was tried)."""
+
+    def list(
+        self, *, dataset: str | None = None, status: Status | None = None, limit: int = 50
+    ) -> list[RunRecord]:
+        """Newest runs first, optionally of one dataset or status."""

@@ -1,0 +1,70 @@
+"""Frozen result records of each state: stored in the run log, shown by `medalist show`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from medalist.config import Format
+
+
+@dataclass(frozen=True)
+class StateResult:
+    def run_fields(self) -> dict[str, Any]:
+        """Run-log fields this result sets (rows_in, …)."""
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CrawlResult(StateResult):
+    format: Format
+    columns: dict[str, str]  # as detected in the file
+    mapping: dict[str, str | None]  # contract column -> file column
+    schema_version: int
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TransformResult(StateResult):
+    rows_in: int
+    rows_silver: int
+    rows_quarantined: int
+    rows_duplicate: int
+    rule_counts: dict[str, int]
+    silver_path: str
+    quarantine_path: str | None
+    gold_rows: dict[str, int]
+
+    def run_fields(self) -> dict[str, Any]:
+        return {
+            "rows_in": self.rows_in,
+            "rows_silver": self.rows_silver,
+            "rows_quarantined": self.rows_quarantined,
+            "rule_counts": self.rule_counts,
+        }
+
+
+@dataclass(frozen=True)
+class LoadResult(StateResult):
+    tables: dict[str, int]
+
+    def run_fields(self) -> dict[str, Any]:
+        return {"rows_loaded": sum(self.tables.values())}
+
+
+RESULT_TYPES: dict[str, type[StateResult]] = {
+    "Crawl": CrawlResult,
+    "Transform": TransformResult,
+    "Load": LoadResult,
+}
+
+
+def result_from_dict(state: str, data: dict[str, Any]) -> StateResult:
+    """Rebuild a stored result (for a run resumed by another process)."""
+    kind = RESULT_TYPES[state]
+    if kind is CrawlResult:
+        data = {**data, "format": Format(data["format"])}
+    return kind(**data)

@@ -1,0 +1,69 @@
+"""Transform: validate against the contract, quarantine bad rows, dedupe, write silver, then
+rebuild every gold model. Outputs are staged and published only when all of them are ready."""
+
+from __future__ import annotations
+
+from medalist.engine import ValidationJob
+from medalist.errors import InputError, TerminalError
+from medalist.gold import model_order
+from medalist.metastore import now
+from medalist.states.lake import expose_silver, gold_path, run_file
+from medalist.states.results import CrawlResult, TransformResult
+from medalist.workflow.context import RunContext
+
+
+def run(ctx: RunContext) -> TransformResult:
+    run_, storage, engine = ctx.run, ctx.ports.storage, ctx.engine
+    crawl = ctx.result(CrawlResult)
+    token = run_.run_id
+    silver = quarantine = run_file(run_.dataset, run_.run_id)
+    job = ValidationJob(
+        url=storage.url("landing", run_.file),
+        format=crawl.format,
+        dataset=ctx.dataset,
+        mapping=crawl.mapping,
+        run_id=run_.run_id,
+        source_file=run_.file,
+        ingested_at=now(),
+        silver_url=storage.staging_url("silver", silver, token),
+        quarantine_url=storage.staging_url("quarantine", quarantine, token),
+    )
+    try:
+        checked = engine.validate(job)
+    except InputError as err:
+        err.path = f"landing/{run_.file}"
+        raise
+    gold_rows = build_gold(ctx, {run_.dataset: (silver, job.silver_url)})
+
+    storage.publish("silver", silver, token)
+    if checked.rows_quarantined:
+        storage.publish("quarantine", quarantine, token)
+    for model in gold_rows:
+        storage.publish("gold", gold_path(model), token)
+    return TransformResult(
+        rows_in=checked.rows_in,
+        rows_silver=checked.rows_silver,
+        rows_quarantined=checked.rows_quarantined,
+        rows_duplicate=checked.rows_duplicate,
+        rule_counts=checked.rule_counts,
+        silver_path=silver,
+        quarantine_path=quarantine if checked.rows_quarantined else None,
+        gold_rows=gold_rows,
+    )
+
+
+def build_gold(ctx: RunContext, staged_silver: dict[str, tuple[str, str]]) -> dict[str, int]:
+    """Rebuild every model, inputs first, into staged Parquet files; return rows per model."""
+    storage, engine, pipeline = ctx.ports.storage, ctx.engine, ctx.pipeline
+    expose_silver(engine, storage, pipeline, staged_silver)
+    rows: dict[str, int] = {}
+    for name in model_order(pipeline):
+        out = storage.staging_url("gold", gold_path(name), ctx.run.run_id)
+        try:
+            rows[name] = engine.materialize(pipeline.models[name].sql, out)
+        except Exception as exc:
+            raise TerminalError(
+                f"gold model {name} failed: {exc}", fix=f"Fix models.{name}.sql in pipeline.yaml."
+            ) from exc
+        engine.expose("gold", name, [out], {}, [])
+    return rows

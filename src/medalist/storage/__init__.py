@@ -1,0 +1,43 @@
+"""The Storage port: the lake's zones (S3 buckets in the AWS design, folders locally).
+
+Writers never write in place: they write to `staging_url(...)` and `publish(...)` moves the
+object into the zone atomically, so readers see all of an output or none of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+Zone = Literal["landing", "silver", "gold", "quarantine", "_medalist"]
+ZONES: tuple[Zone, ...] = ("landing", "silver", "gold", "quarantine", "_medalist")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file in a zone: its path inside the zone (posix), size and modification time."""
+
+    zone: Zone
+    path: str
+    size: int
+    mtime: float
+
+
+class Storage(Protocol):
+    def find(self, zone: Zone, pattern: str) -> list[StoredFile]:
+        """Files in a zone matching a glob (relative to the zone), sorted by path."""
+
+    def url(self, zone: Zone, path: str) -> str:
+        """Where the engine reads zone/path (a local path, s3://…, or a glob of either)."""
+
+    def staging_url(self, zone: Zone, path: str, token: str) -> str:
+        """A private location to write zone/path before publishing it; token keeps writers apart."""
+
+    def publish(self, zone: Zone, path: str, token: str) -> None:
+        """Atomically move the staged object into zone/path, replacing what was there."""
+
+    def checksum(self, zone: Zone, path: str) -> str:
+        """Content hash of zone/path (identifies a landed file across renames and rewrites)."""
+
+    def remove(self, zone: Zone, path: str) -> None:
+        """Delete zone/path if it exists."""

@@ -1,0 +1,76 @@
+"""Local directories as zones: <lake>/landing, <lake>/silver, …"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from medalist.storage import ZONES, StoredFile, Zone
+
+_STAGING = ".staging"
+_CHUNK = 1 << 20
+
+
+class LocalStorage:
+    """Zones as folders under one root. Publishing is an os.replace within one file system."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        for zone in ZONES:
+            (root / zone).mkdir(parents=True, exist_ok=True)
+
+    def _path(self, zone: Zone, path: str) -> Path:
+        full = (self.root / zone / path).resolve()
+        if not full.is_relative_to((self.root / zone).resolve()):
+            raise ValueError(f"{path!r} escapes the {zone} zone")
+        return full
+
+    def find(self, zone: Zone, pattern: str) -> list[StoredFile]:
+        base = self.root / zone
+        found = []
+        for p in sorted(base.glob(pattern)):
+            if p.is_file() and _STAGING not in p.parts and not p.name.startswith("."):
+                stat = p.stat()
+                found.append(
+                    StoredFile(zone, p.relative_to(base).as_posix(), stat.st_size, stat.st_mtime)
+                )
+        return found
+
+    def url(self, zone: Zone, path: str) -> str:
+        return str(self.root / zone / path)
+
+    def _staged(self, zone: Zone, path: str, token: str) -> Path:
+        final = self._path(zone, path)
+        return final.parent / _STAGING / f"{token}-{final.name}"
+
+    def staging_url(self, zone: Zone, path: str, token: str) -> str:
+        staged = self._staged(zone, path, token)
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        staged.unlink(missing_ok=True)
+        return str(staged)
+
+    def publish(self, zone: Zone, path: str, token: str) -> None:
+        staged, final = self._staged(zone, path, token), self._path(zone, path)
+        _fsync(staged)
+        os.replace(staged, final)
+        _fsync(final.parent)
+
+    def checksum(self, zone: Zone, path: str) -> str:
+        digest = hashlib.sha256()
+        with open(self._path(zone, path), "rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def remove(self, zone: Zone, path: str) -> None:
+        self._path(zone, path).unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    """Make a rename durable: flush the file, then the folder entry that names it."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

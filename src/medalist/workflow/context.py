@@ -1,0 +1,49 @@
+"""What a state sees: the pipeline, its run, and the ports (never a concrete adapter)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from medalist.catalog import Catalog
+from medalist.config import DatasetSpec, Pipeline
+from medalist.destination import Destination
+from medalist.engine import Engine
+from medalist.notify import Notifier
+from medalist.runlog import RunLog, RunRecord
+from medalist.storage import Storage
+
+T = TypeVar("T")
+
+
+@dataclass
+class Ports:
+    """The adapters one pipeline runs on: local ones by default, AWS ones on AWS."""
+
+    storage: Storage
+    catalog: Catalog
+    runlog: RunLog
+    notifiers: list[Notifier]
+    engine: Callable[[], Engine]
+    destination: Callable[[], Destination]
+
+
+@dataclass
+class RunContext:
+    pipeline: Pipeline
+    run: RunRecord
+    ports: Ports
+    engine: Engine
+    results: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dataset(self) -> DatasetSpec:
+        return self.pipeline.datasets[self.run.dataset]
+
+    def result(self, kind: type[T]) -> T:
+        """The result of an earlier state, by its type (rebuilt from the run log if resumed)."""
+        for value in self.results.values():
+            if isinstance(value, kind):
+                return value
+        raise LookupError(f"no {kind.__name__} yet in run {self.run.run_id}")

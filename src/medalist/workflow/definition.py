@@ -1,0 +1,68 @@
+"""The ingestion workflow as data. The local runner executes it; the AWS exporter turns the same
+definition into Amazon States Language. Nothing about the states is written twice.
+
+    Crawl ──► Transform ──► Load ──► RecordSuccess ──► NotifySuccess ──► Succeed
+      └──────────┴───────────┴── on error ──► RecordFailure ──► NotifyFailure ──► Fail
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from medalist.states import crawl, load, transform
+from medalist.states.results import StateResult
+from medalist.workflow.context import RunContext
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Like a Step Functions Retrier: which error kinds retry, how often, how far apart."""
+
+    max_attempts: int = 1
+    interval_s: float = 1.0
+    backoff_rate: float = 2.0
+    retry_on: tuple[str, ...] = ("transient",)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        return self.interval_s * self.backoff_rate ** (attempt - 1)
+
+
+@dataclass(frozen=True)
+class TaskState:
+    name: str
+    task: Callable[[RunContext], StateResult]
+    retry: RetryPolicy
+    comment: str
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    states: tuple[TaskState, ...]
+
+
+INGEST = Workflow(
+    name="ingest",
+    states=(
+        TaskState(
+            "Crawl",
+            crawl.run,
+            RetryPolicy(max_attempts=2),
+            "Detect format and schema, register it in the catalog, check the contract.",
+        ),
+        TaskState(
+            "Transform",
+            transform.run,
+            RetryPolicy(max_attempts=2),
+            "Validate, quarantine, dedupe, write silver; rebuild gold models.",
+        ),
+        TaskState(
+            "Load",
+            load.run,
+            RetryPolicy(max_attempts=4, interval_s=2.0),
+            "Load silver and gold into the destination, idempotently.",
+        ),
+    ),
+)

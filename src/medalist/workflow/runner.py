@@ -1,0 +1,133 @@
+"""The local runner: executes a Workflow the way Step Functions would.
+
+Every transition is written to the run log before and after the state runs; a transient error
+retries with backoff; anything else goes straight to the failure path (record, then notify).
+A run that already holds a state's result (resumed after a crash) skips that state.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from medalist.errors import MedalistError, as_medalist_error
+from medalist.metastore import now
+from medalist.notify import run_message
+from medalist.runlog import RunRecord, Status, Transition
+from medalist.states.results import StateResult, result_from_dict
+from medalist.workflow.context import RunContext
+from medalist.workflow.definition import TaskState, Workflow
+
+LEASE = timedelta(minutes=10)
+
+
+def lease_owner() -> str:
+    """host:pid — lets a later trigger tell a dead owner from a live one."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Runner:
+    def __init__(self, workflow: Workflow, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.workflow = workflow
+        self.sleep = sleep
+
+    def execute(self, ctx: RunContext) -> RunRecord:
+        """Run every state in order; return the final record (SUCCEEDED or FAILED)."""
+        for state in self.workflow.states:
+            if state.name in ctx.run.outputs:  # committed by an earlier owner of this run
+                ctx.results[state.name] = result_from_dict(state.name, ctx.run.outputs[state.name])
+                continue
+            try:
+                result = self._attempt(ctx, state)
+            except MedalistError as err:
+                return self._finish(ctx, Status.FAILED, state.name, err)
+            ctx.results[state.name] = result
+            self._write(
+                ctx,
+                state.name,
+                Status.SUCCEEDED,
+                outputs={**ctx.run.outputs, state.name: result.to_dict()},
+                **result.run_fields(),
+            )
+        return self._finish(ctx, Status.SUCCEEDED, self.workflow.states[-1].name, None)
+
+    def _attempt(self, ctx: RunContext, state: TaskState) -> StateResult:
+        attempt = 1
+        self._write(ctx, state.name, Status.RUNNING, attempt=attempt)
+        while True:
+            try:
+                return state.task(ctx)
+            except Exception as exc:
+                err = as_medalist_error(exc, state.name)
+                if err.kind not in state.retry.retry_on or attempt >= state.retry.max_attempts:
+                    raise err from exc
+                delay = state.retry.delay(attempt)
+                self._write(
+                    ctx,
+                    state.name,
+                    Status.RUNNING,
+                    attempt=attempt + 1,
+                    detail=f"retry in {delay:g}s after: {err}",
+                )
+                self.sleep(delay)
+                attempt += 1
+
+    def _write(
+        self,
+        ctx: RunContext,
+        state: str,
+        step_status: Status,
+        *,
+        attempt: int = 1,
+        detail: str | None = None,
+        **fields: Any,
+    ) -> None:
+        """Append a transition to the run's history and store it with `fields` (conditional on
+        the record's version, so a run taken over by another process cannot be overwritten)."""
+        at = now()
+        step = Transition(state=state, status=step_status, at=at, attempt=attempt, detail=detail)
+        ctx.run = ctx.ports.runlog.update(
+            ctx.run.model_copy(
+                update={
+                    "state": state,
+                    "history": [*ctx.run.history, step],
+                    "lease_owner": lease_owner(),
+                    "lease_expires_at": at + LEASE,
+                    **fields,
+                }
+            )
+        )
+
+    def _finish(
+        self, ctx: RunContext, status: Status, state: str, err: MedalistError | None
+    ) -> RunRecord:
+        ended = now()
+        fields: dict[str, Any] = {
+            "status": status,
+            "ended_at": ended,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "duration_s": round((ended - ctx.run.started_at).total_seconds(), 3),
+        }
+        if err is not None:
+            fields["error"] = err.to_dict()
+            self._write(ctx, state, status, detail=str(err), **fields)
+        else:  # the last state's SUCCEEDED step is already in the history
+            ctx.run = ctx.ports.runlog.update(ctx.run.model_copy(update=fields))
+        # Record first, then notify (RecordFailure → NotifyFailure): an alert that fails to go
+        # out never changes the run's outcome.
+        message = run_message(ctx.run)
+        for notifier in ctx.ports.notifiers:
+            try:
+                notifier.send(message)
+            except Exception as exc:
+                print(
+                    f"medalist: notification via {type(notifier).__name__} failed: {exc}",
+                    file=sys.stderr,
+                )
+        return ctx.run
