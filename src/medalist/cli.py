@@ -47,9 +47,6 @@ def _errors() -> Iterator[None]:
     except MedalistError as exc:
         err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
-    except KeyError as exc:  # lookups by id or name
-        err.print(f"[bold red]error:[/] {exc.args[0]}", markup=True, soft_wrap=True)
-        raise typer.Exit(2) from None
 
 
 def _load(config: Path | None) -> Pipeline:

@@ -120,9 +120,9 @@ ORDER BY order_id
 CORRECTIONS_SQL = """
 UNION ALL
 SELECT CAST({prev_no} * 1000000 + i * 97 AS VARCHAR),
-       strftime(TIMESTAMP '{prev}' + to_seconds(CAST(hash(i, 1, {day_no}) % 86400 AS BIGINT)),
+       strftime(TIMESTAMP '{prev}' + to_seconds(CAST(hash(i, 1, {prev_no}) % 86400 AS BIGINT)),
                 '%Y-%m-%d %H:%M:%S'),
-       CAST(1 + hash(i, 2, {day_no}) % 8000 AS VARCHAR), CAST(1 + hash(i, 3, {day_no}) % 520 AS VARCHAR),
+       CAST(1 + hash(i, 2, {prev_no}) % 8000 AS VARCHAR), CAST(1 + hash(i, 3, {prev_no}) % 520 AS VARCHAR),
        '1', '10.00', 'REFUNDED'
 FROM range(150) t(i)
 """

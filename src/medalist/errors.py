@@ -81,6 +81,12 @@ class ConfigError(TerminalError):
     exit_code = 2
 
 
+class NotFound(TerminalError):
+    """A run, dataset or file named on the command line does not exist. Exit code 2."""
+
+    exit_code = 2
+
+
 class InputError(TerminalError):
     """A landed file cannot be read or breaks its contract as a whole."""
 

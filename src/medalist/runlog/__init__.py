@@ -70,7 +70,7 @@ class RunLog(Protocol):
         """Store a changed record if its version is current (else ConcurrentUpdate)."""
 
     def get(self, run_id: str) -> RunRecord:
-        """One run by id or unique id prefix (KeyError names what was tried)."""
+        """One run by id or unique id prefix (NotFound names what was tried)."""
 
     def list(
         self, *, dataset: str | None = None, status: Status | None = None, limit: int = 50

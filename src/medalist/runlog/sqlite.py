@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from medalist.errors import NotFound
 from medalist.metastore import connect, iso, metastore_path
 from medalist.runlog import ConcurrentUpdate, RunRecord, Status
 
@@ -64,7 +65,7 @@ class SqliteRunLog:
         ).fetchall()
         if len(rows) != 1:
             why = "no run" if not rows else "more than one run"
-            raise KeyError(f"{why} has an id starting with {run_id!r}; see `medalist runs`")
+            raise NotFound(f"{why} has an id starting with {run_id!r}", fix="See `medalist runs`.")
         return _from_row(rows[0])
 
     def list(

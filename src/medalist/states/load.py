@@ -25,7 +25,11 @@ def run(ctx: RunContext) -> LoadResult:
             else:
                 data = engine.scan_file(storage.url("silver", transform.silver_path))
             table = TableRef("silver", ctx.run.dataset)
-            tables[str(table)] = destination.load(table, data, mode, dataset.primary_key, run_id)
+            # Closing the reader even when the load fails frees the engine for a retry.
+            with data:
+                tables[str(table)] = destination.load(
+                    table, data, mode, dataset.primary_key, run_id
+                )
         for name in model_order(pipeline):
             model = pipeline.models[name]
             if model.load_mode == LoadMode.none:

@@ -1,0 +1,42 @@
+"""`medalist demo` is the first thing a new user runs: it must work and say where to look."""
+
+from __future__ import annotations
+
+import duckdb
+from typer.testing import CliRunner
+
+from medalist.cli import app
+
+
+def test_demo_runs_the_whole_pipeline_and_prints_where_to_look(tmp_path):
+    folder = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", str(folder)])
+
+    assert result.exit_code == 0, result.output
+    assert "9 runs, 104,320 rows in" in result.output
+    assert "1 failed on purpose" in result.output
+    for zone in ("landing", "silver", "quarantine", "gold", "warehouse", "run log"):
+        assert zone in result.output
+    with duckdb.connect(str(folder / "lake/warehouse.duckdb"), read_only=True) as con:
+        orders, distinct = con.execute(
+            "SELECT count(*), count(DISTINCT order_id) FROM silver.orders"
+        ).fetchall()[0]
+        refunds = con.execute(
+            "SELECT count(*) FROM silver.orders WHERE status = 'REFUNDED'"
+        ).fetchall()[0][0]
+        models = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'gold'"
+        ).fetchall()[0][0]
+    assert orders == distinct > 90_000
+    assert refunds > 600  # the day-after corrections were merged, not appended
+    assert models == 4
+
+    again = CliRunner().invoke(app, ["demo", str(folder)])  # re-creatable
+    assert again.exit_code == 0, again.output
+
+
+def test_demo_will_not_touch_a_folder_that_is_not_a_demo(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    result = CliRunner().invoke(app, ["demo", str(tmp_path)])
+    assert result.exit_code == 2
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
