@@ -20,4 +20,5 @@ class ConsoleNotifier:
             f"[{style}]{message['event']}[/] {headline(message).split(' ', 1)[1]}"
             f"  [dim]run {message['run_id']}[/]",
             markup=True,
+            soft_wrap=True,
         )
