@@ -21,6 +21,7 @@ install: $(STAMP) ## create .venv and install medalist with its dev tools
 
 demo: $(STAMP) ## run the whole pipeline on bundled demo data and print where to look
 	$(BIN)/medalist demo $(DEMO_DIR)
+	@echo "(medalist is installed in $(VENV): run 'source $(BIN)/activate' first, or prefix $(BIN)/)"
 
 test: $(STAMP) ## check PostgreSQL is up (start it if we can), then run every test
 	@scripts/ensure-postgres

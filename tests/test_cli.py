@@ -83,3 +83,16 @@ def test_missing_config_and_unknown_run_exit_2(tmp_path, monkeypatch, shop):
 def test_init_refuses_to_overwrite(shop):
     result = medalist("init", "shop")
     assert result.exit_code == 2 and "already exists" in result.output
+
+
+def test_validate_never_prints_the_destination_password(shop, monkeypatch):
+    monkeypatch.setenv("PG_PASSWORD", "hunter2")
+    text = shop.read_text().replace(
+        "# destination: postgresql://postgres@127.0.0.1:5432/shop",
+        "destination: postgresql://postgres:${PG_PASSWORD}@127.0.0.1:5432/shop",
+    )
+    shop.write_text(text)
+    result = medalist("validate", "-c", str(shop))
+    assert result.exit_code == 0, result.output
+    assert "postgres:***@127.0.0.1:5432/shop" in result.output
+    assert "hunter2" not in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
@@ -101,6 +102,14 @@ def run_detail(r: RunRecord) -> list[RenderableType]:
     return parts
 
 
+def redact(url: str) -> str:
+    """The URL with its password replaced, for anything printed or logged."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
 def pipeline_summary(p: Pipeline) -> str:
     datasets = ", ".join(
         f"{n} ({d.source}, {len(d.columns)} columns, load {d.load_mode})"
@@ -111,7 +120,7 @@ def pipeline_summary(p: Pipeline) -> str:
     return (
         f"[green]✓[/] pipeline [bold]{p.name}[/] is valid\n"
         f"  lake          {p.lake_path}\n"
-        f"  destination   {p.destination_url}\n"
+        f"  destination   {redact(p.destination_url)}\n"
         f"  datasets      {datasets}\n"
         f"  models        {models}\n"
         f"  notifications {channels}"
