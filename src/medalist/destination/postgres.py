@@ -80,6 +80,9 @@ class PostgresDestination:
             if "_run_id" in data.schema.names:
                 cur.execute(f"DELETE FROM {target} WHERE _run_id = %s", (run_id,))
             return _copy(cur, target, cols, data)
+        cur.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {target})")
+        if cur.fetchone() == (True,):  # nothing to merge with: incoming rows are unique per key
+            return _copy(cur, target, cols, data)
         cur.execute(f"CREATE TEMP TABLE _medalist_stage (LIKE {target}) ON COMMIT DROP")
         rows = _copy(cur, "_medalist_stage", cols, data)
         key = ", ".join(ident(c) for c in primary_key)

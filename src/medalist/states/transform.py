@@ -53,7 +53,12 @@ def run(ctx: RunContext) -> TransformResult:
 
 
 def build_gold(ctx: RunContext, staged_silver: dict[str, tuple[str, str]]) -> dict[str, int]:
-    """Rebuild every model, inputs first, into staged Parquet files; return rows per model."""
+    """Rebuild every model, inputs first, into staged Parquet files; return rows per model.
+
+    NOTE: two concurrent runs of one pipeline each rebuild gold from the silver they see and
+    publish in whichever order they finish, so the later publisher can hold gold that misses
+    the other run's rows until the next run. Serialising build+publish per pipeline needs a
+    lock in the metastore (a RunLog lease row, a DynamoDB conditional put on AWS): issue 4."""
     storage, engine, pipeline = ctx.ports.storage, ctx.engine, ctx.pipeline
     expose_silver(engine, storage, pipeline, staged_silver)
     rows: dict[str, int] = {}
