@@ -204,3 +204,35 @@ def _order_contract() -> dict:
             "quantity": {"type": "integer", "min": 1},
         },
     }
+
+
+def test_files_already_processed_are_not_read_again_unless_they_change(make_project):
+    import os
+    from typing import ClassVar
+
+    from medalist.controller import run_pipeline
+    from medalist.storage.local import LocalStorage
+    from medalist.wiring import local_ports
+
+    class CountingStorage(LocalStorage):
+        hashed: ClassVar[list[str]] = []
+
+        def checksum(self, zone, path):
+            self.hashed.append(path)
+            return super().checksum(zone, path)
+
+    project = make_project()
+    landed = project.land("orders/a.csv", MIXED)
+    os.utime(landed, (landed.stat().st_atime, landed.stat().st_mtime - 60))  # landed a while ago
+    pipeline = project.pipeline
+    ports = local_ports(pipeline)
+    ports.storage = CountingStorage(pipeline.lake_path)
+    assert len(run_pipeline(pipeline, ports).runs) == 1
+    assert CountingStorage.hashed == ["orders/a.csv"]
+
+    assert run_pipeline(pipeline, ports).runs == []
+    assert CountingStorage.hashed == ["orders/a.csv"]  # not read again
+
+    landed.write_text(MIXED.replace("SHIPPED", "PAID"))  # same size, new content, new mtime
+    (run,) = run_pipeline(pipeline, ports).runs
+    assert run.rows_quarantined == 6

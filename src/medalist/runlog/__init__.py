@@ -66,6 +66,9 @@ class RunLog(Protocol):
     def claimed_by(self, dataset: str, file: str, file_hash: str) -> RunRecord | None:
         """The run that claimed this exact file content, if any."""
 
+    def last_run(self, dataset: str, file: str) -> RunRecord | None:
+        """The newest run of a path in landing, whatever its content was."""
+
     def update(self, run: RunRecord) -> RunRecord:
         """Store a changed record if its version is current (else ConcurrentUpdate)."""
 

@@ -46,6 +46,13 @@ class SqliteRunLog:
         ).fetchone()
         return self.get(row["run_id"]) if row else None
 
+    def last_run(self, dataset: str, file: str) -> RunRecord | None:
+        row = self.con.execute(
+            "SELECT * FROM runs WHERE dataset = ? AND file = ? ORDER BY run_id DESC LIMIT 1",
+            (dataset, file),
+        ).fetchone()
+        return _from_row(row) if row else None
+
     def update(self, run: RunRecord) -> RunRecord:
         new = run.model_copy(update={"version": run.version + 1})
         row = _to_row(new)
