@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import ClassVar
 
+import duckdb
+
+from medalist.controller import run_pipeline
 from medalist.runlog import Status
+from medalist.storage.local import LocalStorage
+from medalist.wiring import local_ports
 from tests.conftest import HEADER, read_table
 
 # One row per contract rule, one row breaking three rules, and a re-sent key (latest wins).
@@ -165,8 +173,6 @@ def test_columns_match_headers_ignoring_case_and_extra_columns_are_ignored(make_
 
 
 def test_every_format_is_read_gzip_included(make_project):
-    import gzip
-
     datasets = {}
     for fmt in ("csv", "tsv", "jsonl", "json", "parquet"):
         datasets[fmt] = {**_order_contract(), "source": f"{fmt}/*"}
@@ -178,8 +184,6 @@ def test_every_format_is_read_gzip_included(make_project):
     lines = [json.dumps({"order_id": a, "order_ts": b, "quantity": c}) for a, b, c in rows]
     project.land("jsonl/a.jsonl", "\n".join(lines) + "\n")
     project.land("json/a.json", "[" + ",".join(lines) + "]")
-    import duckdb
-
     parquet = project.landing / "parquet" / "a.parquet"
     parquet.parent.mkdir(parents=True)
     duckdb.connect().execute(
@@ -207,13 +211,6 @@ def _order_contract() -> dict:
 
 
 def test_files_already_processed_are_not_read_again_unless_they_change(make_project):
-    import os
-    from typing import ClassVar
-
-    from medalist.controller import run_pipeline
-    from medalist.storage.local import LocalStorage
-    from medalist.wiring import local_ports
-
     class CountingStorage(LocalStorage):
         hashed: ClassVar[list[str]] = []
 

@@ -4,12 +4,14 @@ ones at once, always records before it notifies, and never lets an alert fail a 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 
-from medalist.controller import run_pipeline
+from medalist.controller import _claim, run_pipeline
 from medalist.destination.dummy import DummyDestination
 from medalist.runlog import Status
+from medalist.storage import StoredFile
 from medalist.wiring import local_ports
 from medalist.workflow.definition import INGEST
 from medalist.workflow.runner import Runner
@@ -101,15 +103,10 @@ def test_a_run_whose_process_died_is_taken_over_and_finished(make_project):
         check=True,
     ).stdout.strip()
     # Claim the file as a process that has since exited, mid-way through the workflow.
-    from medalist.controller import _claim
-    from medalist.storage import StoredFile
-
     landed = ports.storage.find("landing", "orders/*.csv")[0]
     claimed = _claim(
         pipeline, ports, "orders", landed, ports.storage.checksum("landing", landed.path)
     )
-    import socket
-
     ports.runlog.update(
         claimed.model_copy(
             update={"lease_owner": f"{socket.gethostname()}:{dead}", "state": "Transform"}
