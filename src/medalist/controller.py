@@ -3,20 +3,19 @@ exactly once, and run the workflow on it."""
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ulid import ULID
 
 from medalist.config import Pipeline
+from medalist.leases import LEASE, owner_gone
 from medalist.metastore import now
 from medalist.runlog import ConcurrentUpdate, RunRecord, Status
 from medalist.storage import StoredFile
 from medalist.workflow.context import Ports, RunContext
 from medalist.workflow.definition import INGEST
-from medalist.workflow.runner import LEASE, Runner, lease_owner
+from medalist.workflow.runner import LeaseLost, Runner
 
 QUICK_CHECK_MARGIN_S = 2.0
 
@@ -27,6 +26,7 @@ class Outcome:
 
     runs: list[RunRecord] = field(default_factory=list)
     busy: list[str] = field(default_factory=list)  # files a live process is working on
+    skipped: list[str] = field(default_factory=list)  # why a requested file was not run
 
     @property
     def failed(self) -> list[RunRecord]:
@@ -54,20 +54,33 @@ def run_pipeline(
         if _unchanged_since_last_run(ports, dataset, landed):
             continue
         file_hash = ports.storage.checksum("landing", landed.path)
-        run = _claim(pipeline, ports, dataset, landed, file_hash)
+        run, previous = _claim(pipeline, ports, runner, dataset, landed, file_hash)
         if run is None:
-            previous = ports.runlog.claimed_by(dataset, landed.path, file_hash)
             if previous is not None and previous.status == Status.RUNNING:
                 outcome.busy.append(landed.path)
             continue
-        if on_start:
-            on_start(run)
-        engine = ports.engine()
-        try:
-            outcome.runs.append(runner.execute(RunContext(pipeline, run, ports, engine)))
-        finally:
-            engine.close()
+        execute(pipeline, ports, runner, run, outcome, on_start)
     return outcome
+
+
+def execute(
+    pipeline: Pipeline,
+    ports: Ports,
+    runner: Runner,
+    run: RunRecord,
+    outcome: Outcome,
+    on_start: Callable[[RunRecord], None] | None = None,
+) -> None:
+    """Run the workflow on a claimed run and record what happened in `outcome`."""
+    if on_start:
+        on_start(run)
+    engine = ports.engine()
+    try:
+        outcome.runs.append(runner.execute(RunContext(pipeline, run, ports, engine)))
+    except LeaseLost:  # presumed dead and taken over: the other process finishes it
+        outcome.busy.append(run.file)
+    finally:
+        engine.close()
 
 
 def _unchanged_since_last_run(ports: Ports, dataset: str, landed: StoredFile) -> bool:
@@ -82,9 +95,15 @@ def _unchanged_since_last_run(ports: Ports, dataset: str, landed: StoredFile) ->
 
 
 def _claim(
-    pipeline: Pipeline, ports: Ports, dataset: str, landed: StoredFile, file_hash: str
-) -> RunRecord | None:
-    """A new run for the file, or the abandoned run of a dead owner, or None."""
+    pipeline: Pipeline,
+    ports: Ports,
+    runner: Runner,
+    dataset: str,
+    landed: StoredFile,
+    file_hash: str,
+) -> tuple[RunRecord | None, RunRecord | None]:
+    """(run to execute, run that holds the file): a new run for the file, or the abandoned run
+    of a dead owner, or (None, the holder)."""
     started = now()
     fresh = RunRecord(
         run_id=str(ULID()),
@@ -94,34 +113,27 @@ def _claim(
         file_hash=file_hash,
         file_bytes=landed.size,
         started_at=started,
-        lease_owner=lease_owner(),
+        lease_owner=runner.owner,
         lease_expires_at=started + LEASE,
     )
     claimed = ports.runlog.claim(fresh)
     if claimed is not None:
-        return claimed
+        return claimed, None
     previous = ports.runlog.claimed_by(dataset, landed.path, file_hash)
-    if previous is None or previous.status != Status.RUNNING or not _abandoned(previous):
+    return take_over(ports, runner, previous), previous
+
+
+def take_over(ports: Ports, runner: Runner, run: RunRecord | None) -> RunRecord | None:
+    """The run, now owned by `runner`, if it is RUNNING and its owner is gone; else None.
+    The update is conditional on the record's version: of two triggers, one wins. States then
+    resume after the last committed one (docs/decisions/0004-commit-protocol.md)."""
+    if run is None or run.status != Status.RUNNING:
         return None
-    # NOTE: the conditional update makes the take-over itself exactly-once; states redo
-    # idempotently from the last committed one (see docs/decisions/0002-silver-layout.md).
+    if not owner_gone(run.lease_owner, run.lease_expires_at):
+        return None
     try:
-        return ports.runlog.update(previous.model_copy(update={"lease_owner": lease_owner()}))
+        return ports.runlog.update(
+            run.model_copy(update={"lease_owner": runner.owner, "lease_expires_at": now() + LEASE})
+        )
     except ConcurrentUpdate:  # another trigger took it over first
         return None
-
-
-def _abandoned(run: RunRecord) -> bool:
-    """The owner is gone: same host and its process no longer exists, or its lease expired."""
-    if run.lease_expires_at is not None and run.lease_expires_at < now():
-        return True
-    host, _, pid = (run.lease_owner or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False

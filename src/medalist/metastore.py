@@ -17,13 +17,21 @@ CREATE TABLE IF NOT EXISTS runs (
     rows_in INTEGER, rows_silver INTEGER, rows_quarantined INTEGER, rows_loaded INTEGER,
     rule_counts TEXT NOT NULL DEFAULT '{}', error TEXT, history TEXT NOT NULL DEFAULT '[]',
     outputs TEXT NOT NULL DEFAULT '{}',
-    version INTEGER NOT NULL, lease_owner TEXT, lease_expires_at TEXT
+    version INTEGER NOT NULL, lease_owner TEXT, lease_expires_at TEXT, replaces TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_dataset ON runs (dataset, started_at);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, started_at);
 CREATE TABLE IF NOT EXISTS files (
     dataset TEXT NOT NULL, file TEXT NOT NULL, file_hash TEXT NOT NULL, run_id TEXT NOT NULL,
     PRIMARY KEY (dataset, file, file_hash)
+);
+CREATE INDEX IF NOT EXISTS runs_by_replaces ON runs (replaces);
+CREATE TABLE IF NOT EXISTS locks (
+    name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS heads (
+    pipeline TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+    PRIMARY KEY (pipeline, name)
 );
 CREATE TABLE IF NOT EXISTS catalog (
     dataset TEXT NOT NULL, version INTEGER NOT NULL, columns TEXT NOT NULL, diff TEXT NOT NULL,
@@ -42,11 +50,23 @@ def connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     con.row_factory = sqlite3.Row
+    con.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL can meet a busy file
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
-    con.execute("PRAGMA busy_timeout=30000")
+    _migrate(con)
     con.executescript(SCHEMA)
     return con
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Bring a metastore written by an older medalist up to SCHEMA."""
+    columns = {row["name"] for row in con.execute("PRAGMA table_info(runs)")}
+    if columns and "replaces" not in columns:
+        try:
+            con.execute("ALTER TABLE runs ADD COLUMN replaces TEXT")
+        except sqlite3.OperationalError as exc:  # another process migrated it first
+            if "duplicate column" not in str(exc):
+                raise
 
 
 def now() -> datetime:

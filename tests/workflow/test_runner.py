@@ -104,8 +104,13 @@ def test_a_run_whose_process_died_is_taken_over_and_finished(make_project):
     ).stdout.strip()
     # Claim the file as a process that has since exited, mid-way through the workflow.
     landed = ports.storage.find("landing", "orders/*.csv")[0]
-    claimed = _claim(
-        pipeline, ports, "orders", landed, ports.storage.checksum("landing", landed.path)
+    claimed, _ = _claim(
+        pipeline,
+        ports,
+        Runner(INGEST),
+        "orders",
+        landed,
+        ports.storage.checksum("landing", landed.path),
     )
     ports.runlog.update(
         claimed.model_copy(

@@ -57,6 +57,8 @@ class DuckDBDestination:
                     if f.name not in primary_key
                 )
                 action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+                if updates and "_run_id" in data.schema.names:  # never undo a later run's rows
+                    action += f" WHERE EXCLUDED._run_id >= {target}._run_id"
                 con.execute(
                     f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _incoming "
                     f"ON CONFLICT ({key}) {action}"

@@ -93,6 +93,8 @@ class PostgresDestination:
             new = ", ".join(f"EXCLUDED.{c}" for c in others)
             # Unchanged rows are not rewritten: loading the same data twice changes nothing.
             action = f"DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
+            if "_run_id" in data.schema.names:  # a late load never undoes a later run's rows
+                action += f" AND EXCLUDED._run_id >= {target}._run_id"
         else:
             action = "DO NOTHING"
         cur.execute(

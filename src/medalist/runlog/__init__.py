@@ -1,10 +1,14 @@
 """The RunLog port (DynamoDB in the AWS design): one record per run, updated at every transition.
 
 Updates are conditional on `version`, so two writers can never silently overwrite each other.
+The same store holds the locks that serialise a pipeline's committing states, and the heads:
+which version of gold readers see. A state's completion and the heads it moves are written in
+one transaction (a DynamoDB TransactWriteItems on AWS), so readers never see half an output.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -53,6 +57,7 @@ class RunRecord(BaseModel):
     version: int = 0
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
+    replaces: str | None = None  # a replay: the earlier run of the same file it supersedes
 
 
 class ConcurrentUpdate(Exception):
@@ -61,7 +66,9 @@ class ConcurrentUpdate(Exception):
 
 class RunLog(Protocol):
     def claim(self, run: RunRecord) -> RunRecord | None:
-        """Register the run's file and create the run atomically; None if the file is claimed."""
+        """Register the run's file and create the run atomically; None if the file is claimed.
+        A replay (`run.replaces` set) instead moves the file's registration from the run it
+        replaces to itself, and gets None if that run no longer holds it."""
 
     def claimed_by(self, dataset: str, file: str, file_hash: str) -> RunRecord | None:
         """The run that claimed this exact file content, if any."""
@@ -69,13 +76,34 @@ class RunLog(Protocol):
     def last_run(self, dataset: str, file: str) -> RunRecord | None:
         """The newest run of a path in landing, whatever its content was."""
 
-    def update(self, run: RunRecord) -> RunRecord:
-        """Store a changed record if its version is current (else ConcurrentUpdate)."""
+    def update(self, run: RunRecord, heads: Mapping[str, str] | None = None) -> RunRecord:
+        """Store a changed record if its version is current (else ConcurrentUpdate), and in
+        the same transaction point each of `heads` (name -> version) of its pipeline."""
+
+    def renew(self, run_id: str, owner: str, until: datetime) -> bool:
+        """Extend a RUNNING run's lease if `owner` still holds it; False if it does not."""
+
+    def heads(self, pipeline: str) -> dict[str, str]:
+        """name -> version that readers of the pipeline see (e.g. "gold" -> a run id)."""
+
+    def live_runs(self, dataset: str) -> set[str]:
+        """Runs whose Transform is committed and not replaced by a committed replay: the runs
+        whose silver rows readers see."""
+
+    def lock(self, name: str, owner: str, until: datetime, *, replacing: str | None = None) -> bool:
+        """Take or renew lock `name`: succeeds if it is free, expired, held by `owner` already,
+        or held by `replacing` (a holder the caller found gone)."""
+
+    def lock_holder(self, name: str) -> tuple[str, datetime] | None:
+        """(owner, expires_at) of lock `name`, if anyone holds it."""
+
+    def unlock(self, name: str, owner: str) -> None:
+        """Release lock `name` if `owner` holds it."""
 
     def get(self, run_id: str) -> RunRecord:
         """One run by id or unique id prefix (NotFound names what was tried)."""
 
     def list(
-        self, *, dataset: str | None = None, status: Status | None = None, limit: int = 50
+        self, *, dataset: str | None = None, status: Status | None = None, limit: int | None = 50
     ) -> list[RunRecord]:
-        """Newest runs first, optionally of one dataset or status."""
+        """Newest runs first, optionally of one dataset or status; limit None for all."""

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from medalist.errors import NotFound
-from medalist.metastore import connect, iso, metastore_path
+from medalist.metastore import connect, iso, metastore_path, now
 from medalist.runlog import ConcurrentUpdate, RunRecord, Status
 
 _JSON_FIELDS = ("rule_counts", "error", "history", "outputs")
+_COMMITTED = "json_extract({t}.outputs, '$.Transform') IS NOT NULL"
+
+
+class _NotClaimed(Exception):
+    pass
+
+
 _FIELDS = tuple(RunRecord.model_fields)
 
 
@@ -20,63 +31,140 @@ class SqliteRunLog:
 
     def __init__(self, lake: Path) -> None:
         self.con = connect(metastore_path(lake))
+        # One connection, shared with the runner's heartbeat thread: one user at a time.
+        self._mutex = threading.RLock()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._mutex:
+            self.con.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.con
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            self.con.execute("COMMIT")
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._mutex:
+            return self.con.execute(sql, args).fetchall()
 
     def claim(self, run: RunRecord) -> RunRecord | None:
+        claimed = run.model_copy(update={"version": 1})
+        row = _to_row(claimed)
         try:
-            self.con.execute("BEGIN IMMEDIATE")
-            self.con.execute(
-                "INSERT INTO files (dataset, file, file_hash, run_id) VALUES (?, ?, ?, ?)",
-                (run.dataset, run.file, run.file_hash, run.run_id),
-            )
-            row = _to_row(run.model_copy(update={"version": 1}))
-            marks = ", ".join("?" * len(row))
-            self.con.execute(
-                f"INSERT INTO runs ({', '.join(row)}) VALUES ({marks})", tuple(row.values())
-            )
-            self.con.execute("COMMIT")
-        except sqlite3.IntegrityError:
-            self.con.execute("ROLLBACK")
+            with self._transaction() as con:
+                if run.replaces:
+                    moved = con.execute(
+                        "UPDATE files SET run_id = ? WHERE dataset = ? AND file = ? "
+                        "AND file_hash = ? AND run_id = ?",
+                        (run.run_id, run.dataset, run.file, run.file_hash, run.replaces),
+                    )
+                    if moved.rowcount != 1:
+                        raise _NotClaimed
+                else:
+                    con.execute(
+                        "INSERT INTO files (dataset, file, file_hash, run_id) VALUES (?, ?, ?, ?)",
+                        (run.dataset, run.file, run.file_hash, run.run_id),
+                    )
+                marks = ", ".join("?" * len(row))
+                con.execute(
+                    f"INSERT INTO runs ({', '.join(row)}) VALUES ({marks})", tuple(row.values())
+                )
+        except (sqlite3.IntegrityError, _NotClaimed):
             return None
-        return run.model_copy(update={"version": 1})
+        return claimed
 
     def claimed_by(self, dataset: str, file: str, file_hash: str) -> RunRecord | None:
-        row = self.con.execute(
+        rows = self._query(
             "SELECT run_id FROM files WHERE dataset = ? AND file = ? AND file_hash = ?",
             (dataset, file, file_hash),
-        ).fetchone()
-        return self.get(row["run_id"]) if row else None
+        )
+        return self.get(rows[0]["run_id"]) if rows else None
 
     def last_run(self, dataset: str, file: str) -> RunRecord | None:
-        row = self.con.execute(
+        rows = self._query(
             "SELECT * FROM runs WHERE dataset = ? AND file = ? ORDER BY run_id DESC LIMIT 1",
             (dataset, file),
-        ).fetchone()
-        return _from_row(row) if row else None
+        )
+        return _from_row(rows[0]) if rows else None
 
-    def update(self, run: RunRecord) -> RunRecord:
+    def update(self, run: RunRecord, heads: Mapping[str, str] | None = None) -> RunRecord:
         new = run.model_copy(update={"version": run.version + 1})
         row = _to_row(new)
         sets = ", ".join(f"{k} = ?" for k in row)
-        cur = self.con.execute(
-            f"UPDATE runs SET {sets} WHERE run_id = ? AND version = ?",
-            (*row.values(), run.run_id, run.version),
-        )
-        if cur.rowcount != 1:
-            raise ConcurrentUpdate(f"run {run.run_id} changed since version {run.version}")
+        with self._transaction() as con:
+            cur = con.execute(
+                f"UPDATE runs SET {sets} WHERE run_id = ? AND version = ?",
+                (*row.values(), run.run_id, run.version),
+            )
+            if cur.rowcount != 1:
+                raise ConcurrentUpdate(f"run {run.run_id} changed since version {run.version}")
+            for name, version in (heads or {}).items():
+                con.execute(
+                    "INSERT INTO heads (pipeline, name, version) VALUES (?, ?, ?) "
+                    "ON CONFLICT (pipeline, name) DO UPDATE SET version = excluded.version",
+                    (run.pipeline, name, version),
+                )
         return new
 
+    def renew(self, run_id: str, owner: str, until: datetime) -> bool:
+        with self._mutex:
+            cur = self.con.execute(
+                "UPDATE runs SET lease_expires_at = ? "
+                "WHERE run_id = ? AND lease_owner = ? AND status = 'RUNNING'",
+                (iso(until), run_id, owner),
+            )
+        return cur.rowcount == 1
+
+    def heads(self, pipeline: str) -> dict[str, str]:
+        rows = self._query("SELECT name, version FROM heads WHERE pipeline = ?", (pipeline,))
+        return {r["name"]: r["version"] for r in rows}
+
+    def live_runs(self, dataset: str) -> set[str]:
+        rows = self._query(
+            "SELECT run_id FROM runs AS r WHERE dataset = ? AND "
+            + _COMMITTED.format(t="r")
+            + " AND NOT EXISTS (SELECT 1 FROM runs AS n WHERE n.replaces = r.run_id AND "
+            + _COMMITTED.format(t="n")
+            + ")",
+            (dataset,),
+        )
+        return {r["run_id"] for r in rows}
+
+    def lock(self, name: str, owner: str, until: datetime, *, replacing: str | None = None) -> bool:
+        with self._mutex:
+            cur = self.con.execute(
+                "INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
+                "expires_at = excluded.expires_at "
+                "WHERE locks.owner IN (excluded.owner, ?) OR locks.expires_at < ?",
+                (name, owner, iso(until), replacing, iso(now())),
+            )
+        return cur.rowcount == 1
+
+    def lock_holder(self, name: str) -> tuple[str, datetime] | None:
+        rows = self._query("SELECT owner, expires_at FROM locks WHERE name = ?", (name,))
+        if not rows:
+            return None
+        return rows[0]["owner"], datetime.fromisoformat(rows[0]["expires_at"])
+
+    def unlock(self, name: str, owner: str) -> None:
+        with self._mutex:
+            self.con.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner))
+
     def get(self, run_id: str) -> RunRecord:
-        rows = self.con.execute(
+        rows = self._query(
             "SELECT * FROM runs WHERE run_id LIKE ? ORDER BY run_id LIMIT 2",
             (run_id.upper() + "%",),
-        ).fetchall()
+        )
         if len(rows) != 1:
             why = "no run" if not rows else "more than one run"
             raise NotFound(f"{why} has an id starting with {run_id!r}", fix="See `medalist runs`.")
         return _from_row(rows[0])
 
     def list(
-        self, *, dataset: str | None = None, status: Status | None = None, limit: int = 50
+        self, *, dataset: str | None = None, status: Status | None = None, limit: int | None = 50
     ) -> list[RunRecord]:
         where, args = [], []
         if dataset:
@@ -86,10 +174,10 @@ class SqliteRunLog:
             where.append("status = ?")
             args.append(str(status))
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self.con.execute(
+        rows = self._query(
             f"SELECT * FROM runs {clause} ORDER BY started_at DESC, run_id DESC LIMIT ?",
-            (*args, limit),
-        ).fetchall()
+            (*args, -1 if limit is None else limit),
+        )
         return [_from_row(r) for r in rows]
 
 

@@ -1,10 +1,20 @@
-"""The zones as the engine sees them: silver.<dataset> and gold.<model> views."""
+"""The zones as the engine sees them (silver.<dataset>, gold.<model> views), and the sweep that
+removes what committed runs have superseded.
+
+What readers see is decided by the run log, not by which files exist: silver is the files of
+live runs (Transform committed, not replaced by a replay), gold is the version its head names.
+A file published by a run that crashed before committing is therefore invisible until the run
+is redone, and the swap to a new gold version is one run-log transaction.
+"""
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from medalist.config import Pipeline
 from medalist.engine import Engine
-from medalist.storage import Storage
+from medalist.runlog import Status
+from medalist.workflow.context import Ports
 
 LINEAGE_TYPES = {
     "_run_id": "VARCHAR",
@@ -19,29 +29,66 @@ def run_file(dataset: str, run_id: str) -> str:
     return f"{dataset}/{run_id}.parquet"
 
 
-def gold_path(model: str) -> str:
-    return f"{model}/{model}.parquet"
+def gold_path(model: str, version: str) -> str:
+    """One version of a model: gold/<model>/<version>.parquet (version = the run that built it)."""
+    return f"{model}/{version}.parquet"
+
+
+def _run_of(path: str) -> str:
+    return PurePosixPath(path).stem
 
 
 def expose_silver(
-    engine: Engine,
-    storage: Storage,
-    pipeline: Pipeline,
-    staged: dict[str, tuple[str, str]] | None = None,
+    engine: Engine, ports: Ports, pipeline: Pipeline, staged: dict[str, str] | None = None
 ) -> None:
-    """silver.<dataset> for every dataset: its published files plus, for the run in progress,
-    its staged file (so gold can be built before anything is published).
-
-    `staged` maps a dataset to (path the file will be published at, its staged url)."""
+    """silver.<dataset> for every dataset: the files of its live runs, plus the staged file of
+    the run in progress (`staged`: dataset -> url), so gold can be built before it commits."""
     staged = staged or {}
     for name, spec in pipeline.datasets.items():
-        pending_path, pending_url = staged.get(name, (None, None))
+        live = ports.runlog.live_runs(name)
         urls = [
-            storage.url("silver", f.path)
-            for f in storage.find("silver", f"{name}/*.parquet")
-            if f.path != pending_path
+            ports.storage.url("silver", f.path)
+            for f in ports.storage.find("silver", f"{name}/*.parquet")
+            if _run_of(f.path) in live
         ]
-        if pending_url:
-            urls.append(pending_url)
+        if name in staged:
+            urls.append(staged[name])
         columns = {c: col.column_type.sql for c, col in spec.columns.items()} | LINEAGE_TYPES
         engine.expose("silver", name, urls, columns, spec.primary_key)
+
+
+def sweep(ports: Ports, pipeline: Pipeline) -> list[str]:
+    """Delete what no reader can see any more: silver and quarantine files of replaced runs,
+    gold versions other than the head, staged files of runs that are no longer running.
+    Call it holding the pipeline's lock. Returns the zone/paths removed."""
+    storage, runlog = ports.storage, ports.runlog
+    running = {r.run_id for r in runlog.list(status=Status.RUNNING, limit=None)}
+    removed: list[str] = []
+    for name in pipeline.datasets:
+        live = runlog.live_runs(name)
+        replaced = {r.replaces for r in runlog.list(dataset=name, limit=None) if r.replaces}
+        for zone in ("silver", "quarantine"):
+            for f in storage.find(zone, f"{name}/*.parquet"):
+                run_id = _run_of(f.path)
+                if run_id in replaced and run_id not in live and run_id not in running:
+                    storage.remove(zone, f.path)
+                    removed.append(f"{zone}/{f.path}")
+    head = runlog.heads(pipeline.name).get("gold")
+    if head:
+        for model in pipeline.models:
+            for f in storage.find("gold", f"{model}/*.parquet"):
+                if _run_of(f.path) != head and _run_of(f.path) not in running:
+                    storage.remove("gold", f.path)
+                    removed.append(f"gold/{f.path}")
+    for zone in ("silver", "quarantine", "gold"):
+        removed += [f"{zone}/{p}" for p in storage.discard_staged(zone, keep=running)]
+    return removed
+
+
+def expose_gold(engine: Engine, ports: Ports, pipeline: Pipeline) -> str | None:
+    """gold.<model> for every model, at the version the head names; returns that version."""
+    head = ports.runlog.heads(pipeline.name).get("gold")
+    for name in pipeline.models:
+        urls = [ports.storage.url("gold", gold_path(name, head))] if head else []
+        engine.expose("gold", name, urls, {}, [])
+    return head

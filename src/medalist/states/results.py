@@ -14,6 +14,10 @@ class StateResult:
         """Run-log fields this result sets (rows_in, …)."""
         return {}
 
+    def heads(self) -> dict[str, str]:
+        """Heads this result moves when its state commits (name -> version)."""
+        return {}
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -37,6 +41,10 @@ class TransformResult(StateResult):
     silver_path: str
     quarantine_path: str | None
     gold_rows: dict[str, int]
+    gold_version: str | None = None  # gold/<model>/<version>.parquet, None without models
+
+    def heads(self) -> dict[str, str]:
+        return {"gold": self.gold_version} if self.gold_version else {}
 
     def run_fields(self) -> dict[str, Any]:
         return {

@@ -33,13 +33,14 @@ def run(ctx: RunContext) -> TransformResult:
     except InputError as err:
         err.path = f"landing/{run_.file}"
         raise
-    gold_rows = build_gold(ctx, {run_.dataset: (silver, job.silver_url)})
+    gold_rows = build_gold(ctx, {run_.dataset: job.silver_url})
 
+    # Published files are invisible until the run log commits this state (see states/lake.py).
     storage.publish("silver", silver, token)
     if checked.rows_quarantined:
         storage.publish("quarantine", quarantine, token)
     for model in gold_rows:
-        storage.publish("gold", gold_path(model), token)
+        storage.publish("gold", gold_path(model, token), token)
     return TransformResult(
         rows_in=checked.rows_in,
         rows_silver=checked.rows_silver,
@@ -49,21 +50,18 @@ def run(ctx: RunContext) -> TransformResult:
         silver_path=silver,
         quarantine_path=quarantine if checked.rows_quarantined else None,
         gold_rows=gold_rows,
+        gold_version=token if gold_rows else None,
     )
 
 
-def build_gold(ctx: RunContext, staged_silver: dict[str, tuple[str, str]]) -> dict[str, int]:
+def build_gold(ctx: RunContext, staged_silver: dict[str, str]) -> dict[str, int]:
     """Rebuild every model, inputs first, into staged Parquet files; return rows per model.
-
-    NOTE: two concurrent runs of one pipeline each rebuild gold from the silver they see and
-    publish in whichever order they finish, so the later publisher can hold gold that misses
-    the other run's rows until the next run. Serialising build+publish per pipeline needs a
-    lock in the metastore (a RunLog lease row, a DynamoDB conditional put on AWS): issue 4."""
+    Transform is an exclusive state, so the silver seen here holds every committed run."""
     storage, engine, pipeline = ctx.ports.storage, ctx.engine, ctx.pipeline
-    expose_silver(engine, storage, pipeline, staged_silver)
+    expose_silver(engine, ctx.ports, pipeline, staged_silver)
     rows: dict[str, int] = {}
     for name in model_order(pipeline):
-        out = storage.staging_url("gold", gold_path(name), ctx.run.run_id)
+        out = storage.staging_url("gold", gold_path(name, ctx.run.run_id), ctx.run.run_id)
         try:
             rows[name] = engine.materialize(pipeline.models[name].sql, out)
         except Exception as exc:

@@ -41,3 +41,7 @@ class Storage(Protocol):
 
     def remove(self, zone: Zone, path: str) -> None:
         """Delete zone/path if it exists."""
+
+    def discard_staged(self, zone: Zone, keep: set[str]) -> list[str]:
+        """Delete staged objects of the zone whose token is not in `keep` (left by writers that
+        died or failed); return the paths they were staged for."""

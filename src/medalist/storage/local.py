@@ -66,6 +66,16 @@ class LocalStorage:
     def remove(self, zone: Zone, path: str) -> None:
         self._path(zone, path).unlink(missing_ok=True)
 
+    def discard_staged(self, zone: Zone, keep: set[str]) -> list[str]:
+        base = self.root / zone
+        discarded = []
+        for staged in base.glob(f"**/{_STAGING}/*"):
+            token, _, name = staged.name.partition("-")
+            if staged.is_file() and token not in keep:
+                staged.unlink(missing_ok=True)
+                discarded.append((staged.parent.parent / name).relative_to(base).as_posix())
+        return discarded
+
 
 def _fsync(path: Path) -> None:
     """Make a rename durable: flush the file, then the folder entry that names it."""

@@ -35,6 +35,9 @@ class TaskState:
     task: Callable[[RunContext], StateResult]
     retry: RetryPolicy
     comment: str
+    # Runs of one pipeline take turns in an exclusive state (the task and its commit), so each
+    # sees what the others committed: silver for gold, gold heads for loads.
+    exclusive: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,12 +60,14 @@ INGEST = Workflow(
             transform.run,
             RetryPolicy(max_attempts=2),
             "Validate, quarantine, dedupe, write silver; rebuild gold models.",
+            exclusive=True,
         ),
         TaskState(
             "Load",
             load.run,
             RetryPolicy(max_attempts=4, interval_s=2.0),
             "Load silver and gold into the destination, idempotently.",
+            exclusive=True,
         ),
     ),
 )

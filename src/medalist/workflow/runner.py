@@ -3,58 +3,107 @@
 Every transition is written to the run log before and after the state runs; a transient error
 retries with backoff; anything else goes straight to the failure path (record, then notify).
 A run that already holds a state's result (resumed after a crash) skips that state.
+
+A state marked `exclusive` runs, and commits, while holding its pipeline's lock: runs of one
+pipeline take turns there, so each sees everything committed before it. A state commits by
+writing its result, and the heads it moves, in one run-log update.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import sys
 import time
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from medalist.errors import MedalistError, as_medalist_error
+from medalist.leases import LEASE, Heartbeat, new_owner, owner_gone
 from medalist.metastore import now
 from medalist.notify import run_message
-from medalist.runlog import RunRecord, Status, Transition
+from medalist.runlog import ConcurrentUpdate, RunRecord, Status, Transition
 from medalist.states.results import StateResult, result_from_dict
 from medalist.workflow.context import RunContext
 from medalist.workflow.definition import TaskState, Workflow
 
-LEASE = timedelta(minutes=10)
+LOCK_POLL_S = 0.1
 
 
-def lease_owner() -> str:
-    """host:pid — lets a later trigger tell a dead owner from a live one."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+class LeaseLost(Exception):
+    """Another process took the run over (this one was presumed dead): stop touching it."""
 
 
 class Runner:
     def __init__(self, workflow: Workflow, sleep: Callable[[float], None] = time.sleep) -> None:
         self.workflow = workflow
         self.sleep = sleep
+        self.owner = new_owner()  # lease owner of every run and lock this runner holds
+        self._locks: set[str] = set()
 
     def execute(self, ctx: RunContext) -> RunRecord:
-        """Run every state in order; return the final record (SUCCEEDED or FAILED)."""
+        """Run every state in order; return the final record (SUCCEEDED or FAILED).
+        Raises LeaseLost if another process took the run over meanwhile."""
+        with Heartbeat(lambda: self._renew(ctx)):
+            try:
+                return self._execute(ctx)
+            except ConcurrentUpdate as exc:
+                raise LeaseLost(str(exc)) from None
+
+    def _execute(self, ctx: RunContext) -> RunRecord:
         for state in self.workflow.states:
             if state.name in ctx.run.outputs:  # committed by an earlier owner of this run
                 ctx.results[state.name] = result_from_dict(state.name, ctx.run.outputs[state.name])
                 continue
             try:
-                result = self._attempt(ctx, state)
+                with self._exclusive(ctx, state):
+                    result = self._attempt(ctx, state)
+                    self._commit(ctx, state, result)
             except MedalistError as err:
                 return self._finish(ctx, Status.FAILED, state.name, err)
-            ctx.results[state.name] = result
-            self._write(
-                ctx,
-                state.name,
-                Status.SUCCEEDED,
-                outputs={**ctx.run.outputs, state.name: result.to_dict()},
-                **result.run_fields(),
-            )
         return self._finish(ctx, Status.SUCCEEDED, self.workflow.states[-1].name, None)
+
+    def _commit(self, ctx: RunContext, state: TaskState, result: StateResult) -> None:
+        ctx.results[state.name] = result
+        self._write(
+            ctx,
+            state.name,
+            Status.SUCCEEDED,
+            outputs={**ctx.run.outputs, state.name: result.to_dict()},
+            heads=result.heads(),
+            **result.run_fields(),
+        )
+
+    @contextmanager
+    def _exclusive(self, ctx: RunContext, state: TaskState) -> Iterator[None]:
+        """Hold the pipeline's lock around an exclusive state; wait for it if need be, taking
+        it over from a holder that is gone."""
+        if not state.exclusive:
+            yield
+            return
+        name, runlog, waited = f"pipeline:{ctx.pipeline.name}", ctx.ports.runlog, False
+        while not runlog.lock(name, self.owner, now() + LEASE):
+            holder = runlog.lock_holder(name)
+            if holder and owner_gone(*holder):
+                if runlog.lock(name, self.owner, now() + LEASE, replacing=holder[0]):
+                    break
+                continue
+            if not waited:
+                who = holder[0] if holder else "another run"
+                self._write(ctx, state.name, Status.RUNNING, detail=f"waiting for {who}")
+                waited = True
+            time.sleep(LOCK_POLL_S)
+        self._locks.add(name)
+        try:
+            yield
+        finally:
+            self._locks.discard(name)
+            runlog.unlock(name, self.owner)
+
+    def _renew(self, ctx: RunContext) -> bool:
+        until = now() + LEASE
+        for name in list(self._locks):
+            ctx.ports.runlog.lock(name, self.owner, until)
+        return ctx.ports.runlog.renew(ctx.run.run_id, self.owner, until)
 
     def _attempt(self, ctx: RunContext, state: TaskState) -> StateResult:
         attempt = 1
@@ -85,6 +134,7 @@ class Runner:
         *,
         attempt: int = 1,
         detail: str | None = None,
+        heads: dict[str, str] | None = None,
         **fields: Any,
     ) -> None:
         """Append a transition to the run's history and store it with `fields` (conditional on
@@ -96,11 +146,12 @@ class Runner:
                 update={
                     "state": state,
                     "history": [*ctx.run.history, step],
-                    "lease_owner": lease_owner(),
+                    "lease_owner": self.owner,
                     "lease_expires_at": at + LEASE,
                     **fields,
                 }
-            )
+            ),
+            heads,
         )
 
     def _finish(
