@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,10 +15,12 @@ from rich.console import Console
 
 from medalist import render
 from medalist.config import Pipeline, load_pipeline, resolve_config_path
-from medalist.controller import run_pipeline
+from medalist.controller import Outcome, run_pipeline
 from medalist.errors import MedalistError
-from medalist.runlog import Status
+from medalist.runlog import RunRecord, Status
 from medalist.wiring import local_ports
+from medalist.workflow.definition import INGEST
+from medalist.workflow.runner import Runner
 
 app = typer.Typer(
     add_completion=False,
@@ -79,14 +82,66 @@ def run(config: ConfigOption = None) -> None:
     """Process every new file in landing, one run per file. Exit 1 if any run failed."""
     with _errors():
         pipeline = _load(config)
-        ports = local_ports(pipeline)
-        outcome = run_pipeline(
-            pipeline, ports, on_start=lambda r: err.print(f"[dim]▶ {r.dataset} {r.file}[/]")
+        outcome = run_pipeline(pipeline, local_ports(pipeline), on_start=_started)
+    _report(outcome, nothing="Nothing new in landing.")
+
+
+@app.command()
+def retry(
+    run_id: Annotated[str, typer.Argument(help="A FAILED run's id, or a unique prefix of one.")],
+    config: ConfigOption = None,
+) -> None:
+    """Rerun a FAILED run from the state where it halted (with the current pipeline.yaml)."""
+    from medalist.operate import retry_run
+
+    with _errors():
+        pipeline = _load(config)
+        outcome = retry_run(pipeline, local_ports(pipeline), Runner(INGEST), run_id, _started)
+    _report(outcome, nothing="")
+
+
+@app.command()
+def replay(
+    dataset: Annotated[str, typer.Argument(help="Dataset whose files to process again.")],
+    config: ConfigOption = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Only files first run on or after this day."),
+    ] = None,
+    file: Annotated[
+        str | None, typer.Option(help="Only this file (its path inside landing/).")
+    ] = None,
+) -> None:
+    """Process files again (e.g. after a contract fix); their new rows replace the old ones."""
+    from medalist.operate import replay_dataset
+
+    with _errors():
+        pipeline = _load(config)
+        outcome = replay_dataset(
+            pipeline,
+            local_ports(pipeline),
+            Runner(INGEST),
+            dataset,
+            since.date() if since else None,
+            file,
+            _started,
         )
+    _report(outcome, nothing="Nothing to replay.")
+
+
+def _started(run: RunRecord) -> None:
+    err.print(f"[dim]▶ {run.dataset} {run.file}[/]")
+
+
+def _report(outcome: Outcome, nothing: str) -> None:
+    """Print what a run/retry/replay did; exit 1 if any run failed."""
     for path in outcome.busy:
         out.print(f"skipped {path}: another live process is running it")
+    for reason in outcome.skipped:
+        out.print(f"skipped {reason}")
     if not outcome.runs:
-        out.print("Nothing new in landing.")
+        if nothing and not outcome.busy and not outcome.skipped:
+            out.print(nothing)
         return
     out.print(render.runs_table(outcome.runs, title="This run"))
     if outcome.failed:

@@ -87,6 +87,13 @@ class NotFound(TerminalError):
     exit_code = 2
 
 
+class Refused(TerminalError):
+    """A command cannot do what was asked in the current state (e.g. retry a SUCCEEDED run).
+    Exit code 2."""
+
+    exit_code = 2
+
+
 class InputError(TerminalError):
     """A landed file cannot be read or breaks its contract as a whole."""
 

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from medalist.config import Pipeline
 from medalist.engine import Engine
 from medalist.runlog import Status
+from medalist.storage import Zone
 from medalist.workflow.context import Ports
 
 LINEAGE_TYPES = {
@@ -80,7 +81,8 @@ def sweep(ports: Ports, pipeline: Pipeline) -> list[str]:
                 if _run_of(f.path) != head and _run_of(f.path) not in running:
                     storage.remove("gold", f.path)
                     removed.append(f"gold/{f.path}")
-    for zone in ("silver", "quarantine", "gold"):
+    staging_zones: tuple[Zone, ...] = ("silver", "quarantine", "gold")
+    for zone in staging_zones:
         removed += [f"{zone}/{p}" for p in storage.discard_staged(zone, keep=running)]
     return removed
 

@@ -1,0 +1,161 @@
+"""Operator commands on runs that already exist: `retry` a FAILED run from where it halted,
+`replay` files already processed (after a contract fix, say) so their rows replace the rows
+their earlier runs wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from ulid import ULID
+
+from medalist.config import Pipeline
+from medalist.controller import Outcome, execute, take_over
+from medalist.errors import NotFound, Refused
+from medalist.leases import LEASE
+from medalist.metastore import now
+from medalist.runlog import ConcurrentUpdate, RunRecord, Status, Transition
+from medalist.workflow.context import Ports
+from medalist.workflow.runner import Runner
+
+
+def retry_run(
+    pipeline: Pipeline,
+    ports: Ports,
+    runner: Runner,
+    run_id: str,
+    on_start: Callable[[RunRecord], None] | None = None,
+) -> Outcome:
+    """Rerun a FAILED run from the state where it halted, on the same file content, with the
+    current pipeline.yaml (so a fixed contract or model applies). States it committed before
+    failing are not redone."""
+    run = ports.runlog.get(run_id)
+    outcome = Outcome()
+    if run.status == Status.RUNNING:
+        resumed = take_over(ports, runner, run)
+        if resumed is None:
+            raise Refused(
+                f"run {run.run_id} is RUNNING in {run.lease_owner}",
+                fix="Wait for it; `medalist show` follows its states.",
+            )
+        execute(pipeline, ports, runner, resumed, outcome, on_start)
+        return outcome
+    if run.status == Status.SUCCEEDED:
+        raise Refused(
+            f"run {run.run_id} SUCCEEDED; there is nothing to retry",
+            fix=f"To process {run.file} again, `medalist replay {run.dataset} --file {run.file}`.",
+        )
+    _same_content(ports, run)
+    step = Transition(
+        state=run.state or "Crawl",
+        status=Status.RUNNING,
+        at=now(),
+        detail=f"retry requested after FAILED at {run.state}",
+    )
+    try:
+        claimed = ports.runlog.update(
+            run.model_copy(
+                update={
+                    "status": Status.RUNNING,
+                    "error": None,
+                    "ended_at": None,
+                    "duration_s": None,
+                    "history": [*run.history, step],
+                    "lease_owner": runner.owner,
+                    "lease_expires_at": now() + LEASE,
+                }
+            )
+        )
+    except ConcurrentUpdate:
+        raise Refused(
+            f"run {run.run_id} changed while being retried; another process retried it",
+            fix="See `medalist show`.",
+        ) from None
+    execute(pipeline, ports, runner, claimed, outcome, on_start)
+    return outcome
+
+
+def replay_dataset(
+    pipeline: Pipeline,
+    ports: Ports,
+    runner: Runner,
+    dataset: str,
+    since: date | None = None,
+    file: str | None = None,
+    on_start: Callable[[RunRecord], None] | None = None,
+) -> Outcome:
+    """Process again the files of `dataset` whose latest run is finished (SUCCEEDED or
+    FAILED); with `since`, only runs started that day or later; with `file`, only that file.
+    Each replay run replaces the earlier run: its silver and quarantine rows disappear when
+    the replay commits, and the destination's silver table is refreshed from silver."""
+    if dataset not in pipeline.datasets:
+        raise NotFound(
+            f"no dataset {dataset!r} in {pipeline.name}",
+            fix=f"Datasets: {', '.join(pipeline.datasets)}.",
+        )
+    latest: dict[str, RunRecord] = {}
+    for run in ports.runlog.list(dataset=dataset, limit=None):
+        if run.file not in latest or run.run_id > latest[run.file].run_id:
+            latest[run.file] = run
+    chosen = [
+        r
+        for path, r in sorted(latest.items())
+        if (file is None or path == file) and (since is None or r.started_at.date() >= since)
+    ]
+    if file is not None and not chosen:
+        raise NotFound(
+            f"no run of {dataset} processed {file!r}",
+            fix=f"See `medalist runs --dataset {dataset}` for the files it processed.",
+        )
+    outcome = Outcome()
+    for earlier in chosen:
+        if earlier.status == Status.RUNNING:
+            outcome.busy.append(earlier.file)
+            continue
+        try:
+            _same_content(ports, earlier)
+        except (NotFound, Refused) as why:
+            outcome.skipped.append(f"{earlier.file}: {why.message}")
+            continue
+        replay = ports.runlog.claim(_replay_of(earlier, runner))
+        if replay is None:  # another process replayed or took the file meanwhile
+            outcome.busy.append(earlier.file)
+            continue
+        execute(pipeline, ports, runner, replay, outcome, on_start)
+    return outcome
+
+
+def _replay_of(earlier: RunRecord, runner: Runner) -> RunRecord:
+    """A replay's id is the earlier run's id plus one: ids sort by arrival, and "latest wins"
+    follows them, so a replayed Monday file still loses to Tuesday's corrections."""
+    started = now()
+    return RunRecord(
+        run_id=str(ULID.from_int(int(ULID.from_str(earlier.run_id)) + 1)),
+        pipeline=earlier.pipeline,
+        dataset=earlier.dataset,
+        file=earlier.file,
+        file_hash=earlier.file_hash,
+        file_bytes=earlier.file_bytes,
+        started_at=started,
+        lease_owner=runner.owner,
+        lease_expires_at=started + LEASE,
+        replaces=earlier.run_id,
+    )
+
+
+def _same_content(ports: Ports, run: RunRecord) -> None:
+    """The run's file must still be in landing with the content the run claimed."""
+    try:
+        current = ports.storage.checksum("landing", run.file)
+    except FileNotFoundError:
+        raise NotFound(
+            f"landing/{run.file} is no longer in landing",
+            path=f"landing/{run.file}",
+            fix="Put the file back to rerun it.",
+        ) from None
+    if current != run.file_hash:
+        raise Refused(
+            f"landing/{run.file} changed since run {run.run_id} read it",
+            path=f"landing/{run.file}",
+            fix="`medalist run` processes the new content as a new run.",
+        )
