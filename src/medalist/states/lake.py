@@ -40,13 +40,18 @@ def _run_of(path: str) -> str:
 
 
 def expose_silver(
-    engine: Engine, ports: Ports, pipeline: Pipeline, staged: dict[str, str] | None = None
+    engine: Engine,
+    ports: Ports,
+    pipeline: Pipeline,
+    staged: dict[str, str] | None = None,
+    replaced: str | None = None,
 ) -> None:
     """silver.<dataset> for every dataset: the files of its live runs, plus the staged file of
-    the run in progress (`staged`: dataset -> url), so gold can be built before it commits."""
+    the run in progress (`staged`: dataset -> url), so gold can be built before it commits;
+    without the run that run replaces, if it is a replay."""
     staged = staged or {}
     for name, spec in pipeline.datasets.items():
-        live = ports.runlog.live_runs(name)
+        live = ports.runlog.live_runs(name) - {replaced}
         urls = [
             ports.storage.url("silver", f.path)
             for f in ports.storage.find("silver", f"{name}/*.parquet")

@@ -58,7 +58,7 @@ def build_gold(ctx: RunContext, staged_silver: dict[str, str]) -> dict[str, int]
     """Rebuild every model, inputs first, into staged Parquet files; return rows per model.
     Transform is an exclusive state, so the silver seen here holds every committed run."""
     storage, engine, pipeline = ctx.ports.storage, ctx.engine, ctx.pipeline
-    expose_silver(engine, ctx.ports, pipeline, staged_silver)
+    expose_silver(engine, ctx.ports, pipeline, staged_silver, ctx.run.replaces)
     rows: dict[str, int] = {}
     for name in model_order(pipeline):
         out = storage.staging_url("gold", gold_path(name, ctx.run.run_id), ctx.run.run_id)
