@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_DIR ?= medalist-demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint format clean
+.PHONY: help install demo test chaos lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,10 @@ demo: $(STAMP) ## run the whole pipeline on bundled demo data and print where to
 test: $(STAMP) ## check PostgreSQL is up (start it if we can), then run every test
 	@scripts/ensure-postgres
 	$(BIN)/pytest
+
+chaos: $(STAMP) ## kill `medalist run` 50 times at random moments, then prove exactly-once (KILLS=, SEED=)
+	@scripts/ensure-postgres
+	$(BIN)/python -m tests.chaos.chaos --kills $(or $(KILLS),50) $(if $(SEED),--seed $(SEED))
 
 lint: $(STAMP) ## ruff lint + format check, mypy on src/
 	$(BIN)/ruff check .

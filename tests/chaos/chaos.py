@@ -1,0 +1,323 @@
+"""The chaos test: kill `medalist run` with SIGKILL at random moments, rerun until every run has
+finished, then check silver, gold and PostgreSQL against contents computed independently from
+the generated files. Exactly-once means: no row lost, none duplicated, no run stuck RUNNING.
+
+    python -m tests.chaos.chaos --kills 50 --seed 7      (what `make chaos` runs)
+
+Each round lands a day of orders (new orders, corrections of earlier ones, duplicates within
+the file, invalid rows), starts `medalist run`, waits until its run reaches the chosen target
+(just started / Crawl / Transform / Load) and kills it a random few milliseconds later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+import yaml
+
+from medalist.config import load_pipeline
+from medalist.states.lake import expose_silver
+from medalist.wiring import local_ports
+
+TARGETS = ("start", "Crawl", "Transform", "Load")
+MEDALIST = Path(sys.executable).with_name("medalist")
+FIRST_DAY = date(2026, 1, 1)
+STATUSES = ("PAID", "REFUNDED", "CANCELLED")
+Row = tuple[datetime, int, int, Decimal, str]
+
+
+@dataclass
+class Report:
+    kills: Counter[str] = field(default_factory=Counter)
+    launches: int = 0
+    files: int = 0
+    runs: int = 0
+    rows_expected: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    wrong: int = 0
+    stuck: int = 0
+    failed: int = 0
+    gold_mismatches: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        bad = (self.lost, self.duplicated, self.wrong, self.stuck, self.failed)
+        return not any(bad) and not self.gold_mismatches
+
+    def __str__(self) -> str:
+        kills = ", ".join(f"{t} {self.kills[t]}" for t in TARGETS)
+        return (
+            f"kills: {sum(self.kills.values())} ({kills}) in {self.launches} launches, "
+            f"{self.files} files, {self.runs} runs, {self.seconds:.0f} s\n"
+            f"rows expected in silver: {self.rows_expected}\n"
+            f"lost: {self.lost}  duplicated: {self.duplicated}  wrong values: {self.wrong}  "
+            f"stuck RUNNING: {self.stuck}  FAILED: {self.failed}  "
+            f"gold rows differing: {self.gold_mismatches}\n"
+            f"{'OK: exactly once' if self.ok else 'NOT exactly once'}"
+        )
+
+
+class Orders:
+    """Generates one file per day and keeps the silver contents those files must produce."""
+
+    def __init__(self, rng: random.Random, rows: int) -> None:
+        self.rng, self.rows = rng, rows
+        self.expected: dict[int, tuple[Row, str]] = {}  # order_id -> (values, source file)
+        self.days = 0
+
+    def next_file(self) -> tuple[str, str]:
+        rng, day = self.rng, FIRST_DAY + timedelta(days=self.days)
+        name = f"orders/{day.isoformat()}.csv"
+        base = (self.days + 1) * 1_000_000
+        self.days += 1
+        lines, valid = ["order_id,order_ts,customer_id,quantity,unit_price,status"], []
+        earlier = list(self.expected)
+        for i in range(self.rows):
+            correction = earlier and rng.random() < 0.05  # re-sends an earlier order
+            order_id = rng.choice(earlier) if correction else base + i
+            ts = datetime(day.year, day.month, day.day, rng.randrange(24), rng.randrange(60))
+            row: Row = (
+                ts,
+                rng.randrange(1, 500),
+                rng.randrange(1, 9),
+                Decimal(rng.randrange(100, 50_000)) / 100,
+                rng.choice(STATUSES),
+            )
+            if order_id == base + i and rng.random() < 0.01:  # invalid: quarantined
+                lines.append(f"{order_id},{ts:%Y-%m-%d %H:%M:%S},{row[1]},0,{row[3]},{row[4]}")
+                continue
+            lines.append(f"{order_id},{ts:%Y-%m-%d %H:%M:%S},{row[1]},{row[2]},{row[3]},{row[4]}")
+            valid.append((order_id, row))
+            if rng.random() < 0.005:  # sent twice in one file: the later line wins
+                again = (*row[:2], row[2] + 1, *row[3:])
+                lines.append(
+                    f"{order_id},{ts:%Y-%m-%d %H:%M:%S},{row[1]},{again[2]},{row[3]},{row[4]}"
+                )
+                valid.append((order_id, again))
+        for order_id, row in valid:
+            self.expected[order_id] = (row, name)
+        return name, "\n".join(lines) + "\n"
+
+    def gold(self) -> dict[date, tuple[int, Decimal]]:
+        days: dict[date, tuple[int, Decimal]] = {}
+        for (ts, _, qty, price, _), _ in self.expected.values():
+            count, revenue = days.get(ts.date(), (0, Decimal(0)))
+            days[ts.date()] = (count + 1, revenue + qty * price)
+        return days
+
+
+def _line(order_id: int, row: Row) -> str:
+    ts, customer, quantity, price, status = row
+    return f"{order_id},{ts:%Y-%m-%d %H:%M:%S},{customer},{quantity},{price},{status}"
+
+
+def write_project(root: Path, pg_url: str) -> Path:
+    config = {
+        "name": "chaos",
+        "lake": str(root / "lake"),
+        "destination": pg_url,
+        "datasets": {
+            "orders": {
+                "source": "orders/*.csv",
+                "primary_key": ["order_id"],
+                "columns": {
+                    "order_id": {"type": "bigint", "required": True},
+                    "order_ts": {"type": "timestamp", "required": True},
+                    "customer_id": {"type": "bigint"},
+                    "quantity": {"type": "integer", "min": 1},
+                    "unit_price": {"type": "decimal(12,2)", "min": 0},
+                    "status": {"type": "varchar", "accepted": list(STATUSES)},
+                },
+            }
+        },
+        "models": {
+            "daily_sales": {
+                "sql": "SELECT CAST(order_ts AS DATE) AS day, count(*) AS orders, "
+                "sum(quantity * unit_price) AS revenue FROM silver.orders GROUP BY 1",
+                "primary_key": ["day"],
+            }
+        },
+        "notifications": [{"type": "file"}],
+    }
+    path = root / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def _reached(metastore: Path, pid: int, target: str) -> bool:
+    if not metastore.exists():
+        return False
+    owner = f"{socket.gethostname()}:{pid}:%"
+    try:
+        with sqlite3.connect(metastore, timeout=1) as con:
+            row = con.execute(
+                "SELECT 1 FROM runs WHERE status = 'RUNNING' AND state = ? AND lease_owner LIKE ?",
+                (target, owner),
+            ).fetchone()
+    except sqlite3.OperationalError:  # the schema is being created
+        return False
+    return row is not None
+
+
+def _attack(config: Path, rng: random.Random, report: Report) -> bool:
+    """Start one `medalist run`; kill it at the chosen moment. True if it was killed."""
+    env = {**os.environ, "MEDALIST_CONFIG": str(config)}
+    proc = subprocess.Popen(
+        [str(MEDALIST), "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    report.launches += 1
+    target = rng.choice(TARGETS)
+    metastore = config.parent / "lake" / "_medalist" / "metastore.sqlite"
+    if target == "start":  # while importing, scanning, claiming: metastore writes
+        time.sleep(rng.uniform(0.3, 0.7))
+    else:
+        while proc.poll() is None and not _reached(metastore, proc.pid, target):
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0, 0.005 if target == "Crawl" else 0.03))  # Crawl is short
+    if proc.poll() is not None:
+        return False
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    report.kills[target] += 1
+    return True
+
+
+def _settle(config: Path) -> None:
+    """Run until a `medalist run` finishes cleanly and finds nothing left to do (at most 5
+    times: runs still RUNNING after that are counted as stuck)."""
+    env = {**os.environ, "MEDALIST_CONFIG": str(config)}
+    for _ in range(5):
+        done = subprocess.run([str(MEDALIST), "run"], env=env, capture_output=True, text=True)
+        if done.returncode == 0 and "Nothing new in landing." in done.stdout:
+            return
+
+
+def _check(config: Path, pg_url: str, orders: Orders, report: Report) -> None:
+    pipeline = load_pipeline(config)
+    ports = local_ports(pipeline)
+    runs = ports.runlog.list(limit=None)
+    report.runs = len(runs)
+    report.stuck = sum(r.status == "RUNNING" for r in runs)
+    report.failed = sum(r.status == "FAILED" for r in runs)
+    report.rows_expected = len(orders.expected)
+    expected = {k: (v, f) for k, (v, f) in orders.expected.items()}
+
+    engine = ports.engine()
+    try:
+        expose_silver(engine, ports, pipeline)
+        with engine.scan_table("silver", "orders") as reader:
+            silver = reader.read_all().to_pylist()
+    finally:
+        engine.close()
+    _compare("silver", silver, expected, report)
+    # Raw silver files of live runs: each landed line at most once.
+    live = ports.runlog.live_runs("orders")
+    files = [
+        str(p) for p in (config.parent / "lake/silver/orders").glob("*.parquet") if p.stem in live
+    ]
+    with duckdb.connect() as con:
+        ((extra,),) = con.execute(
+            "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM read_parquet(?) "
+            "GROUP BY _source_file, _source_row)",
+            [files],
+        ).fetchall()
+        report.duplicated += int(extra)
+
+    with psycopg.connect(pg_url) as con:
+        loaded = con.execute("SELECT * FROM silver.orders").fetchall()
+        columns = [d.name for d in con.execute("SELECT * FROM silver.orders LIMIT 0").description]
+        gold = dict(
+            (day, (count, revenue))
+            for day, count, revenue in con.execute(
+                "SELECT day, orders, revenue FROM gold.daily_sales"
+            ).fetchall()
+        )
+    _compare("postgres", [dict(zip(columns, row, strict=True)) for row in loaded], expected, report)
+    want = orders.gold()
+    report.gold_mismatches = sum(gold.get(d) != v for d, v in want.items()) + len(
+        set(gold) - set(want)
+    )
+
+
+def _compare(
+    where: str, rows: list[dict[str, Any]], expected: dict[int, tuple[Row, str]], report: Report
+) -> None:
+    seen = Counter(r["order_id"] for r in rows)
+    report.duplicated += sum(n - 1 for n in seen.values())
+    report.lost += len(set(expected) - set(seen))
+    for r in rows:
+        values = (r["order_ts"], r["customer_id"], r["quantity"], r["unit_price"], r["status"])
+        if expected.get(r["order_id"]) != (values, r["_source_file"]):
+            report.wrong += 1
+
+
+def chaos(workdir: Path, pg_url: str, *, seed: int, kills: int, rows: int = 3000) -> Report:
+    rng, report, started = random.Random(seed), Report(), time.monotonic()
+    config = write_project(workdir, pg_url)
+    orders = Orders(rng, rows)
+    landing = workdir / "lake" / "landing"
+    fresh = True
+    while sum(report.kills.values()) < kills:
+        if fresh:  # the last process finished its work: give the next one a new day
+            name, content = orders.next_file()
+            (landing / name).parent.mkdir(parents=True, exist_ok=True)
+            (landing / name).write_text(content)
+            report.files += 1
+        fresh = not _attack(config, rng, report)
+    _settle(config)
+    _check(config, pg_url, orders, report)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kills", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=int(time.time()))
+    parser.add_argument("--rows", type=int, default=3000, help="rows per daily file")
+    args = parser.parse_args()
+    server = os.environ.get(
+        "MEDALIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    db = f"medalist_chaos_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{db}"')
+    try:
+        with tempfile.TemporaryDirectory(prefix="medalist-chaos-") as tmp:
+            print(f"seed {args.seed}, {args.kills} kills, {args.rows} rows per file")
+            report = chaos(
+                Path(tmp),
+                server.rsplit("/", 1)[0] + f"/{db}",
+                seed=args.seed,
+                kills=args.kills,
+                rows=args.rows,
+            )
+    finally:
+        with psycopg.connect(server, autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    print(report)
+    sys.exit(0 if report.ok else 1)
+
+
+if __name__ == "__main__":
+    main()

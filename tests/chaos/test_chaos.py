@@ -1,0 +1,18 @@
+"""The short chaos run of the suite: 10 SIGKILLs at random moments, then exactly-once checks.
+`make chaos` runs the long one (50 kills); a failure prints the seed to replay it with."""
+
+from __future__ import annotations
+
+import os
+import random
+
+from tests.chaos.chaos import chaos
+
+
+def test_ten_kills_lose_nothing_duplicate_nothing_and_leave_no_run_stuck(tmp_path, pg_url):
+    seed = int(os.environ.get("MEDALIST_CHAOS_SEED", random.randrange(1_000_000)))
+
+    report = chaos(tmp_path, pg_url, seed=seed, kills=10)
+
+    assert report.ok, f"seed {seed} (MEDALIST_CHAOS_SEED={seed} to replay):\n{report}"
+    assert sum(report.kills.values()) == 10 and report.rows_expected > 0
