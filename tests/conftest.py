@@ -85,6 +85,16 @@ def read_table(url: str, table: str, order_by: str) -> list[tuple[Any, ...]]:
         return con.execute(sql).fetchall()
 
 
+def execute(url: str, sql: str) -> None:
+    """Run one statement against a destination, as a user with a SQL client would."""
+    if url.startswith("duckdb"):
+        with duckdb.connect(url.removeprefix("duckdb:///")) as con:
+            con.execute(sql)
+        return
+    with psycopg.connect(url) as con:
+        con.execute(sql)
+
+
 class Project:
     """A pipeline folder under tmp_path: write config and landed files, then run it."""
 

@@ -21,7 +21,7 @@ from medalist.runlog import Status
 from medalist.wiring import local_ports
 from medalist.workflow.definition import INGEST
 from medalist.workflow.runner import Runner
-from tests.conftest import HEADER, ORDERS_CONTRACT, read_table
+from tests.conftest import HEADER, ORDERS_CONTRACT, execute, read_table
 from tests.proxy import PgProxy
 
 cli = CliRunner()
@@ -230,3 +230,26 @@ def test_a_heartbeat_keeps_extending_a_long_states_lease(make_project):
     assert not beat.lost and all(beats)
     assert ports.runlog.get(run.run_id).lease_expires_at > before + timedelta(minutes=30)
     assert not ports.runlog.renew(run.run_id, "someone:else:1", now())
+
+
+def test_a_load_failing_on_a_gold_table_leaves_the_silver_table_as_it_was(
+    make_project, destination
+):
+    project = make_project(destination)
+    project.land("orders/a.csv", orders(range(1, 3), day=24))
+    (first,) = project.run().runs
+    assert first.status == Status.SUCCEEDED, first.error
+    # Someone added a constraint to gold that the next run's gold breaks.
+    execute(destination, "DROP TABLE gold.daily_sales")
+    execute(
+        destination,
+        "CREATE TABLE gold.daily_sales (day DATE PRIMARY KEY, orders BIGINT CHECK (orders < 3), "
+        "revenue DECIMAL(38, 2))",
+    )
+    project.land("orders/b.csv", orders(range(3, 6), day=24))
+
+    (second,) = project.run().runs
+
+    assert second.status == Status.FAILED and second.state == "Load"
+    assert "gold.daily_sales" in second.error["message"]
+    assert [r[0] for r in read_table(destination, "silver.orders", "order_id")] == [1, 2]

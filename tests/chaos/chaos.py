@@ -57,12 +57,13 @@ class Report:
     stuck: int = 0
     failed: int = 0
     gold_mismatches: int = 0
+    leftovers: list[str] = field(default_factory=list)  # files no reader sees, left behind
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
         bad = (self.lost, self.duplicated, self.wrong, self.stuck, self.failed)
-        return not any(bad) and not self.gold_mismatches
+        return not any(bad) and not self.gold_mismatches and not self.leftovers
 
     def __str__(self) -> str:
         kills = ", ".join(f"{t} {self.kills[t]}" for t in TARGETS)
@@ -72,7 +73,8 @@ class Report:
             f"rows expected in silver: {self.rows_expected}\n"
             f"lost: {self.lost}  duplicated: {self.duplicated}  wrong values: {self.wrong}  "
             f"stuck RUNNING: {self.stuck}  FAILED: {self.failed}  "
-            f"gold rows differing: {self.gold_mismatches}\n"
+            f"gold rows differing: {self.gold_mismatches}  "
+            f"files left behind: {len(self.leftovers)} {self.leftovers[:3]}\n"
             f"{'OK: exactly once' if self.ok else 'NOT exactly once'}"
         )
 
@@ -253,6 +255,14 @@ def _check(config: Path, pg_url: str, orders: Orders, report: Report) -> None:
             ).fetchall()
         )
     _compare("postgres", [dict(zip(columns, row, strict=True)) for row in loaded], expected, report)
+    lake = config.parent / "lake"
+    head = ports.runlog.heads("chaos")["gold"]
+    report.leftovers = [
+        str(p.relative_to(lake))
+        for zone in ("silver", "quarantine", "gold")
+        for p in (lake / zone).rglob("*")
+        if p.is_file() and p.stem not in live | {head}
+    ]
     want = orders.gold()
     report.gold_mismatches = sum(gold.get(d) != v for d, v in want.items()) + len(
         set(gold) - set(want)

@@ -1,12 +1,13 @@
 """The Destination port (Aurora PostgreSQL / Redshift in the AWS design).
 
-Every load is one transaction: the table holds all of a load or none of it, and loading the same
-data twice leaves it unchanged.
+A run's loads happen inside one `transaction()`: the destination holds all of a run's tables or
+none of them, and loading the same data twice leaves it unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -31,6 +32,9 @@ class TableRef:
 
 
 class Destination(Protocol):
+    def transaction(self) -> AbstractContextManager[None]:
+        """Commit every load made inside it together on exit, or none if it raises."""
+
     def load(
         self,
         table: TableRef,
@@ -39,7 +43,7 @@ class Destination(Protocol):
         primary_key: Sequence[str],
         run_id: str,
     ) -> int:
-        """Load batches into a table in one transaction; return the rows delivered.
+        """Load batches into a table (inside `transaction()`); return the rows delivered.
 
         merge upserts on the key; append replaces this run's earlier rows (so a retry never
         duplicates); replace swaps the whole table."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,7 +27,35 @@ class DuckDBDestination:
         except duckdb.IOException as exc:  # another process holds the file's lock
             raise DestinationUnavailable(f"warehouse is busy: {exc}", path=str(self.path)) from None
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        try:
+            self.con.execute("COMMIT")
+        except duckdb.Error as exc:
+            raise TerminalError(
+                f"committing the load into {self.path.name} failed: {exc}"
+            ) from None
+
     def load(
+        self,
+        table: TableRef,
+        data: pa.RecordBatchReader,
+        mode: LoadMode,
+        primary_key: Sequence[str],
+        run_id: str,
+    ) -> int:
+        try:
+            return self._load(table, data, mode, primary_key, run_id)
+        except duckdb.Error as exc:
+            raise TerminalError(f"loading {table} into {self.path.name} failed: {exc}") from None
+
+    def _load(
         self,
         table: TableRef,
         data: pa.RecordBatchReader,
@@ -37,42 +66,36 @@ class DuckDBDestination:
         target = f"{ident(table.schema)}.{ident(table.name)}"
         cols = ", ".join(ident(f.name) for f in data.schema)
         con = self.con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
-            con.register("_stream", data)
-            con.execute("CREATE TEMP TABLE _incoming AS SELECT * FROM _stream")
-            con.unregister("_stream")
-            if mode == LoadMode.replace:
-                con.execute(f"DROP TABLE IF EXISTS {target}")
-            con.execute(
-                f"CREATE TABLE IF NOT EXISTS {target} "
-                f"({column_defs(data.schema, 'duckdb', primary_key)})"
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
+        con.register("_stream", data)
+        con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM _stream")
+        con.unregister("_stream")
+        if mode == LoadMode.replace:
+            con.execute(f"DROP TABLE IF EXISTS {target}")
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {target} "
+            f"({column_defs(data.schema, 'duckdb', primary_key)})"
+        )
+        if mode == LoadMode.merge and primary_key:
+            key = ", ".join(ident(c) for c in primary_key)
+            updates = ", ".join(
+                f"{ident(f.name)} = EXCLUDED.{ident(f.name)}"
+                for f in data.schema
+                if f.name not in primary_key
             )
-            if mode == LoadMode.merge and primary_key:
-                key = ", ".join(ident(c) for c in primary_key)
-                updates = ", ".join(
-                    f"{ident(f.name)} = EXCLUDED.{ident(f.name)}"
-                    for f in data.schema
-                    if f.name not in primary_key
-                )
-                action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-                if updates and "_run_id" in data.schema.names:  # never undo a later run's rows
-                    action += f" WHERE EXCLUDED._run_id >= {target}._run_id"
-                con.execute(
-                    f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _incoming "
-                    f"ON CONFLICT ({key}) {action}"
-                )
-            else:
-                if mode == LoadMode.append and "_run_id" in data.schema.names:
-                    con.execute(f"DELETE FROM {target} WHERE _run_id = {literal(run_id)}")
-                con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _incoming")
-            rows = con.execute("SELECT count(*) FROM _incoming").fetchall()[0][0]
-            con.execute("DROP TABLE _incoming")
-            con.execute("COMMIT")
-        except duckdb.Error as exc:
-            con.execute("ROLLBACK")
-            raise TerminalError(f"loading {table} into {self.path.name} failed: {exc}") from None
+            action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+            if updates and "_run_id" in data.schema.names:  # never undo a later run's rows
+                action += f" WHERE EXCLUDED._run_id >= {target}._run_id"
+            con.execute(
+                f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _incoming "
+                f"ON CONFLICT ({key}) {action}"
+            )
+        else:
+            if mode == LoadMode.append and "_run_id" in data.schema.names:
+                con.execute(f"DELETE FROM {target} WHERE _run_id = {literal(run_id)}")
+            con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _incoming")
+        rows = con.execute("SELECT count(*) FROM _incoming").fetchall()[0][0]
+        con.execute("DROP TABLE _incoming")
         return int(rows)
 
     def close(self) -> None:

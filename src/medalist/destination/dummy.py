@@ -9,7 +9,8 @@ Counts live on the class, keyed by URL, because each run opens its own destinati
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +30,10 @@ class DummyDestination:
         query = parse_qs(urlsplit(url).query)
         self.fail = query.get("fail", ["0"])[0]
         self.kind = query.get("kind", ["transient"])[0]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        yield
 
     def load(
         self,

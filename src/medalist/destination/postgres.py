@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import psycopg
 import pyarrow as pa
@@ -34,6 +35,14 @@ class PostgresDestination:
                 ) from None
             raise DestinationUnavailable(f"PostgreSQL unreachable: {text}") from None
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        try:
+            with self.conn.transaction():
+                yield
+        except psycopg.OperationalError as exc:
+            raise DestinationUnavailable(f"PostgreSQL failed to commit the load: {exc}") from None
+
     def load(
         self,
         table: TableRef,
@@ -43,7 +52,7 @@ class PostgresDestination:
         run_id: str,
     ) -> int:
         try:
-            with self.conn.transaction(), self.conn.cursor() as cur:
+            with self.conn.cursor() as cur:
                 return self._load(cur, table, data, mode, primary_key, run_id)
         except psycopg.OperationalError as exc:
             raise DestinationUnavailable(
@@ -101,6 +110,7 @@ class PostgresDestination:
             f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _medalist_stage "
             f"ON CONFLICT ({key}) {action}"
         )
+        cur.execute("DROP TABLE _medalist_stage")  # the next table of this load stages too
         return rows
 
     def close(self) -> None:
