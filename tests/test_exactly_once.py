@@ -169,6 +169,9 @@ def test_replay_since_a_day_and_of_an_unknown_file(make_project):
     )
     today = cli.invoke(app, ["replay", "orders", "--since", str(now().date()), "-c", config])
     assert today.exit_code == 0 and "SUCCEEDED" in today.output
+    replay = local_ports(project.pipeline).runlog.list(limit=1)[0]
+    shown = cli.invoke(app, ["show", replay.run_id, "-c", config])
+    assert f"replaces  {replay.replaces} (this run is a replay of its file)" in shown.output
 
 
 def test_a_run_held_by_a_live_process_is_reported_and_never_taken_over(make_project):

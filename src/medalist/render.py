@@ -68,6 +68,8 @@ def run_detail(r: RunRecord) -> list[RenderableType]:
         ),
     ]:
         head.add_row(f"[bold]{key}[/]", value)
+    if r.replaces:
+        head.add_row("[bold]replaces[/]", f"{r.replaces} (this run is a replay of its file)")
     parts: list[RenderableType] = [head]
     if r.error:
         parts.append(
