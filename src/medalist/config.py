@@ -57,6 +57,18 @@ class ColumnSpec(Strict):
     accepted: list[str | int | float] | None = Field(
         None, description="The only values accepted; others are quarantined."
     )
+    unique: bool = Field(False, description="No two rows may share a value (also across files).")
+    pattern: str | None = Field(
+        None, description="Regular expression (RE2) the whole text value must match."
+    )
+    min_length: int | None = Field(None, ge=0, description="Fewest characters allowed.")
+    max_length: int | None = Field(None, ge=0, description="Most characters allowed.")
+    format: str | list[str] | None = Field(
+        None, description="strptime format(s) of a date or timestamp, e.g. '%d/%m/%Y'."
+    )
+    references: str | None = Field(
+        None, description="dataset.column of another dataset whose silver must hold the value."
+    )
     description: str | None = Field(None, description="What the column means (documentation).")
 
     @field_validator("type")
@@ -71,6 +83,46 @@ class ColumnSpec(Strict):
     @property
     def column_type(self) -> ColumnType:
         return ColumnType.parse(self.type)
+
+
+class OnFail(StrEnum):
+    quarantine = "quarantine"
+    warn = "warn"
+    fail = "fail"
+
+
+class DriftPolicy(StrEnum):
+    fail = "fail"
+    evolve = "evolve"
+    ignore = "ignore"
+
+
+class RowRule(Strict):
+    """A row-level SQL check over the contract's columns."""
+
+    name: str = Field(description="Rule name, as it appears in _rules and counts.")
+    check: str = Field(description="DuckDB SQL expression true for a good row (NULL passes).")
+    on_fail: OnFail = Field(
+        OnFail.quarantine,
+        description="quarantine the row, warn (keep and count), or fail the file.",
+    )
+
+
+class CsvOptions(Strict):
+    """How to read a CSV file; what is not given is detected."""
+
+    delimiter: str | None = Field(None, description="Field separator; default sniffed.")
+    quote: str = Field('"', description="Quote character.")
+    escape: str | None = Field(None, description="Escape character inside quotes; default quote.")
+    header: bool = Field(True, description="Whether the first row names the columns.")
+    encoding: Literal["utf-8", "latin-1", "utf-16"] = Field(
+        "utf-8", description="utf-8 (a BOM is skipped), latin-1 or utf-16."
+    )
+    decimal_separator: Literal[".", ","] = Field(".", description="In numbers: . or ,")
+    null_values: list[str] = Field(
+        default_factory=lambda: [""], description="Texts that mean missing."
+    )
+    skip_rows: int = Field(0, ge=0, description="Lines to skip before the header.")
 
 
 class DatasetSpec(Strict):
@@ -89,6 +141,35 @@ class DatasetSpec(Strict):
     load: LoadMode | None = Field(
         None, description="merge (default with a key), append (default without), replace, or none."
     )
+    rules: list[RowRule] = Field(default_factory=list, description="Row-level SQL checks.")
+    max_bad_rows: int | str | None = Field(
+        None, description="Most rows quarantine may take before the file FAILs: 100 or '5%'."
+    )
+    on_schema_drift: DriftPolicy = Field(
+        DriftPolicy.ignore,
+        description="When the file's columns differ from the contract: fail, evolve or ignore.",
+    )
+    csv: CsvOptions = Field(
+        default_factory=lambda: CsvOptions.model_validate({}),
+        description="CSV/TSV reading options.",
+    )
+
+    @field_validator("max_bad_rows")
+    @classmethod
+    def _ceiling(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, str) and not re.fullmatch(r"\d+(\.\d+)?%", value.strip()):
+            raise ValueError(f"{value!r} is neither a number of rows nor a percentage like '5%'")
+        if isinstance(value, int) and value < 0:
+            raise ValueError("must be 0 or more")
+        return value
+
+    def bad_rows_allowed(self, rows_in: int) -> int | None:
+        """The ceiling for a file of `rows_in` rows; None when there is none."""
+        if self.max_bad_rows is None:
+            return None
+        if isinstance(self.max_bad_rows, int):
+            return self.max_bad_rows
+        return int(rows_in * float(self.max_bad_rows.strip().rstrip("%")) / 100)
 
     @property
     def load_mode(self) -> LoadMode:
@@ -263,6 +344,11 @@ def _allowed_keys(parent: list[str]) -> list[str]:
         elif model is DatasetSpec and step == "columns" and steps:
             steps.pop(0)
             model = ColumnSpec
+        elif model is DatasetSpec and step == "rules" and steps:
+            steps.pop(0)
+            model = RowRule
+        elif model is DatasetSpec and step == "csv":
+            model = CsvOptions
         elif model is Pipeline and step == "notifications" and steps:
             steps.pop(0)
             model = FileNotification

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from medalist.config import Pipeline, is_identifier
+import re
+
+import sqlglot
+from sqlglot import exp
+
+from medalist.config import DatasetSpec, Pipeline, is_identifier
 from medalist.errors import ConfigError
 from medalist.gold import model_order
+
+_TIME_TYPES = {"date", "timestamp", "timestamptz"}
 
 
 def check_pipeline(pipeline: Pipeline, path: str) -> None:
@@ -34,6 +41,8 @@ def check_pipeline(pipeline: Pipeline, path: str) -> None:
                         f"{key}.columns.{col_name}.{bound}: not meaningful for "
                         f"{ctype}; use accepted: [...] instead"
                     )
+        problems += _column_problems(pipeline, name, dataset)
+        problems += _rule_problems(name, dataset)
     for name, model in pipeline.models.items():
         key = f"models.{name}"
         if not is_identifier(name):
@@ -50,3 +59,57 @@ def check_pipeline(pipeline: Pipeline, path: str) -> None:
             problems.append(str(exc))
     if problems:
         raise ConfigError("; ".join(problems), path=path)
+
+
+def _column_problems(pipeline: Pipeline, name: str, dataset: DatasetSpec) -> list[str]:
+    problems = []
+    for col_name, col in dataset.columns.items():
+        key = f"datasets.{name}.columns.{col_name}"
+        if col.pattern is not None:
+            try:
+                re.compile(col.pattern)
+            except re.error as exc:
+                problems.append(f"{key}.pattern: not a valid regular expression: {exc}")
+        shortest, longest = col.min_length, col.max_length
+        if shortest is not None and longest is not None and shortest > longest:
+            problems.append(f"{key}: min_length is above max_length")
+        if col.format is not None and col.column_type.name not in _TIME_TYPES:
+            problems.append(f"{key}.format: only for date, timestamp and timestamptz columns")
+        if col.references is not None:
+            target, _, column = col.references.partition(".")
+            other = pipeline.datasets.get(target)
+            if other is None or column not in other.columns:
+                known = ", ".join(
+                    f"{d}.{c}" for d, spec in pipeline.datasets.items() for c in spec.primary_key
+                )
+                problems.append(
+                    f"{key}.references: {col.references!r} is not a dataset.column of this "
+                    f"pipeline (keys you could reference: {known or 'none'})"
+                )
+    return problems
+
+
+def _rule_problems(name: str, dataset: DatasetSpec) -> list[str]:
+    problems, seen = [], set()
+    for i, rule in enumerate(dataset.rules):
+        key = f"datasets.{name}.rules.{i}"
+        if not is_identifier(rule.name):
+            problems.append(f"{key}.name: {rule.name!r} must be lower_snake_case")
+        if rule.name in seen:
+            problems.append(f"{key}.name: {rule.name!r} is used by an earlier rule")
+        seen.add(rule.name)
+        try:
+            tree = sqlglot.parse_one(rule.check, dialect="duckdb")
+        except sqlglot.errors.ParseError as exc:
+            first = exc.errors[0] if exc.errors else {}
+            problems.append(f"{key}.check: not valid SQL: {first.get('description', exc)}")
+            continue
+        unknown = sorted({c.name for c in tree.find_all(exp.Column)} - set(dataset.columns))
+        if unknown:
+            problems.append(
+                f"{key}.check: {', '.join(unknown)} not among the columns "
+                f"({', '.join(dataset.columns)})"
+            )
+        if any(tree.find_all(exp.Select, exp.Subquery)):
+            problems.append(f"{key}.check: one row's expression, without subqueries")
+    return problems
