@@ -8,11 +8,27 @@ import pytest
 from pydantic import BaseModel
 
 from medalist.cli import app
-from medalist.config import ColumnSpec, DatasetSpec, FileNotification, ModelSpec, Pipeline
+from medalist.config import (
+    ColumnSpec,
+    CsvOptions,
+    DatasetSpec,
+    FileNotification,
+    ModelSpec,
+    Pipeline,
+    RowRule,
+)
 
 DOCS = Path(__file__).parent.parent / "docs"
 COMMANDS = [c.name or c.callback.__name__ for c in app.registered_commands]
-MODELS: list[type[BaseModel]] = [Pipeline, DatasetSpec, ColumnSpec, ModelSpec, FileNotification]
+MODELS: list[type[BaseModel]] = [
+    Pipeline,
+    DatasetSpec,
+    ColumnSpec,
+    RowRule,
+    CsvOptions,
+    ModelSpec,
+    FileNotification,
+]
 SETTINGS = [(m.__name__, f) for m in MODELS for f in m.model_fields if f != "base_dir"]
 
 

@@ -1,17 +1,22 @@
 """The contract as SQL: pure functions from a contract to DuckDB expressions.
 
 No I/O here. `checked_sql` turns a relation of rows as delivered (plus `_source_row`) into the
-same rows with every contract column typed and `_rules` / `_reason` listing each rule broken.
+same rows with every contract column typed and three lists: `_rules` (rules broken that send the
+row to quarantine), `_warnings` (warn rules: the row stays) and `_fails` (rules that fail the
+whole file), plus `_reason`, one sentence per quarantining rule.
 Example: quantity '0' with `min: 1` gives _rules ['quantity:min'] and _reason
 "quantity 0 is below the minimum 1".
+
+Rules that look beyond the row (`unique`, `references`) read `silver.<dataset>` views, which the
+caller exposes first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from medalist.config import ColumnSpec, DatasetSpec
+from medalist.config import ColumnSpec, DatasetSpec, OnFail
 
 
 def ident(name: str) -> str:
@@ -30,49 +35,71 @@ def literal(value: object) -> str:
 
 @dataclass(frozen=True)
 class Check:
-    """One rule on one column: the label stored in _rules, a condition, a sentence."""
+    """One rule: the label stored in _rules, a condition, a sentence, what breaking it does."""
 
     label: str
     broken: str  # SQL that is TRUE when the row breaks the rule
     reason: str  # SQL producing the human sentence
+    on_fail: OnFail = OnFail.quarantine
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How delivered values become typed: the file's columns and the dialect's number format."""
+
+    source_columns: Mapping[str, str]  # delivered column -> engine type
+    mapping: Mapping[str, str | None]  # contract column -> delivered column (None: absent)
+    extras: Mapping[str, str] = field(default_factory=dict)  # evolved column -> SQL type
+    decimal_comma: bool = False
+    dataset_name: str = ""  # for unique checks against silver.<dataset_name>
 
 
 def _typed_literal(value: object, spec: ColumnSpec) -> str:
     return f"CAST({literal(value)} AS {spec.column_type.sql})"
 
 
+def typed_value(spec: ColumnSpec, raw: str, decimal_comma: bool = False) -> str:
+    """The SQL turning a cleaned delivered value into the contract type, NULL when it cannot."""
+    ctype = spec.column_type
+    if spec.format is not None:
+        formats = [spec.format] if isinstance(spec.format, str) else spec.format
+        listed = "[" + ", ".join(literal(f) for f in formats) + "]"
+        return f"TRY_CAST(try_strptime(CAST({raw} AS VARCHAR), {listed}) AS {ctype.sql})"
+    if decimal_comma and ctype.is_numeric:
+        raw = f"replace(CAST({raw} AS VARCHAR), ',', '.')"
+    typed = f"TRY_CAST({raw} AS {ctype.sql})"
+    if ctype.name == "double":  # NaN and Infinity cast, but are no measurement
+        typed = f"(CASE WHEN isfinite({typed}) THEN {typed} END)"
+    return typed
+
+
 def column_checks(name: str, spec: ColumnSpec, raw: str, typed: str) -> list[Check]:
-    """Every rule of one column. `raw` is the cleaned delivered value, `typed` its cast."""
+    """Every rule of one column that looks at the row alone. `raw` is the cleaned delivered
+    value, `typed` its cast."""
     quoted = f"'''' || CAST({raw} AS VARCHAR) || ''''"
+    shown_type = spec.type + (f" in format {spec.format}" if spec.format else "")
     checks = [
         Check(
             f"{name}:type",
             f"({raw} IS NOT NULL AND {typed} IS NULL)",
-            f"{literal(name + ': ')} || {quoted} || {literal(' is not a valid ' + spec.type)}",
+            f"{literal(name + ': ')} || {quoted} || {literal(' is not a valid ' + shown_type)}",
         ),
     ]
     if spec.required:
         checks.append(
             Check(f"{name}:required", f"({raw} IS NULL)", literal(f"{name} is required but empty"))
         )
-    if spec.min is not None:
-        checks.append(
-            Check(
-                f"{name}:min",
-                f"({typed} < {_typed_literal(spec.min, spec)})",
-                f"{literal(name + ' ')} || CAST({typed} AS VARCHAR) || "
-                f"{literal(f' is below the minimum {spec.min}')}",
+    for bound, op, word in (("min", "<", "below the minimum"), ("max", ">", "above the maximum")):
+        value = getattr(spec, bound)
+        if value is not None:
+            checks.append(
+                Check(
+                    f"{name}:{bound}",
+                    f"({typed} {op} {_typed_literal(value, spec)})",
+                    f"{literal(name + ' ')} || CAST({typed} AS VARCHAR) || "
+                    f"{literal(f' is {word} {value}')}",
+                )
             )
-        )
-    if spec.max is not None:
-        checks.append(
-            Check(
-                f"{name}:max",
-                f"({typed} > {_typed_literal(spec.max, spec)})",
-                f"{literal(name + ' ')} || CAST({typed} AS VARCHAR) || "
-                f"{literal(f' is above the maximum {spec.max}')}",
-            )
-        )
     if spec.accepted:
         values = ", ".join(_typed_literal(v, spec) for v in spec.accepted)
         shown = ", ".join(str(v) for v in spec.accepted)
@@ -83,6 +110,27 @@ def column_checks(name: str, spec: ColumnSpec, raw: str, typed: str) -> list[Che
                 f"{literal(name + ' ')} || {quoted} || {literal(f' is not one of {shown}')}",
             )
         )
+    text = f"CAST({raw} AS VARCHAR)"
+    if spec.pattern is not None:
+        checks.append(
+            Check(
+                f"{name}:pattern",
+                f"(NOT regexp_full_match({text}, {literal(spec.pattern)}))",
+                f"{literal(name + ' ')} || {quoted} || "
+                f"{literal(f' does not match {spec.pattern}')}",
+            )
+        )
+    for bound, op, word in (("min_length", "<", "shorter"), ("max_length", ">", "longer")):
+        value = getattr(spec, bound)
+        if value is not None:
+            checks.append(
+                Check(
+                    f"{name}:{bound}",
+                    f"(length({text}) {op} {value})",
+                    f"{literal(name + ' has ')} || length({text}) || "
+                    f"{literal(f' characters, {word} than {value}')}",
+                )
+            )
     return checks
 
 
@@ -96,39 +144,121 @@ def cleaned(source_col: str | None, source_type: str | None) -> str:
     return col
 
 
-def checked_sql(
-    dataset: DatasetSpec,
-    source: str,
-    source_columns: Mapping[str, str],
-    mapping: Mapping[str, str | None],
-) -> str:
-    """SELECT over `source` adding typed contract columns, `_rules` and `_reason`.
+def _set_checks(dataset: DatasetSpec, reading: Reading) -> tuple[list[str], list[Check]]:
+    """Rules over the whole file and silver: `unique` and `references`. Returns the flag
+    columns to compute (window functions, EXISTS) and the checks reading those flags."""
+    flags: list[str] = []
+    checks: list[Check] = []
+    key = [ident(c) for c in dataset.primary_key]
+    for name, spec in dataset.columns.items():
+        col, quoted = ident(name), f"'''' || CAST({ident(name)} AS VARCHAR) || ''''"
+        if spec.unique:
+            flag = ident(f"_unique_{name}")
+            silver = f"silver.{ident(reading.dataset_name)}"
+            other_key = (
+                f" AND ({', '.join('s.' + k for k in key)}) IS DISTINCT FROM "
+                f"({', '.join('t.' + k for k in key)})"
+                if key
+                else ""
+            )
+            # A later row with the same value wins inside the file; a value silver already
+            # holds for another key is taken.
+            flags.append(
+                f"CASE WHEN {col} IS NULL THEN 0 "
+                f"WHEN row_number() OVER (PARTITION BY {col} ORDER BY _source_row DESC) > 1 "
+                f"THEN 1 WHEN EXISTS (SELECT 1 FROM {silver} s WHERE s.{col} = t.{col}"
+                f"{other_key}) THEN 2 ELSE 0 END AS {flag}"
+            )
+            checks.append(
+                Check(
+                    f"{name}:unique",
+                    f"({flag} > 0)",
+                    f"{literal(name + ' ')} || {quoted} || CASE {flag} WHEN 1 THEN "
+                    f"{literal(' appears again further down the file')} ELSE "
+                    f"{literal(' is already used by another row in silver')} END",
+                )
+            )
+        if spec.references is not None:
+            target, _, column = spec.references.partition(".")
+            flag = ident(f"_ref_{name}")
+            flags.append(
+                f"({col} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM silver.{ident(target)} r "
+                f"WHERE r.{ident(column)} = t.{col})) AS {flag}"
+            )
+            checks.append(
+                Check(
+                    f"{name}:references",
+                    flag,
+                    f"{literal(name + ' ')} || {quoted} || "
+                    f"{literal(f' is not a {column} of {target}')}",
+                )
+            )
+    return flags, checks
 
-    `source_columns` maps each delivered column to its engine type; `mapping` maps each
-    contract column to the delivered column that feeds it (None when the file lacks it).
-    Delivered columns keep their names prefixed with `_raw_` so quarantine can show them.
-    """
+
+def _row_rule_checks(dataset: DatasetSpec) -> list[Check]:
+    return [
+        Check(
+            rule.name if rule.on_fail != OnFail.warn else f"warn:{rule.name}",
+            f"(NOT coalesce(CAST(({rule.check}) AS BOOLEAN), true))",
+            literal(f"breaks rule {rule.name}: {rule.check}"),
+            rule.on_fail,
+        )
+        for rule in dataset.rules
+    ]
+
+
+def _listed(checks: list[Check], reasons: bool = False) -> str:
+    """A list of the labels (or reasons) of the checks a row breaks."""
+    items = ", ".join(
+        f"CASE WHEN {c.broken} THEN {c.reason if reasons else literal(c.label)} END" for c in checks
+    )
+    return f"list_filter(CAST([{items}] AS VARCHAR[]), lambda r: r IS NOT NULL)"
+
+
+def checked_sql(dataset: DatasetSpec, source: str, reading: Reading) -> str:
+    """SELECT over `source` adding typed contract (and evolved) columns, `_rules`, `_reason`,
+    `_warnings` and `_fails`. Delivered columns keep their names prefixed with `_raw_` so
+    quarantine can show them."""
     inner, checks = [], []
     for name, spec in dataset.columns.items():
-        src = mapping.get(name)
-        raw = cleaned(src, source_columns.get(src) if src else None)
-        typed = f"TRY_CAST({raw} AS {spec.column_type.sql})"
-        inner.append(f"{typed} AS {ident(name)}")
+        src = reading.mapping.get(name)
+        raw = cleaned(src, reading.source_columns.get(src) if src else None)
+        inner.append(f"{typed_value(spec, raw, reading.decimal_comma)} AS {ident(name)}")
         inner.append(f"{raw} AS {ident('_clean_' + name)}")
         checks += column_checks(name, spec, ident("_clean_" + name), ident(name))
-    raw_cols = [f"{ident(c)} AS {ident('_raw_' + c)}" for c in source_columns]
-    rules = ", ".join(f"CASE WHEN {c.broken} THEN {literal(c.label)} END" for c in checks)
-    reasons = ", ".join(f"CASE WHEN {c.broken} THEN {c.reason} END" for c in checks)
+    for name, sql_type in reading.extras.items():  # evolved columns: only their type
+        raw = cleaned(name, reading.source_columns.get(name))
+        clean = ident("_clean_" + name)
+        inner += [f"TRY_CAST({raw} AS {sql_type}) AS {ident(name)}", f"{raw} AS {clean}"]
+        checks.append(
+            Check(
+                f"{name}:type",
+                f"({clean} IS NOT NULL AND {ident(name)} IS NULL)",
+                f"{literal(name + ': ')} ||  || CAST({clean} AS VARCHAR) ||  || "
+                f"{literal(' is not a valid ' + sql_type.lower())}",
+            )
+        )
+    raw_cols = [f"{ident(c)} AS {ident('_raw_' + c)}" for c in reading.source_columns]
+    flags, set_checks = _set_checks(dataset, reading)
+    checks += set_checks
+    checks += _row_rule_checks(dataset)
+    quarantining = [c for c in checks if c.on_fail == OnFail.quarantine]
+    warning = [c for c in checks if c.on_fail == OnFail.warn]
+    failing = [c for c in checks if c.on_fail == OnFail.fail]
+    typed = f"(SELECT _source_row, {', '.join(inner + raw_cols)} FROM {source})"
+    flagged = f"(SELECT t.*{''.join(', ' + f for f in flags)} FROM {typed} AS t)"
     return (
-        f"SELECT *, list_filter([{rules}], lambda r: r IS NOT NULL) AS _rules, "
-        f"array_to_string(list_filter([{reasons}], lambda r: r IS NOT NULL), '; ') AS _reason "
-        f"FROM (SELECT _source_row, {', '.join(inner + raw_cols)} FROM {source})"
+        f"SELECT *, {_listed(quarantining)} AS _rules, "
+        f"array_to_string({_listed(quarantining, reasons=True)}, '; ') AS _reason, "
+        f"{_listed(warning)} AS _warnings, {_listed(failing)} AS _fails "
+        f"FROM {flagged}"
     )
 
 
-def silver_sql(dataset: DatasetSpec, checked: str, lineage: str) -> str:
+def silver_sql(dataset: DatasetSpec, checked: str, lineage: str, extras: Mapping[str, str]) -> str:
     """Valid rows, typed, one per primary key (the last in the file wins), with lineage."""
-    cols = ", ".join(ident(c) for c in dataset.columns)
+    cols = ", ".join(ident(c) for c in [*dataset.columns, *extras])
     dedupe = ""
     if dataset.primary_key:
         key = ", ".join(ident(c) for c in dataset.primary_key)
@@ -137,9 +267,10 @@ def silver_sql(dataset: DatasetSpec, checked: str, lineage: str) -> str:
 
 
 def quarantine_sql(source_columns: Mapping[str, str], checked: str, lineage: str) -> str:
-    """Broken rows as delivered (text), every rule they broke, a sentence, and lineage."""
+    """Broken rows as delivered (text), every rule they broke, a sentence, and lineage.
+    `_raw_line` holds the line itself when the row could not even be split into fields."""
     cols = ", ".join(f"CAST({ident('_raw_' + c)} AS VARCHAR) AS {ident(c)}" for c in source_columns)
     return (
-        f"SELECT {cols}, _rules, _reason, {lineage}, _source_row FROM {checked} "
-        f"WHERE len(_rules) > 0"
+        f"SELECT {cols}, _rules, _reason, CAST(NULL AS VARCHAR) AS _raw_line, {lineage}, "
+        f"_source_row FROM {checked} WHERE len(_rules) > 0"
     )

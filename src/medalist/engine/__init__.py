@@ -11,17 +11,33 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from medalist.config import DatasetSpec, Format
+from medalist.config import CsvOptions, DatasetSpec, Format
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One landed file and how to read it."""
+
+    url: str
+    format: Format
+    csv: CsvOptions
+    delimiter: str | None = None  # as sniffed when `csv.delimiter` is not given
+
+    @property
+    def header_lines(self) -> int:
+        """Lines before the first data row (CSV and TSV)."""
+        return self.csv.skip_rows + (1 if self.csv.header else 0)
 
 
 @dataclass(frozen=True)
 class ValidationJob:
     """Everything the engine needs to split one landed file into silver and quarantine."""
 
-    url: str
-    format: Format
+    file: FileSpec
+    dataset_name: str
     dataset: DatasetSpec
     mapping: dict[str, str | None]  # contract column -> delivered column (None: missing)
+    extras: dict[str, str]  # evolved columns kept beside the contract -> SQL type
     run_id: str
     source_file: str
     ingested_at: datetime
@@ -41,11 +57,13 @@ class Validation:
 
 
 class Engine(Protocol):
-    def describe(self, url: str, fmt: Format) -> dict[str, str]:
-        """Columns of a landed file and the types the engine detects, in file order."""
+    def describe(self, file: FileSpec) -> dict[str, str]:
+        """Columns of a landed file and the types the engine detects, in file order (nested
+        JSON objects flattened into `parent__child`)."""
 
     def validate(self, job: ValidationJob) -> Validation:
-        """Check a file against its contract; write valid rows and rejected rows."""
+        """Check a file against its contract; write valid rows and rejected rows. Raises
+        InputError when the file as a whole fails (unreadable, a `fail` rule, max_bad_rows)."""
 
     def expose(
         self, schema: str, name: str, urls: list[str], columns: dict[str, str], latest_by: list[str]

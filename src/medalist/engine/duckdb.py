@@ -4,29 +4,56 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import pyarrow as pa
+from duckdb.sqltypes import DuckDBPyType
 
-from medalist.config import Format
-from medalist.contracts.rules import checked_sql, ident, literal, quarantine_sql, silver_sql
-from medalist.engine import Validation, ValidationJob
+from medalist.config import Format, OnFail
+from medalist.contracts.rules import (
+    Reading,
+    checked_sql,
+    ident,
+    literal,
+    quarantine_sql,
+    silver_sql,
+)
+from medalist.engine import FileSpec, Validation, ValidationJob
 from medalist.errors import InputError
 
 BATCH_ROWS = 100_000  # rows per Arrow batch streamed to a destination
 _LINE = re.compile(r"on line:?\s*(\d+)", re.IGNORECASE)
 
 
-def reader_sql(url: str, fmt: Format, *, as_text: bool) -> str:
+def reader_sql(file: FileSpec, *, as_text: bool, rejects: bool = False) -> str:
     """The DuckDB table function that reads one landed file. `as_text` keeps CSV values as
-    delivered (strings), so a value that does not fit its type can be quarantined verbatim."""
-    src = literal(url)
-    text = ", all_varchar = true" if as_text else ""
-    match fmt:
-        case Format.csv:
-            return f"read_csv({src}, header = true{text})"
-        case Format.tsv:
-            return f"read_csv({src}, header = true, delim = '\\t'{text})"
+    delivered (strings), so a value that does not fit its type can be quarantined verbatim;
+    `rejects` sets lines that cannot be split into fields aside (in `medalist_rejects`)."""
+    src = literal(file.url)
+    match file.format:
+        case Format.csv | Format.tsv:
+            csv = file.csv
+            delimiter = (
+                csv.delimiter or file.delimiter or ("\t" if file.format == Format.tsv else ",")
+            )
+            options = [
+                f"header = {literal(csv.header)}",
+                f"delim = {literal(delimiter)}",
+                f"quote = {literal(csv.quote)}",
+                f"escape = {literal(csv.escape or csv.quote)}",
+                f"encoding = {literal(csv.encoding)}",
+                f"skip = {csv.skip_rows}",
+                "nullstr = [" + ", ".join(literal(v) for v in csv.null_values) + "]",
+            ]
+            if as_text:
+                options.append("all_varchar = true")
+            if rejects:
+                options.append(
+                    "store_rejects = true, rejects_table = 'medalist_rejects', "
+                    "rejects_scan = 'medalist_scans'"
+                )
+            return f"read_csv({src}, {', '.join(options)})"
         case Format.jsonl:
             return f"read_json({src}, format = 'newline_delimited')"
         case Format.json:
@@ -51,52 +78,123 @@ class DuckDBEngine:
     def _fetch(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
 
-    def describe(self, url: str, fmt: Format) -> dict[str, str]:
+    def _source(self, file: FileSpec, *, as_text: bool, rejects: bool = False) -> str:
+        """A relation over the file: the reader, with nested JSON objects flattened."""
+        reader = reader_sql(file, as_text=as_text, rejects=rejects)
+        if file.format not in (Format.json, Format.jsonl):
+            return reader
+        rel = self.con.sql(f"SELECT * FROM {reader} LIMIT 0")
+        columns: list[str] = []
+
+        def walk(expr: str, name: str, dtype: DuckDBPyType) -> None:
+            if dtype.id != "struct":
+                columns.append(f"{expr} AS {ident(name)}")
+                return
+            for child, child_type in dtype.children:
+                field = f"struct_extract({expr}, {literal(child)})"
+                walk(field, f"{name}__{child}", cast(DuckDBPyType, child_type))
+
+        for name, dtype in zip(rel.columns, rel.types, strict=True):
+            walk(ident(name), name, dtype)
+        return f"(SELECT {', '.join(columns)} FROM {reader})"
+
+    def describe(self, file: FileSpec) -> dict[str, str]:
         try:
-            rows = self._fetch(f"DESCRIBE SELECT * FROM {reader_sql(url, fmt, as_text=False)}")
+            rows = self._fetch(f"DESCRIBE SELECT * FROM {self._source(file, as_text=False)}")
         except duckdb.Error as exc:
-            raise _unreadable(exc, url, fmt) from None
+            raise _unreadable(exc, file.url, file.format) from None
         return {name: str(kind) for name, kind, *_ in rows}
 
     def validate(self, job: ValidationJob) -> Validation:
-        reader = reader_sql(job.url, job.format, as_text=True)
+        file, dataset = job.file, job.dataset
+        csv = file.format in (Format.csv, Format.tsv)
         try:
+            source = self._source(file, as_text=True, rejects=csv)
             # A table keeps the file's order, so rowid + 1 is the row's place in the file.
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE landed AS SELECT * FROM {reader}")
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE landed AS SELECT * FROM {source}")
         except duckdb.Error as exc:
-            raise _unreadable(exc, job.url, job.format) from None
+            raise _unreadable(exc, file.url, file.format) from None
+        malformed = self._set_rejects_aside(file) if csv else 0
         source_columns = {name: str(kind) for name, kind, *_ in self._fetch("DESCRIBE landed")}
-        self.con.execute(
-            "CREATE OR REPLACE TEMP VIEW checked AS "
-            + checked_sql(
-                job.dataset,
-                "(SELECT rowid + 1 AS _source_row, * FROM landed)",
-                source_columns,
-                job.mapping,
-            )
+        reading = Reading(
+            source_columns,
+            job.mapping,
+            job.extras,
+            decimal_comma=csv and file.csv.decimal_separator == ",",
+            dataset_name=job.dataset_name,
         )
+        numbered = (
+            "(SELECT rowid + 1 + (SELECT count(*) FROM rejected r "
+            "WHERE r.data_row - r.n < landed.rowid + 1) AS _source_row, * FROM landed)"
+            if malformed
+            else "(SELECT rowid + 1 AS _source_row, * FROM landed)"
+        )
+        self.con.execute(
+            "CREATE OR REPLACE TEMP VIEW checked AS " + checked_sql(dataset, numbered, reading)
+        )
+        rows_in, rows_bad = self._fetch(
+            "SELECT count(*), count(*) FILTER (len(_rules) > 0) FROM checked"
+        )[0]
+        rule_counts, first_rows = self._rule_counts()
+        if malformed:
+            rule_counts["row:malformed"] = malformed
+        rows_in, rows_bad = int(rows_in) + malformed, int(rows_bad) + malformed
+        _refuse_file(job, rows_in, rows_bad, rule_counts, first_rows)
         lineage = (
             f"{literal(job.run_id)} AS _run_id, {literal(job.source_file)} AS "
             f"_source_file, CAST({literal(job.ingested_at.isoformat())} AS TIMESTAMPTZ)"
             f" AS _ingested_at"
         )
-        rows_silver = self.materialize(silver_sql(job.dataset, "checked", lineage), job.silver_url)
-        counts = self._fetch("SELECT count(*), count(*) FILTER (len(_rules) > 0) FROM checked")[0]
-        rows_in, rows_quarantined = int(counts[0]), int(counts[1])
-        rule_counts: dict[str, int] = {}
-        if rows_quarantined:
-            self.materialize(quarantine_sql(source_columns, "checked", lineage), job.quarantine_url)
-            rule_counts = dict(
-                self._fetch(
-                    "SELECT rule, count(*) FROM (SELECT unnest(_rules) AS rule FROM checked) "
-                    "GROUP BY rule ORDER BY rule"
-                )
-            )
-        duplicates = rows_in - rows_quarantined - rows_silver
+        rows_silver = self.materialize(
+            silver_sql(dataset, "checked", lineage, job.extras), job.silver_url
+        )
+        if rows_bad:
+            quarantine = quarantine_sql(source_columns, "checked", lineage)
+            if malformed:
+                quarantine += " UNION ALL BY NAME " + _malformed_sql(lineage)
+            self.materialize(quarantine, job.quarantine_url)
+        duplicates = rows_in - rows_bad - rows_silver
         if duplicates:
             rule_counts["primary_key:duplicate"] = duplicates
-        self.con.execute("DROP VIEW checked; DROP TABLE landed")
-        return Validation(rows_in, rows_silver, rows_quarantined, duplicates, rule_counts)
+        self.con.execute("DROP VIEW checked; DROP TABLE landed; DROP TABLE IF EXISTS rejected")
+        return Validation(rows_in, rows_silver, rows_bad, duplicates, rule_counts)
+
+    def _rule_counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Rows per rule broken, and the first row that broke each."""
+        rows = self._fetch(
+            "SELECT rule, count(*), min(_source_row) FROM (SELECT unnest(_rules || _warnings || "
+            "_fails) AS rule, _source_row FROM checked) GROUP BY rule ORDER BY rule"
+        )
+        return {r: int(n) for r, n, _ in rows}, {r: int(first) for r, _, first in rows}
+
+    def _set_rejects_aside(self, file: FileSpec) -> int:
+        """Lines DuckDB could not split into the header's fields become table `rejected`
+        (data_row, line, message, n); returns how many. An encoding error is the file's
+        problem, not a row's: InputError."""
+        try:
+            encoding = self._fetch(
+                "SELECT line, error_message FROM medalist_rejects "
+                "WHERE error_type = 'INVALID ENCODING' ORDER BY line LIMIT 1"
+            )
+            if encoding:
+                line, _ = encoding[0]
+                raise InputError(
+                    f"is not valid {file.csv.encoding} text (first bad byte on line {line})",
+                    row=int(line) - file.header_lines,
+                    fix="Declare the file's encoding, e.g. `csv: {encoding: latin-1}` for the "
+                    "dataset in pipeline.yaml, or re-export the file as UTF-8.",
+                )
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE rejected AS SELECT data_row, line, message, "
+                "row_number() OVER (ORDER BY data_row) AS n FROM (SELECT "
+                f"line - {file.header_lines} AS data_row, any_value(csv_line) AS line, "
+                "string_agg(DISTINCT error_message, '; ') AS message FROM medalist_rejects "
+                "GROUP BY line)"
+            )
+            return int(self._fetch("SELECT count(*) FROM rejected")[0][0])
+        finally:
+            self.con.execute("DROP TABLE IF EXISTS medalist_rejects")
+            self.con.execute("DROP TABLE IF EXISTS medalist_scans")
 
     def expose(
         self, schema: str, name: str, urls: list[str], columns: dict[str, str], latest_by: list[str]
@@ -152,3 +250,45 @@ def _unreadable(exc: duckdb.Error, url: str, fmt: Format) -> InputError:
         fix="Fix or replace the file in landing, or set the dataset's `format:` if it is "
         "not " + fmt.value + ".",
     )
+
+
+def _malformed_sql(lineage: str) -> str:
+    """Quarantine rows for lines that could not be split into fields: the line as delivered."""
+    return (
+        "SELECT ['row:malformed'] AS _rules, message || ' (line kept in _raw_line)' AS _reason, "
+        f"line AS _raw_line, {lineage}, data_row AS _source_row FROM rejected"
+    )
+
+
+def _refuse_file(
+    job: ValidationJob,
+    rows_in: int,
+    rows_bad: int,
+    rule_counts: dict[str, int],
+    first_rows: dict[str, int],
+) -> None:
+    """Raise InputError when a `fail` rule is broken or quarantine would exceed max_bad_rows."""
+    dataset = job.dataset
+    for rule in dataset.rules:
+        if rule.on_fail == OnFail.fail and rule_counts.get(rule.name):
+            raise InputError(
+                f"{rule_counts[rule.name]:,} row(s) break rule {rule.name} "
+                f"({rule.check}), which fails the file",
+                row=first_rows.get(rule.name),
+                rule=rule.name,
+                fix="Fix the file and land it again, or relax the rule's on_fail in "
+                "pipeline.yaml (quarantine or warn).",
+            )
+    allowed = dataset.bad_rows_allowed(rows_in)
+    if allowed is not None and rows_bad > allowed:
+        top = sorted(
+            ((n, r) for r, n in rule_counts.items() if not r.startswith("warn:")), reverse=True
+        )[:3]
+        share = f"{rows_bad / rows_in:.1%}" if rows_in else "all"
+        raise InputError(
+            f"{rows_bad:,} of {rows_in:,} rows ({share}) break the contract, more than "
+            f"max_bad_rows ({dataset.max_bad_rows}); most broken: "
+            + ", ".join(f"{r} ({n:,})" for n, r in top),
+            fix="Check the file (a wrong export?) and land a corrected one, or raise "
+            "max_bad_rows for the dataset in pipeline.yaml.",
+        )

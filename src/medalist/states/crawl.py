@@ -1,20 +1,41 @@
-"""Crawl: detect the format and schema of the landed file, check it against the contract,
-register it in the catalog (the Glue crawler's job)."""
+"""Crawl: detect the format, dialect and schema of the landed file, compare it with the contract
+and the catalog's last version (schema drift), apply the dataset's drift policy, and register
+the schema in the catalog (the Glue crawler's job)."""
 
 from __future__ import annotations
 
-from medalist.config import DatasetSpec
+from medalist.config import DatasetSpec, DriftPolicy, Format
+from medalist.contracts.drift import Drift, detect
+from medalist.engine import FileSpec
 from medalist.engine.formats import detect_format
+from medalist.engine.sniff import HEAD_BYTES, sniff
 from medalist.errors import InputError
 from medalist.states.results import CrawlResult
 from medalist.workflow.context import RunContext
 
+TYPED_FORMATS = (Format.parquet, Format.json, Format.jsonl)
+
 
 def match_columns(dataset: DatasetSpec, found: list[str]) -> dict[str, str | None]:
     """Contract column -> file column: exact name first, then ignoring case and spaces.
-    Example: contract `order_id` matches a header `Order_ID` or ` order_id `."""
+    Example: contract `order_id` matches a header `Order_ID` or ` order_id `. A CSV without a
+    header is matched by position."""
+    if not dataset.csv.header and found and all(c.startswith("column") for c in found):
+        return {
+            col: (found[i] if i < len(found) else None) for i, col in enumerate(dataset.columns)
+        }
     loose = {name.strip().lower(): name for name in found}
     return {col: col if col in found else loose.get(col.lower()) for col in dataset.columns}
+
+
+def landed_file(ctx: RunContext, fmt: Format) -> FileSpec:
+    """The file as the engine reads it, with a sniffed CSV delimiter."""
+    run_, dataset, storage = ctx.run, ctx.dataset, ctx.ports.storage
+    delimiter = None
+    if fmt in (Format.csv, Format.tsv):
+        head = storage.head("landing", run_.file, HEAD_BYTES)
+        delimiter = sniff(head, dataset.csv, fmt).delimiter
+    return FileSpec(storage.url("landing", run_.file), fmt, dataset.csv, delimiter)
 
 
 def run(ctx: RunContext) -> CrawlResult:
@@ -22,27 +43,87 @@ def run(ctx: RunContext) -> CrawlResult:
     where = f"landing/{run_.file}"
     fmt = detect_format(where, dataset.format, run_.dataset)
     try:
-        columns = ctx.engine.describe(ctx.ports.storage.url("landing", run_.file), fmt)
+        if run_.file_bytes == 0:
+            raise InputError(
+                "is empty (0 bytes), not even a header",
+                fix="If there was no data that day, land a file holding just the header; "
+                "otherwise export it again.",
+            )
+        file = landed_file(ctx, fmt)
+        columns = ctx.engine.describe(file)
     except InputError as err:
         err.path = where
         raise
     mapping = match_columns(dataset, list(columns))
+    _require(dataset, mapping, columns, file, where)
+    previous = ctx.ports.catalog.latest(run_.dataset)
+    drift = detect(columns, mapping, previous.columns if previous else None, fmt in TYPED_FORMATS)
+    extras = _apply_policy(dataset, drift, fmt, where)
+    version = ctx.ports.catalog.register(run_.dataset, columns, run_.file, run_.run_id)
+    return CrawlResult(
+        fmt,
+        columns,
+        mapping,
+        version.version,
+        ignored_columns=[c for c in drift.added if c not in extras],
+        delimiter=file.delimiter,
+        extras=extras,
+        drift=drift.describe() if drift else None,
+    )
+
+
+def _require(
+    dataset: DatasetSpec,
+    mapping: dict[str, str | None],
+    columns: dict[str, str],
+    file: FileSpec,
+    where: str,
+) -> None:
+    """Every required and key column must be in the file, whatever the drift policy."""
     missing = [
         c
         for c, src in mapping.items()
         if src is None and (dataset.columns[c].required or c in dataset.primary_key)
     ]
-    if missing:
-        raise InputError(
-            f"required column(s) {', '.join(missing)} missing; the file has "
-            f"{', '.join(columns) or 'no columns'}",
-            path=where,
-            column=missing[0],
-            fix=f"Fix the file's header, or mark the column optional for {run_.dataset} in "
-            "pipeline.yaml.",
-        )
-    version = ctx.ports.catalog.register(run_.dataset, columns, run_.file, run_.run_id)
-    used = {src for src in mapping.values() if src}
-    return CrawlResult(
-        fmt, columns, mapping, version.version, [c for c in columns if c not in used]
+    if not missing:
+        return
+    fix = "Fix the file's header, or mark the column optional in pipeline.yaml."
+    if len(columns) == 1 and file.format in (Format.csv, Format.tsv):
+        (only,) = columns
+        used = file.csv.delimiter or file.delimiter
+        other = next((c for c in (",", ";", "\t", "|") if c in only and c != used), None)
+        if other:
+            fix = f"The header looks {other!r}-delimited: set `csv: {{delimiter: {other!r}}}`."
+    raise InputError(
+        f"required column(s) {', '.join(missing)} missing; the file has "
+        f"{', '.join(columns) or 'no columns'}",
+        path=where,
+        column=missing[0],
+        fix=fix,
     )
+
+
+def _apply_policy(dataset: DatasetSpec, drift: Drift, fmt: Format, where: str) -> dict[str, str]:
+    """The evolved columns to keep (-> SQL type), or InputError when the policy refuses."""
+    policy = dataset.on_schema_drift
+    if not drift or policy == DriftPolicy.ignore:
+        return {}
+    if policy == DriftPolicy.fail:
+        raise InputError(
+            f"schema drift: {drift.describe()}",
+            path=where,
+            rule="schema_drift",
+            fix="Fix the file, or update the contract (or set on_schema_drift: evolve or "
+            "ignore) in pipeline.yaml.",
+        )
+    if drift.unsafe:
+        raise InputError(
+            "schema drift that cannot evolve safely: "
+            + ", ".join(f"{c} {a} → {b}" for c, (a, b) in drift.unsafe.items()),
+            path=where,
+            rule="schema_drift",
+            fix="Only widening changes evolve (integer → bigint → double, more decimal "
+            "digits); fix the file or change the contract's type.",
+        )
+    # CSV types are guesses from a sample: new CSV columns are kept as text, losslessly.
+    return {c: (t if fmt in TYPED_FORMATS else "VARCHAR") for c, t in drift.added.items()}

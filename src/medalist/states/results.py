@@ -29,6 +29,9 @@ class CrawlResult(StateResult):
     mapping: dict[str, str | None]  # contract column -> file column
     schema_version: int
     ignored_columns: list[str] = field(default_factory=list)
+    delimiter: str | None = None  # as sniffed, for CSV/TSV
+    extras: dict[str, str] = field(default_factory=dict)  # evolved columns -> SQL type
+    drift: str | None = None  # the drift seen, described (+added, -removed, ~retyped)
 
 
 @dataclass(frozen=True)

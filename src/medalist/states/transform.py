@@ -3,8 +3,8 @@ rebuild every gold model. Outputs are staged and published only when all of them
 
 from __future__ import annotations
 
-from medalist.engine import ValidationJob
-from medalist.errors import InputError, TerminalError
+from medalist.engine import FileSpec, ValidationJob
+from medalist.errors import InputError, MedalistError, TerminalError
 from medalist.gold import model_order
 from medalist.metastore import now
 from medalist.states.lake import expose_silver, gold_path, run_file
@@ -17,11 +17,16 @@ def run(ctx: RunContext) -> TransformResult:
     crawl = ctx.result(CrawlResult)
     token = run_.run_id
     silver = quarantine = run_file(run_.dataset, run_.run_id)
+    expose_silver(engine, ctx.ports, ctx.pipeline, replaced=run_.replaces)  # unique, references
+    before = _landed_state(ctx)
     job = ValidationJob(
-        url=storage.url("landing", run_.file),
-        format=crawl.format,
+        file=FileSpec(
+            storage.url("landing", run_.file), crawl.format, ctx.dataset.csv, crawl.delimiter
+        ),
+        dataset_name=run_.dataset,
         dataset=ctx.dataset,
         mapping=crawl.mapping,
+        extras=crawl.extras,
         run_id=run_.run_id,
         source_file=run_.file,
         ingested_at=now(),
@@ -30,7 +35,13 @@ def run(ctx: RunContext) -> TransformResult:
     )
     try:
         checked = engine.validate(job)
-    except InputError as err:
+        if _landed_state(ctx) != before:
+            raise InputError(
+                "changed while it was being read",
+                fix="Nothing was kept from it; its new content is a new file for the next "
+                "`medalist run`.",
+            )
+    except MedalistError as err:
         err.path = f"landing/{run_.file}"
         raise
     gold_rows = build_gold(ctx, {run_.dataset: job.silver_url})
@@ -70,3 +81,9 @@ def build_gold(ctx: RunContext, staged_silver: dict[str, str]) -> dict[str, int]
             ) from exc
         engine.expose("gold", name, [out], {}, [])
     return rows
+
+
+def _landed_state(ctx: RunContext) -> tuple[int, float] | None:
+    """Size and mtime of the landed file (None when it is gone): unchanged while it is read."""
+    found = ctx.ports.storage.stat("landing", ctx.run.file)
+    return (found.size, found.mtime) if found else None

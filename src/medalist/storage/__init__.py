@@ -36,6 +36,12 @@ class Storage(Protocol):
     def publish(self, zone: Zone, path: str, token: str) -> None:
         """Atomically move the staged object into zone/path, replacing what was there."""
 
+    def stat(self, zone: Zone, path: str) -> StoredFile | None:
+        """zone/path's size and mtime, or None if it does not exist."""
+
+    def head(self, zone: Zone, path: str, nbytes: int) -> bytes:
+        """The first `nbytes` bytes of zone/path (fewer if it is shorter)."""
+
     def checksum(self, zone: Zone, path: str) -> str:
         """Content hash of zone/path (identifies a landed file across renames and rewrites)."""
 

@@ -56,6 +56,17 @@ class LocalStorage:
         os.replace(staged, final)
         _fsync(final.parent)
 
+    def stat(self, zone: Zone, path: str) -> StoredFile | None:
+        try:
+            found = self._path(zone, path).stat()
+        except FileNotFoundError:
+            return None
+        return StoredFile(zone, path, found.st_size, found.st_mtime)
+
+    def head(self, zone: Zone, path: str, nbytes: int) -> bytes:
+        with open(self._path(zone, path), "rb") as f:
+            return f.read(nbytes)
+
     def checksum(self, zone: Zone, path: str) -> str:
         digest = hashlib.sha256()
         with open(self._path(zone, path), "rb") as f:
