@@ -16,7 +16,7 @@ from rich.console import Console
 from medalist import render
 from medalist.config import Pipeline, load_pipeline, resolve_config_path
 from medalist.controller import Outcome, run_pipeline
-from medalist.errors import MedalistError
+from medalist.errors import MedalistError, NotFound
 from medalist.runlog import RunRecord, Status
 from medalist.wiring import local_ports
 from medalist.workflow.definition import INGEST
@@ -176,6 +176,29 @@ def show(
         record = local_ports(pipeline).runlog.get(run_id)
     for part in render.run_detail(record):
         out.print(part)
+
+
+@app.command()
+def catalog(
+    dataset: Annotated[str | None, typer.Argument(help="One dataset; default all.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Schema versions of each dataset, as the catalog recorded them, with their diffs."""
+    with _errors():
+        pipeline = _load(config)
+        names = [dataset] if dataset else list(pipeline.datasets)
+        if dataset and dataset not in pipeline.datasets:
+            raise NotFound(
+                f"no dataset {dataset!r} in {pipeline.name}",
+                fix=f"Datasets: {', '.join(pipeline.datasets)}.",
+            )
+        store = local_ports(pipeline).catalog
+        for name in names:
+            versions = store.versions(name)
+            if versions:
+                out.print(render.catalog_table(name, versions))
+            else:
+                out.print(f"{name}: no schema yet (no file crawled)")
 
 
 @app.command()

@@ -9,6 +9,7 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 
+from medalist.catalog import SchemaVersion
 from medalist.config import Pipeline
 from medalist.runlog import RunRecord, Status
 
@@ -98,6 +99,18 @@ def run_detail(r: RunRecord) -> list[RenderableType]:
         for rule, count in sorted(r.rule_counts.items(), key=lambda kv: -kv[1]):
             rules.add_row(rule, f"{count:,}")
         parts.append(rules)
+    crawl = r.outputs.get("Crawl", {})
+    if crawl.get("drift"):
+        kept = ", ".join(crawl.get("extras") or {}) or "none"
+        parts.append(Group(f"[bold]schema drift[/] {crawl['drift']} (kept: {kept})"))
+    if crawl.get("ignored_columns"):
+        parts.append(
+            Group(
+                "[bold]ignored columns[/] "
+                + ", ".join(crawl["ignored_columns"])
+                + " (not in the contract; on_schema_drift: evolve would keep them)"
+            )
+        )
     load = r.outputs.get("Load", {}).get("tables")
     if load:
         parts.append(Group("[bold]loaded[/] " + json.dumps(load)))
@@ -127,3 +140,19 @@ def pipeline_summary(p: Pipeline) -> str:
         f"  models        {models}\n"
         f"  notifications {channels}"
     )
+
+
+def catalog_table(dataset: str, versions: list[SchemaVersion]) -> Table:
+    """Every schema version of a dataset with its diff, newest last."""
+    table = Table(title=f"{dataset}: {len(versions)} schema version(s)", title_justify="left")
+    for col in ("version", "since", "first file", "columns", "change"):
+        table.add_column(col)
+    for v in versions:
+        table.add_row(
+            str(v.version),
+            v.created_at.isoformat(timespec="seconds"),
+            v.file or "",
+            ", ".join(f"{c} {t.lower()}" for c, t in v.columns.items()),
+            "first version" if v.version == 1 else v.diff.describe(),
+        )
+    return table

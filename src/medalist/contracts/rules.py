@@ -73,10 +73,15 @@ def typed_value(spec: ColumnSpec, raw: str, decimal_comma: bool = False) -> str:
     return typed
 
 
+def _quoted(value: str) -> str:
+    """SQL for the value as text in single quotes, for sentences: 'x1'."""
+    return f"'''' || CAST({value} AS VARCHAR) || ''''"
+
+
 def column_checks(name: str, spec: ColumnSpec, raw: str, typed: str) -> list[Check]:
     """Every rule of one column that looks at the row alone. `raw` is the cleaned delivered
     value, `typed` its cast."""
-    quoted = f"'''' || CAST({raw} AS VARCHAR) || ''''"
+    quoted = _quoted(raw)
     shown_type = spec.type + (f" in format {spec.format}" if spec.format else "")
     checks = [
         Check(
@@ -151,7 +156,7 @@ def _set_checks(dataset: DatasetSpec, reading: Reading) -> tuple[list[str], list
     checks: list[Check] = []
     key = [ident(c) for c in dataset.primary_key]
     for name, spec in dataset.columns.items():
-        col, quoted = ident(name), f"'''' || CAST({ident(name)} AS VARCHAR) || ''''"
+        col, quoted = ident(name), _quoted(ident(name))
         if spec.unique:
             flag = ident(f"_unique_{name}")
             silver = f"silver.{ident(reading.dataset_name)}"
@@ -235,7 +240,7 @@ def checked_sql(dataset: DatasetSpec, source: str, reading: Reading) -> str:
             Check(
                 f"{name}:type",
                 f"({clean} IS NOT NULL AND {ident(name)} IS NULL)",
-                f"{literal(name + ': ')} ||  || CAST({clean} AS VARCHAR) ||  || "
+                f"{literal(name + ': ')} || {_quoted(clean)} || "
                 f"{literal(' is not a valid ' + sql_type.lower())}",
             )
         )

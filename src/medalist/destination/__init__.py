@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from medalist.config import LoadMode
-from medalist.errors import ConfigError
+from medalist.errors import ConfigError, TerminalError
 from medalist.plugins import adapters, load_adapter
 
 GROUP = "medalist.destinations"
@@ -128,3 +128,55 @@ def column_defs(schema: pa.Schema, dialect: str, primary_key: Sequence[str]) -> 
     if primary_key:
         cols.append(f"PRIMARY KEY ({', '.join(ident(c) for c in primary_key)})")
     return ", ".join(cols)
+
+
+# How each destination names types in its catalog, in DuckDB's spelling (which `widens` reads).
+_CANONICAL = {
+    "SMALLINT": "SMALLINT",
+    "INTEGER": "INTEGER",
+    "BIGINT": "BIGINT",
+    "REAL": "FLOAT",
+    "FLOAT": "FLOAT",
+    "DOUBLE": "DOUBLE",
+    "DOUBLE PRECISION": "DOUBLE",
+    "TEXT": "VARCHAR",
+    "CHARACTER VARYING": "VARCHAR",
+    "TIMESTAMP WITHOUT TIME ZONE": "TIMESTAMP",
+    "TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ",
+}
+
+
+def canonical(type_name: str) -> str:
+    """A column type as DuckDB spells it: NUMERIC(12,2) -> DECIMAL(12,2), TEXT -> VARCHAR."""
+    name = type_name.strip().upper().replace(", ", ",")
+    if name.startswith("NUMERIC"):
+        name = "DECIMAL" + name[len("NUMERIC") :]
+    return _CANONICAL.get(name, name)
+
+
+def evolution(
+    table: TableRef, existing: dict[str, str], incoming: pa.Schema, dialect: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """What an existing table needs before it can take `incoming` rows: (columns to add,
+    columns to widen), each as (name, type in the dialect). TerminalError for a type change
+    that would lose values."""
+    from medalist.contracts.drift import widens
+
+    add, widen = [], []
+    for field in incoming:
+        spelled = sql_type(field.type, dialect)
+        new = canonical(sql_type(field.type, "duckdb"))
+        old = existing.get(field.name)
+        if old is None:
+            add.append((field.name, spelled))
+        elif old != new and not widens(new, old):
+            if not widens(old, new):
+                raise TerminalError(
+                    f"column {field.name} of {table} is {old}; the new rows bring {new}, "
+                    "which would not fit",
+                    column=field.name,
+                    fix="Cast the column in the contract or model to the destination's type, "
+                    "or change the destination column by hand.",
+                )
+            widen.append((field.name, spelled))
+    return add, widen

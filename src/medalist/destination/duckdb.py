@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from medalist.config import LoadMode
 from medalist.contracts.rules import ident, literal
-from medalist.destination import TableRef, column_defs
+from medalist.destination import TableRef, canonical, column_defs, evolution
 from medalist.errors import DestinationUnavailable, TerminalError
 
 
@@ -76,6 +76,7 @@ class DuckDBDestination:
             f"CREATE TABLE IF NOT EXISTS {target} "
             f"({column_defs(data.schema, 'duckdb', primary_key)})"
         )
+        self._evolve(table, target, data.schema)
         if mode == LoadMode.merge and primary_key:
             key = ", ".join(ident(c) for c in primary_key)
             updates = ", ".join(
@@ -97,6 +98,19 @@ class DuckDBDestination:
         rows = con.execute("SELECT count(*) FROM _incoming").fetchall()[0][0]
         con.execute("DROP TABLE _incoming")
         return int(rows)
+
+    def _evolve(self, table: TableRef, target: str, incoming: pa.Schema) -> None:
+        """Add the columns the rows bring, widen the ones they need wider."""
+        rows = self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ?",
+            [table.schema, table.name],
+        ).fetchall()
+        add, widen = evolution(table, {n: canonical(t) for n, t in rows}, incoming, "duckdb")
+        for name, kind in add:
+            self.con.execute(f"ALTER TABLE {target} ADD COLUMN {ident(name)} {kind}")
+        for name, kind in widen:
+            self.con.execute(f"ALTER TABLE {target} ALTER COLUMN {ident(name)} TYPE {kind}")
 
     def close(self) -> None:
         self.con.close()

@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 
 from medalist.config import LoadMode
 from medalist.contracts.rules import ident
-from medalist.destination import TableRef, column_defs
+from medalist.destination import TableRef, canonical, column_defs, evolution
 from medalist.errors import DestinationUnavailable, TerminalError
 
 _CSV = pacsv.WriteOptions(include_header=False)  # strings quoted, NULL as an empty field
@@ -85,6 +85,7 @@ class PostgresDestination:
             cur.execute(f"ALTER TABLE {fresh} RENAME TO {ident(table.name)}")
             return rows
         cur.execute(f"CREATE TABLE IF NOT EXISTS {target} ({defs})")
+        _evolve(cur, table, target, data.schema)
         if mode == LoadMode.append or not primary_key:
             if "_run_id" in data.schema.names:
                 cur.execute(f"DELETE FROM {target} WHERE _run_id = %s", (run_id,))
@@ -127,3 +128,21 @@ def _copy(cur: psycopg.Cursor, target: str, cols: str, data: pa.RecordBatchReade
             copy.write(buf.getbuffer())
             rows += batch.num_rows
     return rows
+
+
+def _evolve(cur: psycopg.Cursor, table: TableRef, target: str, incoming: pa.Schema) -> None:
+    """Add the columns the rows bring, widen the ones they need wider (schema evolution)."""
+    cur.execute(
+        "SELECT column_name, data_type, numeric_precision, numeric_scale "
+        "FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+        (table.schema, table.name),
+    )
+    existing = {
+        name: canonical(f"NUMERIC({p},{s})" if kind == "numeric" else kind)
+        for name, kind, p, s in cur.fetchall()
+    }
+    add, widen = evolution(table, existing, incoming, "postgres")
+    for name, kind in add:
+        cur.execute(f"ALTER TABLE {target} ADD COLUMN {ident(name)} {kind}")
+    for name, kind in widen:
+        cur.execute(f"ALTER TABLE {target} ALTER COLUMN {ident(name)} TYPE {kind}")
