@@ -62,6 +62,7 @@ class MedalistError(Exception):
             "row": self.row,
             "column": self.column,
             "rule": self.rule,
+            "fix": self.fix,
         }
 
 

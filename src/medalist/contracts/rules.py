@@ -74,8 +74,11 @@ def typed_value(spec: ColumnSpec, raw: str, decimal_comma: bool = False) -> str:
 
 
 def _quoted(value: str) -> str:
-    """SQL for the value as text in single quotes, for sentences: 'x1'."""
-    return f"'''' || CAST({value} AS VARCHAR) || ''''"
+    """SQL for the value as text in single quotes, for sentences: 'x1' (cut at 80 characters:
+    the row keeps the whole value)."""
+    text = f"CAST({value} AS VARCHAR)"
+    short = f"CASE WHEN length({text}) > 80 THEN left({text}, 77) || '...' ELSE {text} END"
+    return f"'''' || {short} || ''''"
 
 
 def column_checks(name: str, spec: ColumnSpec, raw: str, typed: str) -> list[Check]:

@@ -23,7 +23,7 @@ from medalist.engine import FileSpec, Validation, ValidationJob
 from medalist.errors import InputError
 
 BATCH_ROWS = 100_000  # rows per Arrow batch streamed to a destination
-_LINE = re.compile(r"on line:?\s*(\d+)", re.IGNORECASE)
+_LINE = re.compile(r"(?:on|in) line:?\s*(\d+)", re.IGNORECASE)
 
 
 def reader_sql(file: FileSpec, *, as_text: bool, rejects: bool = False) -> str:
@@ -48,6 +48,8 @@ def reader_sql(file: FileSpec, *, as_text: bool, rejects: bool = False) -> str:
             ]
             if as_text:
                 options.append("all_varchar = true")
+            else:  # describing: a few broken lines must not hide the header's columns
+                options.append("ignore_errors = true")
             if rejects:
                 options.append(
                     "store_rejects = true, rejects_table = 'medalist_rejects', "
@@ -188,7 +190,7 @@ class DuckDBEngine:
                 "CREATE OR REPLACE TEMP TABLE rejected AS SELECT data_row, line, message, "
                 "row_number() OVER (ORDER BY data_row) AS n FROM (SELECT "
                 f"line - {file.header_lines} AS data_row, any_value(csv_line) AS line, "
-                "string_agg(DISTINCT error_message, '; ') AS message FROM medalist_rejects "
+                "arg_min(error_message, byte_position) AS message FROM medalist_rejects "
                 "GROUP BY line)"
             )
             return int(self._fetch("SELECT count(*) FROM rejected")[0][0])
@@ -231,20 +233,44 @@ class DuckDBEngine:
         self.con.close()
 
 
+_KNOWN = [  # DuckDB's words -> ours (the rest of its message is long and generic)
+    (
+        re.compile(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)"),
+        lambda m: (
+            f"a line is {int(m[2]):,} bytes long, over the CSV reader's limit of "
+            f"{int(m[1]):,} bytes (a broken export, or a field that needs another format)"
+        ),
+    ),
+    (re.compile(r"Unexpected end of GZIP stream"), lambda m: "the gzip stream is cut short"),
+    (re.compile(r"Input is not a GZIP stream"), lambda m: "it is named .gz but is not gzip'd"),
+    (re.compile(r"exceeds maximum recursion depth of (\d+)"), lambda m: m[0]),
+    (re.compile(r"has duplicate key \"([^\"]+)\""), lambda m: f"an object has key {m[1]!r} twice"),
+    (re.compile(r"Malformed JSON[^:]*:\s*([^.\n]*)"), lambda m: f"malformed JSON: {m[1]}"),
+    (
+        re.compile(r"(Footer length error|No magic bytes found)"),
+        lambda m: "not a complete Parquet file",
+    ),
+    (
+        re.compile(r"Error when sniffing file"),
+        lambda m: "its lines cannot be split into the same fields consistently",
+    ),
+]
+
+
 def _unreadable(exc: duckdb.Error, url: str, fmt: Format) -> InputError:
-    """DuckDB's reader error as one actionable message (first line, plus the line number)."""
-    # DuckDB appends the query echoed back ("LINE 1: …", "^^^^") and generic hints: drop them.
-    lines = [
-        ln.strip()
-        for ln in str(exc).splitlines()
-        if ln.strip() and not ln.strip().startswith(("LINE ", "^", "Possible"))
-    ]
-    first = lines[0] if lines else type(exc).__name__
-    detail = lines[1] if len(lines) > 1 and "=" not in lines[1] else ""
-    line = _LINE.search(first)
-    message = f"cannot be read as {fmt.value}: {first}" + (f" ({detail})" if detail else "")
+    """DuckDB's reader error as one short, actionable message (with the row when it says)."""
+    text = str(exc)
+    line = _LINE.search(text)
+    for pattern, say in _KNOWN:
+        match = pattern.search(text)
+        if match:
+            message = say(match)
+            break
+    else:
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        message = first if len(first) <= 300 else first[:297] + "..."
     return InputError(
-        message,
+        f"cannot be read as {fmt.value}: {message}",
         path=Path(url).name if "://" not in url else url,
         row=int(line[1]) if line else None,
         fix="Fix or replace the file in landing, or set the dataset's `format:` if it is "

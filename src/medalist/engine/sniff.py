@@ -87,3 +87,16 @@ def sniff(head: bytes, options: CsvOptions, fmt: Format) -> Dialect:
             )
         seen[key] = position
     return Dialect(delimiter, names)
+
+
+def unclosed_quote_line(text: str, quote: str) -> int | None:
+    """The line where a quote opens that is never closed (so the rest of the file would be one
+    field), or None."""
+    opened, line, inside = None, 1, False
+    for char in text:
+        if char == quote:
+            inside = not inside
+            opened = line if inside else None
+        elif char == "\n":
+            line += 1
+    return opened if inside else None

@@ -8,7 +8,7 @@ from medalist.config import DatasetSpec, DriftPolicy, Format
 from medalist.contracts.drift import Drift, detect
 from medalist.engine import FileSpec
 from medalist.engine.formats import detect_format
-from medalist.engine.sniff import HEAD_BYTES, sniff
+from medalist.engine.sniff import HEAD_BYTES, head_text, sniff, unclosed_quote_line
 from medalist.errors import InputError
 from medalist.states.results import CrawlResult
 from medalist.workflow.context import RunContext
@@ -38,6 +38,24 @@ def landed_file(ctx: RunContext, fmt: Format) -> FileSpec:
     return FileSpec(storage.url("landing", run_.file), fmt, dataset.csv, delimiter)
 
 
+def _describe(ctx: RunContext, file: FileSpec) -> dict[str, str]:
+    """The file's columns; for a CSV the engine cannot split, say where a quote never closes."""
+    try:
+        return ctx.engine.describe(file)
+    except InputError as err:
+        if file.format in (Format.csv, Format.tsv) and "cannot be split" in err.message:
+            head = ctx.ports.storage.head("landing", ctx.run.file, HEAD_BYTES)
+            line = unclosed_quote_line(head_text(head, file.csv.encoding), file.csv.quote)
+            if line is not None:
+                err.message = (
+                    f"a quote ({file.csv.quote}) opened on line {line} is never closed, so "
+                    "the rest of the file would be a single field"
+                )
+                err.row = line - file.header_lines
+                err.fix = "Close or remove the quote in the file and land it again."
+        raise
+
+
 def run(ctx: RunContext) -> CrawlResult:
     run_, dataset = ctx.run, ctx.dataset
     where = f"landing/{run_.file}"
@@ -50,7 +68,12 @@ def run(ctx: RunContext) -> CrawlResult:
                 "otherwise export it again.",
             )
         file = landed_file(ctx, fmt)
-        columns = ctx.engine.describe(file)
+        columns = _describe(ctx, file)
+        if fmt in (Format.json, Format.jsonl) and columns == {"json": "JSON"}:
+            raise InputError(
+                "holds no records (an empty JSON array), so it has no columns to check",
+                fix="On days without data land no file, or land JSON lines.",
+            )
     except InputError as err:
         err.path = where
         raise

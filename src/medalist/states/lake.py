@@ -25,6 +25,9 @@ LINEAGE_TYPES = {
 }
 
 
+STAGED_ZONES: tuple[Zone, ...] = ("silver", "quarantine", "gold")  # where states stage outputs
+
+
 def run_file(dataset: str, run_id: str) -> str:
     """A run's file in silver/ and quarantine/: <dataset>/<run_id>.parquet."""
     return f"{dataset}/{run_id}.parquet"
@@ -86,8 +89,7 @@ def sweep(ports: Ports, pipeline: Pipeline) -> list[str]:
                 if _run_of(f.path) != head and _run_of(f.path) not in running:
                     storage.remove("gold", f.path)
                     removed.append(f"gold/{f.path}")
-    staging_zones: tuple[Zone, ...] = ("silver", "quarantine", "gold")
-    for zone in staging_zones:
+    for zone in STAGED_ZONES:
         removed += [f"{zone}/{p}" for p in storage.discard_staged(zone, keep=running)]
     return removed
 

@@ -7,12 +7,21 @@ from medalist.engine import FileSpec, ValidationJob
 from medalist.errors import InputError, MedalistError, TerminalError
 from medalist.gold import model_order
 from medalist.metastore import now
-from medalist.states.lake import expose_silver, gold_path, run_file
+from medalist.runlog import Status
+from medalist.states.lake import STAGED_ZONES, expose_silver, gold_path, run_file
 from medalist.states.results import CrawlResult, TransformResult
 from medalist.workflow.context import RunContext
 
 
 def run(ctx: RunContext) -> TransformResult:
+    try:
+        return _transform(ctx)
+    except BaseException:
+        _discard_staged(ctx)  # a failed attempt leaves nothing behind, not even staged files
+        raise
+
+
+def _transform(ctx: RunContext) -> TransformResult:
     run_, storage, engine = ctx.run, ctx.ports.storage, ctx.engine
     crawl = ctx.result(CrawlResult)
     token = run_.run_id
@@ -35,7 +44,7 @@ def run(ctx: RunContext) -> TransformResult:
     )
     try:
         checked = engine.validate(job)
-        if _landed_state(ctx) != before:
+        if before is None or before[0] != run_.file_bytes or _landed_state(ctx) != before:
             raise InputError(
                 "changed while it was being read",
                 fix="Nothing was kept from it; its new content is a new file for the next "
@@ -84,6 +93,14 @@ def build_gold(ctx: RunContext, staged_silver: dict[str, str]) -> dict[str, int]
 
 
 def _landed_state(ctx: RunContext) -> tuple[int, float] | None:
-    """Size and mtime of the landed file (None when it is gone): unchanged while it is read."""
+    """Size and mtime of the landed file (None when it is gone). The size must still be the
+    one claimed, and neither may change while the file is read."""
     found = ctx.ports.storage.stat("landing", ctx.run.file)
     return (found.size, found.mtime) if found else None
+
+
+def _discard_staged(ctx: RunContext) -> None:
+    others = {r.run_id for r in ctx.ports.runlog.list(status=Status.RUNNING, limit=None)}
+    others.discard(ctx.run.run_id)
+    for zone in STAGED_ZONES:
+        ctx.ports.storage.discard_staged(zone, keep=others)
