@@ -22,6 +22,7 @@ class FileSpec:
     format: Format
     csv: CsvOptions
     delimiter: str | None = None  # as sniffed when `csv.delimiter` is not given
+    keep_nested: frozenset[str] = frozenset()  # JSON objects kept whole (the contract names them)
 
     @property
     def header_lines(self) -> int:

@@ -35,7 +35,8 @@ def landed_file(ctx: RunContext, fmt: Format) -> FileSpec:
     if fmt in (Format.csv, Format.tsv):
         head = storage.head("landing", run_.file, HEAD_BYTES)
         delimiter = sniff(head, dataset.csv, fmt).delimiter
-    return FileSpec(storage.url("landing", run_.file), fmt, dataset.csv, delimiter)
+    url = storage.url("landing", run_.file)
+    return FileSpec(url, fmt, dataset.csv, delimiter, frozenset(dataset.columns))
 
 
 def _describe(ctx: RunContext, file: FileSpec) -> dict[str, str]:

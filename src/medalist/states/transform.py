@@ -30,7 +30,11 @@ def _transform(ctx: RunContext) -> TransformResult:
     before = _landed_state(ctx)
     job = ValidationJob(
         file=FileSpec(
-            storage.url("landing", run_.file), crawl.format, ctx.dataset.csv, crawl.delimiter
+            storage.url("landing", run_.file),
+            crawl.format,
+            ctx.dataset.csv,
+            crawl.delimiter,
+            frozenset(ctx.dataset.columns),
         ),
         dataset_name=run_.dataset,
         dataset=ctx.dataset,
