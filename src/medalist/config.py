@@ -227,7 +227,7 @@ class Pipeline(Strict):
         description="Where SUCCESS and FAIL messages go.",
     )
     memory_limit: str = Field(
-        "2GB", description="DuckDB memory ceiling; work beyond it spills to <lake>/_medalist/tmp."
+        "1GB", description="DuckDB memory ceiling; work beyond it spills to <lake>/_medalist/tmp."
     )
     base_dir: Path = Field(Path("."), exclude=True, description="Folder holding pipeline.yaml.")
 

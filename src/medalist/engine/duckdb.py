@@ -67,7 +67,7 @@ def reader_sql(file: FileSpec, *, as_text: bool, rejects: bool = False) -> str:
 class DuckDBEngine:
     """One in-memory DuckDB per run, with a memory ceiling and a spill folder."""
 
-    def __init__(self, memory_limit: str = "2GB", temp_dir: Path | None = None) -> None:
+    def __init__(self, memory_limit: str = "1GB", temp_dir: Path | None = None) -> None:
         # No TimeZone setting: it needs the ICU extension, which cannot be downloaded here;
         # without ICU DuckDB works in UTC, which is what we want anyway.
         config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}

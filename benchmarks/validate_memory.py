@@ -1,0 +1,84 @@
+"""Peak memory of validating a CSV file, at several sizes: it must not grow with the file.
+
+    .venv/bin/python benchmarks/validate_memory.py 1000000 5000000
+
+For each row count: generate a sales CSV with DuckDB (a few % bad rows), run `medalist run`
+on it (Crawl + Transform; Load off) in a child process, and report wall time and the child's
+peak RSS as the kernel measured it (wait4). Rows never become Python objects: DuckDB reads,
+checks and writes them, spilling past `memory_limit`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import yaml
+
+MEDALIST = Path(sys.executable).with_name("medalist")
+CONFIG = {
+    "name": "bench",
+    "memory_limit": os.environ.get("MEMORY_LIMIT", "1GB"),
+    "datasets": {
+        "orders": {
+            "source": "orders/*.csv",
+            "primary_key": ["order_id"],
+            "load": "none",
+            "columns": {
+                "order_id": {"type": "bigint", "required": True},
+                "order_ts": {"type": "timestamp", "required": True},
+                "customer_id": {"type": "bigint"},
+                "quantity": {"type": "integer", "min": 1},
+                "unit_price": {"type": "decimal(12,2)", "min": 0},
+                "status": {"type": "varchar", "accepted": ["PAID", "REFUNDED", "CANCELLED"]},
+            },
+        }
+    },
+}
+
+
+def generate(path: Path, rows: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.execute(
+        f"""COPY (SELECT i AS order_id,
+                   TIMESTAMP '2026-11-24' + INTERVAL (i % 86400) SECOND AS order_ts,
+                   i % 50000 AS customer_id,
+                   CASE WHEN i % 37 = 0 THEN 0 ELSE 1 + i % 5 END AS quantity,
+                   round(1 + (i % 9000) / 100, 2) AS unit_price,
+                   CASE WHEN i % 53 = 0 THEN 'LOST' ELSE 'PAID' END AS status
+            FROM range({rows}) t(i)) TO '{path}' (HEADER)"""
+    )
+
+
+def measure(rows: int) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory(prefix="medalist-bench-") as tmp:
+        root = Path(tmp)
+        (root / "pipeline.yaml").write_text(yaml.safe_dump(CONFIG))
+        generate(root / "lake" / "landing" / "orders" / "sales.csv", rows)
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [str(MEDALIST), "run", "-c", str(root / "pipeline.yaml")],
+            stdout=subprocess.DEVNULL,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, for its rusage
+        if proc.returncode != 0:
+            raise SystemExit(f"medalist run failed at {rows:,} rows")
+        return time.monotonic() - started, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    sizes = [int(a) for a in sys.argv[1:]] or [1_000_000, 5_000_000]
+    print("| rows | seconds | peak RSS (MB) |\n|---:|---:|---:|")
+    for rows in sizes:
+        seconds, rss = measure(rows)
+        print(f"| {rows:,} | {seconds:.1f} | {rss:,.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
