@@ -3,6 +3,7 @@ max_bad_rows, references and unique across files, CSV dialects, nested JSON."""
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -163,3 +164,23 @@ def test_nested_json_is_flattened_unless_the_contract_names_the_object(make_proj
     (row,) = project.parquet("silver/events/*.parquet")
     assert row["user__name"] == "ann"
     assert json.loads(row["address"]) == {"city": "Oslo"}
+
+
+def test_tsv_and_gzipped_json_lines_are_read_by_their_extension(make_project):
+    contract = {"columns": {"id": {"type": "bigint", "required": True}, "name": {}}}
+    datasets = {
+        "people": {**contract, "source": "people/*.tsv"},
+        "events": {**contract, "source": "events/*.jsonl.gz"},
+    }
+    project = make_project(datasets=datasets, models={})
+    project.land("people/a.tsv", "id\tname\n1\tAnn, Lee\n2\tBo\n")
+    project.land("events/a.jsonl.gz", gzip.compress(b'{"id": 3, "name": "x"}\n'))
+
+    runs = {r.dataset: r for r in project.run().runs}
+
+    assert {d: (r.status, r.rows_silver) for d, r in runs.items()} == {
+        "people": (Status.SUCCEEDED, 2),
+        "events": (Status.SUCCEEDED, 1),
+    }
+    names = [r["name"] for r in project.parquet("silver/people/*.parquet")]
+    assert sorted(names) == ["Ann, Lee", "Bo"]
