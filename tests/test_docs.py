@@ -12,10 +12,13 @@ from medalist.config import (
     ColumnSpec,
     CsvOptions,
     DatasetSpec,
+    EmailNotification,
     FileNotification,
     ModelSpec,
     Pipeline,
     RowRule,
+    TriggerSpec,
+    WebhookNotification,
 )
 
 DOCS = Path(__file__).parent.parent / "docs"
@@ -28,6 +31,9 @@ MODELS: list[type[BaseModel]] = [
     CsvOptions,
     ModelSpec,
     FileNotification,
+    WebhookNotification,
+    EmailNotification,
+    TriggerSpec,
 ]
 SETTINGS = [(m.__name__, f) for m in MODELS for f in m.model_fields if f != "base_dir"]
 

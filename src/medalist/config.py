@@ -9,12 +9,21 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from medalist.errors import ConfigError
 from medalist.types import ALL_TYPE_NAMES, ColumnType
@@ -194,18 +203,129 @@ class ModelSpec(Strict):
         return LoadMode.merge if self.primary_key else LoadMode.replace
 
 
-class ConsoleNotification(Strict):
+Outcome = Literal["success", "failure"]
+_BOTH: tuple[Outcome, ...] = ("success", "failure")
+
+
+class Channel(Strict):
+    """What every alert channel has: a name, and which runs it hears about."""
+
+    name: str | None = Field(None, description="Channel name in the outbox; default its type.")
+    on: list[Outcome] = Field(
+        default_factory=lambda: list(_BOTH),
+        description="Which outcomes to send: success, failure or both.",
+    )
+    when: str | None = Field(
+        None, description="Only when this holds, e.g. 'quarantined_ratio > 0.01'."
+    )
+
+    @field_validator("when")
+    @classmethod
+    def _condition(cls, value: str | None) -> str | None:
+        if value is not None:
+            from medalist.notify.conditions import parse
+
+            parse(value)
+        return value
+
+
+class ConsoleNotification(Channel):
     type: Literal["console"]
 
 
-class FileNotification(Strict):
+class FileNotification(Channel):
     type: Literal["file"]
     path: str | None = Field(
         None, description="JSON lines file; default <lake>/_medalist/notifications.jsonl."
     )
 
 
-NotificationSpec = Annotated[ConsoleNotification | FileNotification, Field(discriminator="type")]
+class WebhookNotification(Channel):
+    type: Literal["webhook"]
+    url: str = Field(description="http(s) URL that receives a POST per alert.")
+    format: Literal["json", "slack"] = Field(
+        "json", description="json: the whole message; slack: a Slack-compatible text message."
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra HTTP headers (e.g. Authorization: ${TOKEN})."
+    )
+    timeout_s: float = Field(10.0, gt=0, description="Seconds before a POST counts as failed.")
+
+
+class EmailNotification(Channel):
+    type: Literal["email"]
+    smtp: str = Field(description="smtp://host:port of the mail server.")
+    starttls: bool = Field(False, description="Upgrade the connection with STARTTLS.")
+    username: str | None = Field(None, description="SMTP login, e.g. ${SMTP_USER}.")
+    password: str | None = Field(None, description="SMTP password, e.g. ${SMTP_PASSWORD}.")
+    sender: str = Field("medalist@localhost", description="The From address.")
+    to: list[str] = Field(description="Recipients.")
+
+    @field_validator("smtp")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if not re.fullmatch(r"smtp://[^/:]+(:\d+)?/?", value):
+            raise ValueError(f"{value!r} is not smtp://host:port")
+        return value
+
+
+NotificationSpec = Annotated[
+    ConsoleNotification | FileNotification | WebhookNotification | EmailNotification,
+    Field(discriminator="type"),
+]
+CHANNEL_TYPES: tuple[type[Channel], ...] = (
+    ConsoleNotification,
+    FileNotification,
+    WebhookNotification,
+    EmailNotification,
+)
+
+
+class TriggerSpec(Strict):
+    """What starts runs under `medalist serve` / `medalist watch`."""
+
+    mode: Literal["event", "schedule", "both"] = Field(
+        "event", description="event: when a file lands; schedule: on the cron; both."
+    )
+    schedule: str | None = Field(None, description="Cron expression, e.g. '0 2 * * *'.")
+    timezone: str = Field("UTC", description="IANA time zone the schedule is read in.")
+    settle_seconds: float = Field(
+        5.0, ge=0, description="A file counts as landed once unmodified this long."
+    )
+    poll_seconds: float = Field(
+        5.0, gt=0, description="How often landing is scanned when file events are missed."
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from cronsim import CronSim, CronSimError
+
+            try:
+                CronSim(value, datetime.now(UTC))
+            except CronSimError as exc:
+                raise ValueError(f"{value!r} is not a cron expression: {exc}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. UTC, Asia/Bangkok)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _schedule_needed(self) -> TriggerSpec:
+        if self.mode != "event" and self.schedule is None:
+            raise ValueError(f"mode {self.mode} needs a schedule (a cron expression)")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 class Pipeline(Strict):
@@ -226,6 +346,13 @@ class Pipeline(Strict):
         default_factory=lambda: [_console()],
         description="Where SUCCESS and FAIL messages go.",
     )
+    trigger: TriggerSpec = Field(
+        default_factory=lambda: TriggerSpec.model_validate({}),
+        description="What starts runs under medalist serve.",
+    )
+    dashboard_url: str | None = Field(
+        None, description="Base URL of the dashboard; alerts link to the run there."
+    )
     memory_limit: str = Field(
         "1GB", description="DuckDB memory ceiling; work beyond it spills to <lake>/_medalist/tmp."
     )
@@ -245,7 +372,7 @@ class Pipeline(Strict):
 
 
 def _console() -> NotificationSpec:
-    return ConsoleNotification(type="console")
+    return ConsoleNotification.model_validate({"type": "console"})
 
 
 def resolve_config_path(given: str | Path | None) -> Path:
@@ -313,12 +440,15 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
     return f". Did you mean {close[0]!r}?" if close else ""
 
 
+_CHANNEL_TAGS = ("console", "file", "webhook", "email")
+
+
 def _config_error(exc: ValidationError, path: str) -> ConfigError:
     lines = []
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
         # Discriminated unions add the tag to the path (notifications.0.file.path): drop it.
-        if len(loc) > 2 and loc[0] == "notifications" and loc[2] in ("console", "file"):
+        if len(loc) > 2 and loc[0] == "notifications" and loc[2] in _CHANNEL_TAGS:
             del loc[2]
         key = ".".join(loc)
         if err["type"] == "extra_forbidden":
@@ -351,7 +481,9 @@ def _allowed_keys(parent: list[str]) -> list[str]:
             model = CsvOptions
         elif model is Pipeline and step == "notifications" and steps:
             steps.pop(0)
-            model = FileNotification
+            return sorted({f for kind in CHANNEL_TYPES for f in kind.model_fields})
+        elif model is Pipeline and step == "trigger":
+            model = TriggerSpec
         else:
             break
     return [name for name in model.model_fields if name != "base_dir"]

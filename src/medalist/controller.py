@@ -11,6 +11,7 @@ from ulid import ULID
 from medalist.config import Pipeline
 from medalist.leases import LEASE, owner_gone
 from medalist.metastore import now
+from medalist.notify.outbox import deliver_due
 from medalist.runlog import ConcurrentUpdate, RunRecord, Status
 from medalist.storage import StoredFile
 from medalist.workflow.context import Ports, RunContext
@@ -60,6 +61,7 @@ def run_pipeline(
                 outcome.busy.append(landed.path)
             continue
         execute(pipeline, ports, runner, run, outcome, on_start)
+    deliver_due(ports.outbox, ports.notifiers)  # alerts still waiting from earlier runs
     return outcome
 
 

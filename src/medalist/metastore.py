@@ -33,6 +33,13 @@ CREATE TABLE IF NOT EXISTS heads (
     pipeline TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
     PRIMARY KEY (pipeline, name)
 );
+CREATE TABLE IF NOT EXISTS outbox (
+    key TEXT PRIMARY KEY, pipeline TEXT NOT NULL, channel TEXT NOT NULL, run_id TEXT NOT NULL,
+    message TEXT NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    next_at TEXT NOT NULL, last_error TEXT, lease_owner TEXT, lease_until TEXT,
+    delivered_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (delivered_at, next_at);
 CREATE TABLE IF NOT EXISTS catalog (
     dataset TEXT NOT NULL, version INTEGER NOT NULL, columns TEXT NOT NULL, diff TEXT NOT NULL,
     file TEXT, run_id TEXT, created_at TEXT NOT NULL,

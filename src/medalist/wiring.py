@@ -7,7 +7,7 @@ from medalist.catalog.sqlite import SqliteCatalog
 from medalist.config import Pipeline
 from medalist.destination import open_destination
 from medalist.engine.duckdb import DuckDBEngine
-from medalist.notify import open_notifier
+from medalist.notify import open_notifiers
 from medalist.runlog.sqlite import SqliteRunLog
 from medalist.storage.local import LocalStorage
 from medalist.workflow.context import Ports
@@ -15,11 +15,13 @@ from medalist.workflow.context import Ports
 
 def local_ports(pipeline: Pipeline) -> Ports:
     lake = pipeline.lake_path
+    runlog = SqliteRunLog(lake)
     return Ports(
         storage=LocalStorage(lake),
         catalog=SqliteCatalog(lake),
-        runlog=SqliteRunLog(lake),
-        notifiers=[open_notifier(spec, pipeline) for spec in pipeline.notifications],
+        runlog=runlog,
+        outbox=runlog,
+        notifiers=open_notifiers(pipeline),
         engine=lambda: DuckDBEngine(pipeline.memory_limit, lake / "_medalist" / "tmp"),
         destination=lambda: open_destination(pipeline.destination_url),
     )

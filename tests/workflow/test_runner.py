@@ -84,11 +84,14 @@ def test_a_failing_notifier_never_fails_the_run(make_project, capsys):
         def send(self, message):
             raise ConnectionError("channel down")
 
-    ports.notifiers = [Broken()]
+    ports.notifiers = {"file": Broken()}
     (run,) = run_pipeline(pipeline, ports).runs
 
     assert run.status == Status.SUCCEEDED
-    assert "notification via Broken failed: channel down" in capsys.readouterr().err
+    assert "alert via file failed: channel down" in capsys.readouterr().err
+    (waiting,) = ports.outbox.undelivered()  # kept for the next delivery
+    assert waiting.run_id == run.run_id and waiting.attempts == 1
+    assert "channel down" in waiting.last_error
 
 
 def test_a_run_whose_process_died_is_taken_over_and_finished(make_project):

@@ -1,29 +1,54 @@
-"""The Notifier port (SNS in the AWS design): one message per run, on SUCCESS and on FAIL."""
+"""The Notifier port (SNS in the AWS design): one message per finished run, per channel.
+
+Messages do not go out directly: `route` turns a finished run into one `Alert` per channel that
+wants it, the runner writes them to the outbox together with the run's final state, and
+`notify.outbox.deliver_due` sends them (again, with backoff, until each channel takes them).
+"""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
 from medalist.config import NotificationSpec, Pipeline
+from medalist.notify.conditions import holds, parse
 from medalist.plugins import load_adapter
-from medalist.runlog import RunRecord, Status
+from medalist.runlog import Alert, RunRecord, Status
 
 GROUP = "medalist.notifiers"
 
 
 class Notifier(Protocol):
     def send(self, message: dict[str, Any]) -> None:
-        """Deliver one run message (see `run_message` for its fields)."""
+        """Deliver one message (see `run_message`); raise if the channel did not take it."""
 
 
-def open_notifier(spec: NotificationSpec, pipeline: Pipeline) -> Notifier:
-    """The adapter registered under the spec's `type`."""
-    return load_adapter(GROUP, spec.type)(spec, pipeline)  # type: ignore[no-any-return]
+def channels(pipeline: Pipeline) -> dict[str, NotificationSpec]:
+    """Channels by name: `name:` when given, else the type (webhook, webhook-2, …)."""
+    named: dict[str, NotificationSpec] = {}
+    for spec in pipeline.notifications:
+        base = spec.name or spec.type
+        name, n = base, 1
+        while name in named:
+            n += 1
+            name = f"{base}-{n}"
+        named[name] = spec
+    return named
 
 
-def run_message(run: RunRecord) -> dict[str, Any]:
+def open_notifiers(pipeline: Pipeline) -> dict[str, Notifier]:
+    """The adapter registered under each channel's `type`, by channel name."""
+    return {
+        name: load_adapter(GROUP, spec.type)(spec, pipeline)
+        for name, spec in channels(pipeline).items()
+    }
+
+
+def run_message(run: RunRecord, dashboard_url: str | None = None) -> dict[str, Any]:
     """What every channel says about a finished run."""
     failed = run.status == Status.FAILED
+    error = run.error or {}
+    crawl = run.outputs.get("Crawl", {})
+    rows_in, quarantined = run.rows_in or 0, run.rows_quarantined or 0
     return {
         "event": "FAIL" if failed else "SUCCESS",
         "pipeline": run.pipeline,
@@ -31,13 +56,39 @@ def run_message(run: RunRecord) -> dict[str, Any]:
         "dataset": run.dataset,
         "file": run.file,
         "state": run.state,
-        "reason": (run.error or {}).get("message") if failed else None,
+        "reason": error.get("message") if failed else None,
+        "rule": error.get("rule") if failed else None,
+        "schema_diff": crawl.get("drift"),
         "rows_in": run.rows_in,
         "rows_silver": run.rows_silver,
         "rows_quarantined": run.rows_quarantined,
         "rows_loaded": run.rows_loaded,
+        "quarantined_ratio": round(quarantined / rows_in, 6) if rows_in else 0.0,
+        "rule_counts": run.rule_counts,
         "duration_s": run.duration_s,
+        "url": f"{dashboard_url.rstrip('/')}/runs/{run.run_id}" if dashboard_url else None,
     }
+
+
+def route(pipeline: Pipeline, run: RunRecord, message: dict[str, Any]) -> list[Alert]:
+    """One alert per channel whose `on` and `when` accept this run."""
+    outcome = "failure" if message["event"] == "FAIL" else "success"
+    alerts = []
+    for name, spec in channels(pipeline).items():
+        if outcome not in spec.on or (spec.when and not holds(parse(spec.when), message)):
+            continue
+        key = f"{run.run_id}.{run.version + 1}.{name}"  # the version the final update writes
+        alerts.append(
+            Alert(
+                key,
+                run.pipeline,
+                name,
+                run.run_id,
+                {**message, "alert_id": key},
+                run.ended_at or run.started_at,
+            )
+        )
+    return alerts
 
 
 def headline(message: dict[str, Any]) -> str:
@@ -50,3 +101,39 @@ def headline(message: dict[str, Any]) -> str:
         f"silver, {message['rows_quarantined'] or 0} quarantined, "
         f"{message['rows_loaded'] or 0} loaded in {message['duration_s'] or 0:.2f}s"
     )
+
+
+def subject(message: dict[str, Any]) -> str:
+    """`[medalist] FAILED orders 2026-11-24.csv at Transform`, or SUCCEEDED with its counts."""
+    name = f"{message['dataset']} {message['file'].rsplit('/', 1)[-1]}"
+    if message["event"] == "FAIL":
+        return f"[medalist] FAILED {name} at {message['state']}"
+    return (
+        f"[medalist] SUCCEEDED {name}: {message['rows_in'] or 0:,} in, "
+        f"{message['rows_quarantined'] or 0:,} quarantined"
+    )
+
+
+def body(message: dict[str, Any]) -> str:
+    """The whole message as plain text (email, console detail)."""
+    lines = [headline(message), ""]
+    for key in (
+        "pipeline",
+        "run_id",
+        "dataset",
+        "file",
+        "state",
+        "reason",
+        "rule",
+        "schema_diff",
+        "rows_in",
+        "rows_silver",
+        "rows_quarantined",
+        "rows_loaded",
+        "quarantined_ratio",
+        "duration_s",
+        "url",
+    ):
+        if message.get(key) is not None:
+            lines.append(f"{key}: {message[key]}")
+    return "\n".join(lines) + "\n"

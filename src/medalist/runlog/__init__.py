@@ -8,7 +8,8 @@ one transaction (a DynamoDB TransactWriteItems on AWS), so readers never see hal
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -60,6 +61,23 @@ class RunRecord(BaseModel):
     replaces: str | None = None  # a replay: the earlier run of the same file it supersedes
 
 
+@dataclass(frozen=True)
+class Alert:
+    """One message for one channel, in the outbox until delivered. `key` is its idempotency
+    key (run, record version, channel): a receiver that sees it twice can drop the second."""
+
+    key: str
+    pipeline: str
+    channel: str
+    run_id: str
+    message: dict[str, Any]
+    created_at: datetime
+    attempts: int = 0
+    next_at: datetime | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+
+
 class ConcurrentUpdate(Exception):
     """The record changed since it was read: another process owns the run now."""
 
@@ -76,9 +94,15 @@ class RunLog(Protocol):
     def last_run(self, dataset: str, file: str) -> RunRecord | None:
         """The newest run of a path in landing, whatever its content was."""
 
-    def update(self, run: RunRecord, heads: Mapping[str, str] | None = None) -> RunRecord:
+    def update(
+        self,
+        run: RunRecord,
+        heads: Mapping[str, str] | None = None,
+        alerts: Sequence[Alert] = (),
+    ) -> RunRecord:
         """Store a changed record if its version is current (else ConcurrentUpdate), and in
-        the same transaction point each of `heads` (name -> version) of its pipeline."""
+        the same transaction point each of `heads` (name -> version) of its pipeline and put
+        `alerts` in the outbox."""
 
     def renew(self, run_id: str, owner: str, until: datetime) -> bool:
         """Extend a RUNNING run's lease if `owner` still holds it; False if it does not."""
@@ -107,3 +131,23 @@ class RunLog(Protocol):
         self, *, dataset: str | None = None, status: Status | None = None, limit: int | None = 50
     ) -> list[RunRecord]:
         """Newest runs first, optionally of one dataset or status; limit None for all."""
+
+
+class Outbox(Protocol):
+    """Alerts waiting for delivery (written by RunLog.update, in the same transaction as the
+    run's final state)."""
+
+    def due_alerts(self, at: datetime, limit: int = 100) -> list[Alert]:
+        """Undelivered alerts whose next attempt is due, oldest first."""
+
+    def take_alert(self, key: str, owner: str, until: datetime) -> bool:
+        """Lease an alert for delivery, so two senders never send it at once."""
+
+    def alert_sent(self, key: str, at: datetime) -> None:
+        """Mark an alert delivered."""
+
+    def alert_failed(self, key: str, error: str, next_at: datetime) -> None:
+        """Record a failed attempt and when to try again."""
+
+    def undelivered(self) -> list[Alert]:
+        """Every alert not delivered yet, oldest first."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Any
 
 from medalist.errors import NotFound
 from medalist.metastore import connect, iso, metastore_path, now
-from medalist.runlog import ConcurrentUpdate, RunRecord, Status
+from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status
 
 _JSON_FIELDS = ("rule_counts", "error", "history", "outputs")
 _COMMITTED = "json_extract({t}.outputs, '$.Transform') IS NOT NULL"
@@ -89,7 +89,12 @@ class SqliteRunLog:
         )
         return _from_row(rows[0]) if rows else None
 
-    def update(self, run: RunRecord, heads: Mapping[str, str] | None = None) -> RunRecord:
+    def update(
+        self,
+        run: RunRecord,
+        heads: Mapping[str, str] | None = None,
+        alerts: Sequence[Alert] = (),
+    ) -> RunRecord:
         new = run.model_copy(update={"version": run.version + 1})
         row = _to_row(new)
         sets = ", ".join(f"{k} = ?" for k in row)
@@ -106,7 +111,60 @@ class SqliteRunLog:
                     "ON CONFLICT (pipeline, name) DO UPDATE SET version = excluded.version",
                     (run.pipeline, name, version),
                 )
+            for alert in alerts:
+                con.execute(
+                    "INSERT OR IGNORE INTO outbox (key, pipeline, channel, run_id, message, "
+                    "created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        alert.key,
+                        alert.pipeline,
+                        alert.channel,
+                        alert.run_id,
+                        json.dumps(alert.message, default=str),
+                        iso(alert.created_at),
+                        iso(alert.next_at or alert.created_at),
+                    ),
+                )
         return new
+
+    def due_alerts(self, at: datetime, limit: int = 100) -> list[Alert]:
+        rows = self._query(
+            "SELECT * FROM outbox WHERE delivered_at IS NULL AND next_at <= ? "
+            "ORDER BY created_at, key LIMIT ?",
+            (iso(at), limit),
+        )
+        return [_alert(r) for r in rows]
+
+    def take_alert(self, key: str, owner: str, until: datetime) -> bool:
+        with self._mutex:
+            cur = self.con.execute(
+                "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE key = ? AND "
+                "delivered_at IS NULL AND (lease_until IS NULL OR lease_until < ?)",
+                (owner, iso(until), key, iso(now())),
+            )
+        return cur.rowcount == 1
+
+    def alert_sent(self, key: str, at: datetime) -> None:
+        with self._mutex:
+            self.con.execute(
+                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, lease_owner = NULL, "
+                "lease_until = NULL, last_error = NULL WHERE key = ?",
+                (iso(at), key),
+            )
+
+    def alert_failed(self, key: str, error: str, next_at: datetime) -> None:
+        with self._mutex:
+            self.con.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_at = ?, "
+                "lease_owner = NULL, lease_until = NULL WHERE key = ?",
+                (error, iso(next_at), key),
+            )
+
+    def undelivered(self) -> list[Alert]:
+        rows = self._query(
+            "SELECT * FROM outbox WHERE delivered_at IS NULL ORDER BY created_at, key"
+        )
+        return [_alert(r) for r in rows]
 
     def renew(self, run_id: str, owner: str, until: datetime) -> bool:
         with self._mutex:
@@ -197,3 +255,21 @@ def _from_row(row: sqlite3.Row) -> RunRecord:
         data[key] = json.loads(data[key]) if data[key] is not None else None
     data["status"] = Status(data["status"])
     return RunRecord.model_validate(data)
+
+
+def _alert(row: sqlite3.Row) -> Alert:
+    def moment(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    return Alert(
+        key=row["key"],
+        pipeline=row["pipeline"],
+        channel=row["channel"],
+        run_id=row["run_id"],
+        message=json.loads(row["message"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        attempts=row["attempts"],
+        next_at=moment(row["next_at"]),
+        last_error=row["last_error"],
+        delivered_at=moment(row["delivered_at"]),
+    )

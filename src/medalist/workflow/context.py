@@ -11,7 +11,7 @@ from medalist.config import DatasetSpec, Pipeline
 from medalist.destination import Destination
 from medalist.engine import Engine
 from medalist.notify import Notifier
-from medalist.runlog import RunLog, RunRecord
+from medalist.runlog import Outbox, RunLog, RunRecord
 from medalist.storage import Storage
 
 T = TypeVar("T")
@@ -24,7 +24,8 @@ class Ports:
     storage: Storage
     catalog: Catalog
     runlog: RunLog
-    notifiers: list[Notifier]
+    outbox: Outbox  # alerts waiting for delivery (the same store as the run log locally)
+    notifiers: dict[str, Notifier]  # by channel name
     engine: Callable[[], Engine]
     destination: Callable[[], Destination]
 

@@ -11,7 +11,6 @@ writing its result, and the heads it moves, in one run-log update.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,7 +19,8 @@ from typing import Any
 from medalist.errors import MedalistError, as_medalist_error
 from medalist.leases import LEASE, Heartbeat, new_owner, owner_gone
 from medalist.metastore import now
-from medalist.notify import run_message
+from medalist.notify import route, run_message
+from medalist.notify.outbox import deliver_due
 from medalist.runlog import ConcurrentUpdate, RunRecord, Status, Transition
 from medalist.states.results import StateResult, result_from_dict
 from medalist.workflow.context import RunContext
@@ -157,28 +157,24 @@ class Runner:
     def _finish(
         self, ctx: RunContext, status: Status, state: str, err: MedalistError | None
     ) -> RunRecord:
+        """Record the outcome and its alerts in one run-log update (RecordSuccess/Failure and
+        the outbox write of Notify*), then deliver what is due. A channel that is down keeps
+        its alert in the outbox; it never changes the run's outcome."""
         ended = now()
         fields: dict[str, Any] = {
             "status": status,
+            "state": state,
             "ended_at": ended,
             "lease_owner": None,
             "lease_expires_at": None,
             "duration_s": round((ended - ctx.run.started_at).total_seconds(), 3),
         }
-        if err is not None:
+        if err is not None:  # the last state's SUCCEEDED step is already in the history
             fields["error"] = err.to_dict()
-            self._write(ctx, state, status, detail=str(err), **fields)
-        else:  # the last state's SUCCEEDED step is already in the history
-            ctx.run = ctx.ports.runlog.update(ctx.run.model_copy(update=fields))
-        # Record first, then notify (RecordFailure → NotifyFailure): an alert that fails to go
-        # out never changes the run's outcome.
-        message = run_message(ctx.run)
-        for notifier in ctx.ports.notifiers:
-            try:
-                notifier.send(message)
-            except Exception as exc:
-                print(
-                    f"medalist: notification via {type(notifier).__name__} failed: {exc}",
-                    file=sys.stderr,
-                )
+            step = Transition(state=state, status=status, at=ended, detail=str(err))
+            fields["history"] = [*ctx.run.history, step]
+        final = ctx.run.model_copy(update=fields)
+        alerts = route(ctx.pipeline, final, run_message(final, ctx.pipeline.dashboard_url))
+        ctx.run = ctx.ports.runlog.update(final, alerts=alerts)
+        deliver_due(ctx.ports.outbox, ctx.ports.notifiers)
         return ctx.run
