@@ -3,6 +3,7 @@ failure, 2 for usage or configuration."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -199,6 +200,68 @@ def catalog(
                 out.print(render.catalog_table(name, versions))
             else:
                 out.print(f"{name}: no schema yet (no file crawled)")
+
+
+@app.command()
+def watch(config: ConfigOption = None) -> None:
+    """Start a run for each file as it lands (file events plus polling), until stopped."""
+    with _errors():
+        pipeline = _load(config)
+    _serve(pipeline, events=True, schedule=False, once=False)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="One scheduler tick: process what is new, then exit.")
+    ] = False,
+) -> None:
+    """Run unattended: on file arrival and/or the cron schedule (trigger: in pipeline.yaml),
+    delivering alerts; one JSON log line per event; SIGTERM/SIGINT stop after the current run."""
+    with _errors():
+        pipeline = _load(config)
+    mode = pipeline.trigger.mode
+    _serve(pipeline, events=mode in ("event", "both"), schedule=mode != "event", once=once)
+
+
+def _serve(pipeline: Pipeline, *, events: bool, schedule: bool, once: bool) -> None:
+    from medalist.serve import Server
+
+    with _errors():
+        server = Server(pipeline, sys.stdout, events=events, schedule=schedule)
+
+    def stop(signum: int, frame: object) -> None:
+        server.emit("serve.stopping", signal=signal.Signals(signum).name)
+        server.stop.set()
+        server.wake.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    with _errors():
+        server.serve(once=once)
+
+
+@app.command()
+def alerts(
+    config: ConfigOption = None,
+    send: Annotated[bool, typer.Option("--send", help="Try every undelivered alert now.")] = False,
+) -> None:
+    """Alerts not delivered yet (a channel was down), with their attempts and last error."""
+    from medalist.notify import open_notifiers
+    from medalist.notify.outbox import deliver_due
+
+    with _errors():
+        pipeline = _load(config)
+        outbox = local_ports(pipeline).outbox
+        if send:
+            done = deliver_due(outbox, open_notifiers(pipeline), force=True)
+            out.print(f"sent {len(done.sent)}, failed {len(done.failed)}")
+        waiting = outbox.undelivered()
+    if not waiting:
+        out.print("Every alert has been delivered.")
+        return
+    out.print(render.alerts_table(waiting))
 
 
 @app.command()

@@ -3,6 +3,7 @@ exactly once, and run the workflow on it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ class Outcome:
     runs: list[RunRecord] = field(default_factory=list)
     busy: list[str] = field(default_factory=list)  # files a live process is working on
     skipped: list[str] = field(default_factory=list)  # why a requested file was not run
+    settling: list[str] = field(default_factory=list)  # modified too recently to read yet
 
     @property
     def failed(self) -> list[RunRecord]:
@@ -47,12 +49,24 @@ def run_pipeline(
     ports: Ports,
     runner: Runner | None = None,
     on_start: Callable[[RunRecord], None] | None = None,
+    *,
+    settle_s: float = 0.0,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> Outcome:
-    """Process every landed file not yet processed; each in its own run."""
+    """Process every landed file not yet processed; each in its own run.
+
+    `settle_s`: leave files modified less than this long ago for later (they may still be
+    being copied). `should_stop`: checked between files, to stop after the current run."""
     runner = runner or Runner(INGEST)
     outcome = Outcome()
+    settled_before = time.time() - settle_s
     for dataset, landed in new_files(pipeline, ports):
+        if should_stop():
+            break
         if _unchanged_since_last_run(ports, dataset, landed):
+            continue
+        if settle_s and landed.mtime > settled_before:
+            outcome.settling.append(landed.path)
             continue
         file_hash = ports.storage.checksum("landing", landed.path)
         run, previous = _claim(pipeline, ports, runner, dataset, landed, file_hash)

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from medalist.catalog import SchemaVersion
 from medalist.config import Pipeline
-from medalist.runlog import RunRecord, Status
+from medalist.runlog import Alert, RunRecord, Status
 
 STATUS_STYLE = {Status.SUCCEEDED: "green", Status.FAILED: "bold red", Status.RUNNING: "yellow"}
 
@@ -154,5 +154,23 @@ def catalog_table(dataset: str, versions: list[SchemaVersion]) -> Table:
             v.file or "",
             ", ".join(f"{c} {t.lower()}" for c, t in v.columns.items()),
             "first version" if v.version == 1 else v.diff.describe(),
+        )
+    return table
+
+
+def alerts_table(waiting: list[Alert]) -> Table:
+    """Undelivered alerts, oldest first."""
+    table = Table(title=f"{len(waiting)} alert(s) not delivered yet", title_justify="left")
+    for col in ("alert", "channel", "event", "file", "attempts", "next try", "last error"):
+        table.add_column(col)
+    for a in waiting:
+        table.add_row(
+            a.key,
+            a.channel,
+            str(a.message.get("event")),
+            str(a.message.get("file")),
+            str(a.attempts),
+            a.next_at.isoformat(timespec="seconds") if a.next_at else "",
+            a.last_error or "",
         )
     return table

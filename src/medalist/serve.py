@@ -1,0 +1,146 @@
+"""`medalist serve` / `medalist watch`: one long-running loop that starts runs when files land
+(file events, plus polling) and on the cron schedule, delivers waiting alerts, and stops cleanly.
+
+Every run still goes through `run_pipeline`, so the claim makes each file run exactly once
+whichever trigger saw it first, and whatever other process (`medalist run`, another server)
+watches the same landing folder. One JSON line per event goes to `log`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TextIO
+
+from medalist.config import Pipeline
+from medalist.controller import Outcome, run_pipeline
+from medalist.metastore import iso, now
+from medalist.notify.outbox import deliver_due
+from medalist.runlog import RunRecord
+from medalist.triggers.schedule import next_tick
+from medalist.triggers.watch import LandingWatcher
+from medalist.wiring import local_ports
+from medalist.workflow.definition import INGEST
+from medalist.workflow.runner import Runner
+
+ALERT_RETRY_EVERY_S = 1.0  # how often the loop looks for alerts whose retry is due
+
+
+class Server:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        log: TextIO,
+        *,
+        events: bool,
+        schedule: bool,
+        clock: Callable[[], datetime] = now,
+    ) -> None:
+        self.pipeline, self.log, self.clock = pipeline, log, clock
+        self.events, self.schedule = events, schedule
+        self.ports = local_ports(pipeline)
+        self.runner = Runner(INGEST)
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self._lock = threading.Lock()
+
+    def emit(self, event: str, **fields: Any) -> None:
+        """One JSON object per line: what happened, and when."""
+        line = json.dumps({"at": iso(self.clock()), "event": event, **fields}, default=str)
+        with self._lock:
+            self.log.write(line + "\n")
+            self.log.flush()
+
+    def tick(self, reason: str) -> Outcome:
+        """Process what has landed (and settled) now."""
+        trigger = self.pipeline.trigger
+        outcome = run_pipeline(
+            self.pipeline,
+            self.ports,
+            self.runner,
+            on_start=lambda r: self.emit("run.started", reason=reason, **_brief(r)),
+            settle_s=trigger.settle_seconds,
+            should_stop=self.stop.is_set,
+        )
+        for run in outcome.runs:
+            self.emit(
+                "run.finished",
+                **_brief(run),
+                state=run.state,
+                rows_in=run.rows_in,
+                rows_quarantined=run.rows_quarantined,
+                duration_s=run.duration_s,
+                error=(run.error or {}).get("message"),
+            )
+        for path in outcome.busy:
+            self.emit("file.busy", file=path)
+        return outcome
+
+    def serve(self, *, once: bool = False) -> None:
+        """Run until `stop` is set (or one tick with `once`)."""
+        trigger = self.pipeline.trigger
+        self.emit(
+            "serve.started",
+            pipeline=self.pipeline.name,
+            mode=trigger.mode,
+            events=self.events,
+            schedule=trigger.schedule if self.schedule else None,
+            timezone=trigger.timezone,
+            once=once,
+        )
+        if once:
+            self.tick("once")
+            self.emit("serve.stopped", pipeline=self.pipeline.name)
+            return
+        watcher = LandingWatcher(self.pipeline.lake_path / "landing", self.wake)
+        if self.events:
+            watcher.start()
+        tick_at = next_tick(trigger, self.clock()) if self.schedule else None
+        if tick_at:
+            self.emit("schedule.next", at=iso(tick_at))
+        # Files that landed while nobody was watching.
+        pending = self.tick("startup").settling if self.events else []
+        scanned = time.monotonic()
+        try:
+            while not self.stop.is_set():
+                woke = self.wake.wait(self._timeout(tick_at, bool(pending)))
+                self.wake.clear()
+                if self.stop.is_set():
+                    break
+                poll_due = time.monotonic() - scanned >= trigger.poll_seconds
+                if tick_at and self.clock() >= tick_at:
+                    pending = self.tick("schedule").settling
+                    tick_at = next_tick(trigger, self.clock())
+                    self.emit("schedule.next", at=iso(tick_at))
+                    scanned = time.monotonic()
+                elif self.events and (woke or pending or poll_due):
+                    pending = self.tick("event" if woke else "poll").settling
+                    scanned = time.monotonic()
+                deliver_due(self.ports.outbox, self.ports.notifiers)
+        finally:
+            watcher.stop()
+            self.emit("serve.stopped", pipeline=self.pipeline.name)
+
+    def _timeout(self, tick_at: datetime | None, settling: bool) -> float:
+        """Sleep until the next thing to do: a poll, a settled file, the tick, an alert retry."""
+        trigger = self.pipeline.trigger
+        waits = [ALERT_RETRY_EVERY_S]
+        if self.events:
+            waits.append(trigger.poll_seconds)
+            if settling:
+                waits.append(max(trigger.settle_seconds / 2, 0.05))
+        if tick_at:
+            waits.append(max((tick_at - self.clock()).total_seconds(), 0.0))
+        return min(waits)
+
+
+def _brief(run: RunRecord) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "dataset": run.dataset,
+        "file": run.file,
+        "status": str(run.status),
+    }
