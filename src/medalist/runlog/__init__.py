@@ -114,6 +114,9 @@ class RunLog(Protocol):
         """Runs whose Transform is committed and not replaced by a committed replay: the runs
         whose silver rows readers see."""
 
+    def replaced_runs(self, dataset: str) -> set[str]:
+        """Runs that a replay names in `replaces` (committed or not)."""
+
     def lock(self, name: str, owner: str, until: datetime, *, replacing: str | None = None) -> bool:
         """Take or renew lock `name`: succeeds if it is free, expired, held by `owner` already,
         or held by `replacing` (a holder the caller found gone)."""

@@ -190,6 +190,12 @@ class SqliteRunLog:
         )
         return {r["run_id"] for r in rows}
 
+    def replaced_runs(self, dataset: str) -> set[str]:
+        rows = self._query(
+            "SELECT replaces FROM runs WHERE replaces IS NOT NULL AND dataset = ?", (dataset,)
+        )
+        return {r["replaces"] for r in rows}
+
     def lock(self, name: str, owner: str, until: datetime, *, replacing: str | None = None) -> bool:
         with self._mutex:
             cur = self.con.execute(

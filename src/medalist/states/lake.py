@@ -75,7 +75,7 @@ def sweep(ports: Ports, pipeline: Pipeline) -> list[str]:
     removed: list[str] = []
     for name in pipeline.datasets:
         live = runlog.live_runs(name)
-        replaced = {r.replaces for r in runlog.list(dataset=name, limit=None) if r.replaces}
+        replaced = runlog.replaced_runs(name)
         for zone in ("silver", "quarantine"):
             for f in storage.find(zone, f"{name}/*.parquet"):
                 run_id = _run_of(f.path)

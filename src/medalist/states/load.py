@@ -17,6 +17,9 @@ from medalist.workflow.context import RunContext
 
 def run(ctx: RunContext) -> LoadResult:
     sweep(ctx.ports, ctx.pipeline)
+    loads_models = any(m.load_mode != LoadMode.none for m in ctx.pipeline.models.values())
+    if ctx.dataset.load_mode == LoadMode.none and not loads_models:
+        return LoadResult({})  # nothing goes to the destination: do not even connect
     destination = ctx.ports.destination()
     try:
         with destination.transaction():  # all of this run's tables, or none of them

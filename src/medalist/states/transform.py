@@ -26,7 +26,8 @@ def _transform(ctx: RunContext) -> TransformResult:
     crawl = ctx.result(CrawlResult)
     token = run_.run_id
     silver = quarantine = run_file(run_.dataset, run_.run_id)
-    expose_silver(engine, ctx.ports, ctx.pipeline, replaced=run_.replaces)  # unique, references
+    if any(c.unique or c.references for c in ctx.dataset.columns.values()):
+        expose_silver(engine, ctx.ports, ctx.pipeline, replaced=run_.replaces)  # rules read it
     before = _landed_state(ctx)
     job = ValidationJob(
         file=FileSpec(
