@@ -244,3 +244,17 @@ def test_serve_delivers_every_alert_to_every_channel_once_even_after_an_outage(
     assert sorted(body["event"] for _, body in webhook.received) == ["FAIL", "SUCCESS"]
     lines = (project.root / "lake/_medalist/notifications.jsonl").read_text().splitlines()
     assert sorted(json.loads(x)["event"] for x in lines) == ["FAIL", "SUCCESS"]
+
+
+def test_files_that_landed_while_nothing_ran_are_processed_at_start(make_project):
+    project = make_project(trigger={**FAST, "poll_seconds": 60})  # no poll would find them
+    project.land("orders/a.csv", HEADER + row(1))
+    old = time.time() - 60
+    os.utime(project.landing / "orders" / "a.csv", (old, old))  # landed a minute ago
+
+    server = Running(project, events=True, schedule=False)
+    (run,) = server.wait_for(project, 1, timeout=10)
+    events = server.stop()
+
+    assert run.status == Status.SUCCEEDED
+    assert [e["reason"] for e in events if e["event"] == "run.started"] == ["startup"]
