@@ -242,6 +242,96 @@ def _serve(pipeline: Pipeline, *, events: bool, schedule: bool, once: bool) -> N
         server.serve(once=once)
 
 
+users_app = typer.Typer(help="Dashboard users: add, list, remove.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str, typer.Option("--role", help="One of access.roles.")],
+    config: ConfigOption = None,
+) -> None:
+    """Create a user; print its token once (only a hash is kept)."""
+    from medalist.access import Users
+
+    with _errors():
+        token = Users(_load(config)).add(name, role)
+    out.print(f"User {name} ({role}) created. Token, shown this once:\n{token}")
+
+
+@users_app.command("list")
+def users_list(config: ConfigOption = None) -> None:
+    """Users and their roles."""
+    from medalist.access import Users
+
+    with _errors():
+        rows = Users(_load(config)).all()
+    if not rows:
+        out.print("No users: the dashboard runs in single-user mode on 127.0.0.1.")
+    for name, role, created in rows:
+        out.print(f"{name}  {role}  since {created}")
+
+
+@users_app.command("remove")
+def users_remove(name: str, config: ConfigOption = None) -> None:
+    """Delete a user and end its sessions."""
+    from medalist.access import Users
+
+    with _errors():
+        Users(_load(config)).remove(name)
+    out.print(f"User {name} removed.")
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="One SELECT / WITH / EXPLAIN / DESCRIBE.")],
+    config: ConfigOption = None,
+    role: Annotated[str | None, typer.Option(help="Run as this role (default admin).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Read-only SQL over the zones (landing, silver, gold, quarantine), as in the dashboard."""
+    import csv as csvlib
+    import json
+
+    from rich.table import Table
+
+    from medalist.access import User, Users
+    from medalist.query import DOWNLOAD_ROWS, Console
+
+    with _errors():
+        pipeline = _load(config)
+        users = Users(pipeline)
+        user = users.local_admin()
+        if role is not None:
+            if role not in pipeline.access.roles:
+                raise NotFound(
+                    f"no role {role!r}", fix=f"Roles: {', '.join(pipeline.access.roles)}."
+                )
+            user = User(user.name, role, pipeline.access.roles[role])
+        result = Console(pipeline, local_ports(pipeline), user, users).run(
+            sql, page_rows=DOWNLOAD_ROWS
+        )
+    if fmt == "json":
+        for row in result.rows:
+            sys.stdout.write(
+                json.dumps(dict(zip(result.columns, row, strict=True)), default=str) + "\n"
+            )
+    elif fmt == "csv":
+        writer = csvlib.writer(sys.stdout)
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+    else:
+        table = Table(*result.columns)
+        for row in result.rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        out.print(table)
+        out.print(
+            f"{len(result.rows):,} row(s) in {result.seconds:.2f}s"
+            + (" (more not shown)" if result.has_more else "")
+        )
+
+
 @app.command()
 def alerts(
     config: ConfigOption = None,

@@ -328,6 +328,38 @@ class TriggerSpec(Strict):
         return ZoneInfo(self.timezone)
 
 
+ZoneName = Literal["landing", "silver", "gold", "quarantine"]
+ALL_ZONES: tuple[ZoneName, ...] = ("landing", "silver", "gold", "quarantine")
+
+
+class RoleSpec(Strict):
+    """What one role may see and do (IAM policies per zone in the AWS design)."""
+
+    zones: list[ZoneName] | Literal["all"] = Field(
+        description="Zones its queries and pages may read, or all."
+    )
+    operate: bool = Field(False, description="May retry runs from the dashboard.")
+
+    @property
+    def zone_set(self) -> frozenset[str]:
+        return frozenset(ALL_ZONES if self.zones == "all" else self.zones)
+
+
+def _default_roles() -> dict[str, RoleSpec]:
+    return {
+        "analyst": RoleSpec.model_validate({"zones": ["gold"]}),
+        "engineer": RoleSpec.model_validate({"zones": list(ALL_ZONES), "operate": True}),
+        "admin": RoleSpec.model_validate({"zones": "all", "operate": True}),
+    }
+
+
+class AccessSpec(Strict):
+    roles: dict[str, RoleSpec] = Field(
+        default_factory=_default_roles,
+        description="Roles by name (default analyst/engineer/admin).",
+    )
+
+
 class Pipeline(Strict):
     """The whole of pipeline.yaml."""
 
@@ -349,6 +381,13 @@ class Pipeline(Strict):
     trigger: TriggerSpec = Field(
         default_factory=lambda: TriggerSpec.model_validate({}),
         description="What starts runs under medalist serve.",
+    )
+    access: AccessSpec = Field(
+        default_factory=lambda: AccessSpec.model_validate({}),
+        description="Roles for the dashboard, API and SQL console.",
+    )
+    freshness_hours: float = Field(
+        36.0, gt=0, description="A dataset with no successful file for this long is stale."
     )
     dashboard_url: str | None = Field(
         None, description="Base URL of the dashboard; alerts link to the run there."

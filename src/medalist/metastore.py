@@ -40,6 +40,17 @@ CREATE TABLE IF NOT EXISTS outbox (
     delivered_at TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (delivered_at, next_at);
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id_hash TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL, expires_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS queries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, sql TEXT NOT NULL,
+    at TEXT NOT NULL, rows INTEGER, seconds REAL, error TEXT
+);
 CREATE TABLE IF NOT EXISTS catalog (
     dataset TEXT NOT NULL, version INTEGER NOT NULL, columns TEXT NOT NULL, diff TEXT NOT NULL,
     file TEXT, run_id TEXT, created_at TEXT NOT NULL,
