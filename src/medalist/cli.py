@@ -17,7 +17,7 @@ from rich.console import Console
 from medalist import render
 from medalist.config import Pipeline, load_pipeline, resolve_config_path
 from medalist.controller import Outcome, run_pipeline
-from medalist.errors import MedalistError, NotFound
+from medalist.errors import MedalistError, NotFound, Refused
 from medalist.runlog import RunRecord, Status
 from medalist.wiring import local_ports
 from medalist.workflow.definition import INGEST
@@ -240,6 +240,35 @@ def _serve(pipeline: Pipeline, *, events: bool, schedule: bool, once: bool) -> N
     signal.signal(signal.SIGINT, stop)
     with _errors():
         server.serve(once=once)
+
+
+@app.command()
+def ui(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """The dashboard: runs, datasets, the SQL console (and /api, /openapi.json)."""
+    import uvicorn
+
+    from medalist.access import Users
+    from medalist.web.app import create_app
+
+    with _errors():
+        pipeline = _load(config)
+        if Users(pipeline).single_user() and not _loopback(host):
+            raise Refused(
+                f"no users exist, so the dashboard is in single-user mode and may only bind "
+                f"127.0.0.1, not {host}",
+                fix="Create users first: `medalist users add NAME --role ROLE`.",
+            )
+        app_ = create_app(pipeline)
+    err.print(f"dashboard on http://{host}:{port}/  (Ctrl-C to stop)")
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+def _loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1")
 
 
 users_app = typer.Typer(help="Dashboard users: add, list, remove.", no_args_is_help=True)
