@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import duckdb
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from medalist.cli import app
+from medalist.config import load_pipeline
+from medalist.web.app import create_app
 
 
 def test_demo_runs_the_whole_pipeline_and_prints_where_to_look(tmp_path):
@@ -31,8 +34,28 @@ def test_demo_runs_the_whole_pipeline_and_prints_where_to_look(tmp_path):
     assert refunds > 600  # the day-after corrections were merged, not appended
     assert models == 4
 
+    assert f"medalist ui -c {folder / 'pipeline.yaml'}" in result.output
+    _the_dashboard_shows_the_demo(folder)
+
     again = CliRunner().invoke(app, ["demo", str(folder)])  # re-creatable
     assert again.exit_code == 0, again.output
+
+
+def _the_dashboard_shows_the_demo(folder):
+    client = TestClient(create_app(load_pipeline(folder / "pipeline.yaml")))
+    overview = client.get("/")
+    runs = client.get("/api/runs").json()
+    (failed,) = [r for r in runs if r["status"] == "FAILED"]
+    failed_page = client.get(f"/runs/{failed['run_id']}")
+    orders = next(r for r in runs if r["dataset"] == "orders" and r["rows_quarantined"])
+    orders_page = client.get(f"/runs/{orders['run_id']}")
+    answer = client.post("/api/query", json={"sql": "SELECT count(*) FROM gold.daily_sales"})
+
+    assert overview.text.count('<svg class="chart"') == 4
+    assert len(runs) == 9
+    assert "the gzip stream is cut short" in failed_page.text
+    assert "Quarantined rows" in orders_page.text and "quantity:min" in orders_page.text
+    assert answer.json()["rows"] == [[5]]
 
 
 def test_demo_will_not_touch_a_folder_that_is_not_a_demo(tmp_path):

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from medalist.cli import app
 from medalist.config import (
+    AccessSpec,
     ColumnSpec,
     CsvOptions,
     DatasetSpec,
@@ -16,6 +17,7 @@ from medalist.config import (
     FileNotification,
     ModelSpec,
     Pipeline,
+    RoleSpec,
     RowRule,
     TriggerSpec,
     WebhookNotification,
@@ -34,6 +36,8 @@ MODELS: list[type[BaseModel]] = [
     WebhookNotification,
     EmailNotification,
     TriggerSpec,
+    AccessSpec,
+    RoleSpec,
 ]
 SETTINGS = [(m.__name__, f) for m in MODELS for f in m.model_fields if f != "base_dir"]
 

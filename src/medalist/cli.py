@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -216,13 +217,23 @@ def serve(
     once: Annotated[
         bool, typer.Option("--once", help="One scheduler tick: process what is new, then exit.")
     ] = False,
+    with_ui: Annotated[bool, typer.Option("--ui", help="Serve the dashboard too.")] = False,
+    host: Annotated[str, typer.Option(help="Dashboard address (with --ui).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Dashboard port (with --ui).")] = 8000,
 ) -> None:
     """Run unattended: on file arrival and/or the cron schedule (trigger: in pipeline.yaml),
     delivering alerts; one JSON log line per event; SIGTERM/SIGINT stop after the current run."""
     with _errors():
         pipeline = _load(config)
+        dashboard = _dashboard(pipeline, host, port) if with_ui and not once else None
     mode = pipeline.trigger.mode
-    _serve(pipeline, events=mode in ("event", "both"), schedule=mode != "event", once=once)
+    if dashboard is not None:
+        threading.Thread(target=dashboard.run, name="medalist-ui", daemon=True).start()
+    try:
+        _serve(pipeline, events=mode in ("event", "both"), schedule=mode != "event", once=once)
+    finally:
+        if dashboard is not None:
+            dashboard.should_exit = True
 
 
 def _serve(pipeline: Pipeline, *, events: bool, schedule: bool, once: bool) -> None:
@@ -242,6 +253,24 @@ def _serve(pipeline: Pipeline, *, events: bool, schedule: bool, once: bool) -> N
         server.serve(once=once)
 
 
+def _dashboard(pipeline: Pipeline, host: str, port: int) -> Any:
+    """A uvicorn server for the dashboard; refused beyond 127.0.0.1 while no users exist."""
+    import uvicorn
+
+    from medalist.access import Users
+    from medalist.web.app import create_app
+
+    if Users(pipeline).single_user() and not _loopback(host):
+        raise Refused(
+            f"no users exist, so the dashboard is in single-user mode and may only bind "
+            f"127.0.0.1, not {host}",
+            fix="Create users first: `medalist users add NAME --role ROLE`.",
+        )
+    config = uvicorn.Config(create_app(pipeline), host=host, port=port, log_level="warning")
+    err.print(f"dashboard on http://{host}:{port}/")
+    return uvicorn.Server(config)
+
+
 @app.command()
 def ui(
     config: ConfigOption = None,
@@ -249,22 +278,9 @@ def ui(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """The dashboard: runs, datasets, the SQL console (and /api, /openapi.json)."""
-    import uvicorn
-
-    from medalist.access import Users
-    from medalist.web.app import create_app
-
     with _errors():
-        pipeline = _load(config)
-        if Users(pipeline).single_user() and not _loopback(host):
-            raise Refused(
-                f"no users exist, so the dashboard is in single-user mode and may only bind "
-                f"127.0.0.1, not {host}",
-                fix="Create users first: `medalist users add NAME --role ROLE`.",
-            )
-        app_ = create_app(pipeline)
-    err.print(f"dashboard on http://{host}:{port}/  (Ctrl-C to stop)")
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+        dashboard = _dashboard(_load(config), host, port)
+    dashboard.run()
 
 
 def _loopback(host: str) -> bool:

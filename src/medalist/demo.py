@@ -215,5 +215,9 @@ def run_demo(folder: Path, out: Console) -> None:
         f"Try:\n"
         f"  medalist runs -c {config}\n"
         f"  medalist show {expected[0].run_id if expected else 'RUN_ID'} -c {config}\n"
-        f"  medalist run -c {config}      # nothing new: no run, no change"
+        f"  medalist run -c {config}      # nothing new: no run, no change\n"
+        f'  medalist query "SELECT * FROM gold.daily_sales" -c {config}\n'
+        f"  medalist catalog orders -c {config}\n"
+        f"Dashboard (runs, the failed one and why, quarantined rows, charts, SQL):\n"
+        f"  medalist ui -c {config}      # then open http://127.0.0.1:8000/"
     )

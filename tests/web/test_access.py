@@ -6,8 +6,10 @@ from __future__ import annotations
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from medalist.access import Users
+from medalist.cli import app
 from medalist.errors import Refused
 from medalist.query import Console
 from medalist.web.app import create_app
@@ -179,3 +181,24 @@ def test_the_engine_itself_refuses_files_even_if_a_check_missed_them(lake):
         with pytest.raises(duckdb.Error, match=r"(disabled|locked)"):
             engine.con.execute(sql)
     engine.close()
+
+
+def test_users_cli_prints_a_token_once_and_ui_refuses_a_public_address_without_users(
+    make_project,
+):
+    project = make_project(notifications=[])
+    config = str(project.config_path)
+    cli = CliRunner()
+
+    refused = cli.invoke(app, ["ui", "--host", "0.0.0.0", "-c", config])
+    added = cli.invoke(app, ["users", "add", "ann", "--role", "analyst", "-c", config])
+    listed = cli.invoke(app, ["users", "list", "-c", config])
+    unknown = cli.invoke(app, ["users", "add", "bob", "--role", "boss", "-c", config])
+
+    assert refused.exit_code == 2 and "may only bind 127.0.0.1, not 0.0.0.0" in refused.output
+    token = added.output.strip().splitlines()[-1]
+    assert token.startswith("mdl_") and Users(project.pipeline).by_token(token).name == "ann"
+    assert "ann  analyst" in listed.output and token not in listed.output
+    assert unknown.exit_code == 2 and "no role 'boss'" in unknown.output
+    assert cli.invoke(app, ["users", "remove", "ann", "-c", config]).exit_code == 0
+    assert Users(project.pipeline).by_token(token) is None
