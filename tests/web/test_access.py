@@ -202,3 +202,25 @@ def test_users_cli_prints_a_token_once_and_ui_refuses_a_public_address_without_u
     assert unknown.exit_code == 2 and "no role 'boss'" in unknown.output
     assert cli.invoke(app, ["users", "remove", "ann", "-c", config]).exit_code == 0
     assert Users(project.pipeline).by_token(token) is None
+
+
+def result_rows(html: str) -> int:
+    return html.split('id="results"')[1].split("</table>")[0].count("<tr><td>")
+
+
+def test_query_page_pages_through_results_and_downloads_csv(lake):
+    _, _, tokens, client = lake
+    client.post("/login", data={"token": tokens["engineer"]})
+    csrf = client.get("/query").text.split('name="csrf" value="')[1].split('"')[0]
+    sql = "SELECT range AS n FROM range(250)"
+
+    first = client.post("/query", data={"sql": sql, "csrf": csrf, "page_no": 0})
+    third = client.post("/query", data={"sql": sql, "csrf": csrf, "page_no": 2})
+    csv = client.post("/query", data={"sql": sql, "csrf": csrf, "download": "1"})
+
+    assert result_rows(first.text) == 100 and ">Next</button>" in first.text
+    assert result_rows(third.text) == 50 and ">Next</button>" not in third.text
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[:3] == ["n", "0", "1"] and len(csv.text.splitlines()) == 251
+    history = client.get("/api/query/history").json()
+    assert history[0]["sql"] == sql and history[0]["rows"] == 250  # the download
