@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_DIR ?= medalist-demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test chaos lint format clean
+.PHONY: help install demo test chaos bench lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,17 @@ test: $(STAMP) ## check PostgreSQL is up and chromium installed (fix both if we 
 chaos: $(STAMP) ## kill `medalist run` 50 times at random moments, then prove exactly-once (KILLS=, SEED=)
 	@scripts/ensure-postgres
 	$(BIN)/python -m tests.chaos.chaos --kills $(or $(KILLS),50) $(if $(SEED),--seed $(SEED))
+
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed-stamp: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -e '.[bench]'
+	@touch $@
+
+bench: $(BENCH_VENV)/.installed-stamp ## medalist vs the floor, dlt and pandas; rewrites docs/benchmarks.md (ROWS=, ROUNDS=)
+	@scripts/ensure-postgres
+	$(BENCH_VENV)/bin/python -m benchmarks.run --rows $(or $(ROWS),5000000) --rounds $(or $(ROUNDS),3) --out docs/benchmarks.md
 
 lint: $(STAMP) ## ruff lint + format check, mypy on src/
 	$(BIN)/ruff check .

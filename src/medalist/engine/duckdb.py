@@ -137,38 +137,42 @@ class DuckDBEngine:
         self.con.execute(
             "CREATE OR REPLACE TEMP VIEW checked AS " + checked_sql(dataset, numbered, reading)
         )
-        rows_in, rows_bad = self._fetch(
-            "SELECT count(*), count(*) FILTER (len(_rules) > 0) FROM checked"
-        )[0]
-        rule_counts, first_rows = self._rule_counts()
-        if malformed:
-            rule_counts["row:malformed"] = malformed
-        rows_in, rows_bad = int(rows_in) + malformed, int(rows_bad) + malformed
-        _refuse_file(job, rows_in, rows_bad, rule_counts, first_rows)
         lineage = (
             f"{literal(job.run_id)} AS _run_id, {literal(job.source_file)} AS "
             f"_source_file, CAST({literal(job.ingested_at.isoformat())} AS TIMESTAMPTZ)"
             f" AS _ingested_at"
         )
+        # Two passes over `checked` (the costly part: casts and rules per value): one writes
+        # silver, one writes quarantine. Counts come from the table and the small quarantine
+        # file; a file that must fail fails after, and its staged outputs are discarded.
         rows_silver = self.materialize(
             silver_sql(dataset, "checked", lineage, job.extras), job.silver_url
         )
-        if rows_bad:
-            quarantine = quarantine_sql(source_columns, "checked", lineage)
-            if malformed:
-                quarantine += " UNION ALL BY NAME " + _malformed_sql(lineage)
-            self.materialize(quarantine, job.quarantine_url)
+        quarantine = quarantine_sql(source_columns, "checked", lineage)
+        if malformed:
+            quarantine += " UNION ALL BY NAME " + _malformed_sql(lineage)
+        rows_bad = self.materialize(quarantine, job.quarantine_url)
+        rows_in = int(self._fetch("SELECT count(*) FROM landed")[0][0]) + malformed
+        rule_counts, first_rows = self._rule_counts(job)
+        _refuse_file(job, rows_in, rows_bad, rule_counts, first_rows)
         duplicates = rows_in - rows_bad - rows_silver
         if duplicates:
             rule_counts["primary_key:duplicate"] = duplicates
         self.con.execute("DROP VIEW checked; DROP TABLE landed; DROP TABLE IF EXISTS rejected")
         return Validation(rows_in, rows_silver, rows_bad, duplicates, rule_counts)
 
-    def _rule_counts(self) -> tuple[dict[str, int], dict[str, int]]:
-        """Rows per rule broken, and the first row that broke each."""
+    def _rule_counts(self, job: ValidationJob) -> tuple[dict[str, int], dict[str, int]]:
+        """Rows per rule broken, and the first row that broke each: quarantining rules from the
+        quarantine file, warn and fail rules (whose rows are not quarantined) from `checked`."""
+        parts = [
+            f"SELECT unnest(_rules) AS rule, _source_row FROM read_parquet("
+            f"{literal(job.quarantine_url)})"
+        ]
+        if any(r.on_fail != OnFail.quarantine for r in job.dataset.rules):
+            parts.append("SELECT unnest(_warnings || _fails) AS rule, _source_row FROM checked")
         rows = self._fetch(
-            "SELECT rule, count(*), min(_source_row) FROM (SELECT unnest(_rules || _warnings || "
-            "_fails) AS rule, _source_row FROM checked) GROUP BY rule ORDER BY rule"
+            f"SELECT rule, count(*), min(_source_row) FROM ({' UNION ALL '.join(parts)}) "
+            "GROUP BY rule ORDER BY rule"
         )
         return {r: int(n) for r, n, _ in rows}, {r: int(first) for r, _, first in rows}
 
@@ -211,7 +215,7 @@ class DuckDBEngine:
             return
         files = "[" + ", ".join(literal(u) for u in urls) + "]"
         body = f"SELECT * FROM read_parquet({files}, union_by_name = true)"
-        if latest_by:
+        if latest_by and len(urls) > 1:  # one file is deduplicated already
             key = ", ".join(ident(c) for c in latest_by)
             body += (
                 f" QUALIFY row_number() OVER (PARTITION BY {key} "

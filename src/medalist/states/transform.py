@@ -64,6 +64,8 @@ def _transform(ctx: RunContext) -> TransformResult:
     storage.publish("silver", silver, token)
     if checked.rows_quarantined:
         storage.publish("quarantine", quarantine, token)
+    else:
+        storage.unstage("quarantine", quarantine, token)
     for model in gold_rows:
         storage.publish("gold", gold_path(model, token), token)
     return TransformResult(

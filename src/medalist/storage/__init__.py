@@ -42,6 +42,9 @@ class Storage(Protocol):
     def head(self, zone: Zone, path: str, nbytes: int) -> bytes:
         """The first `nbytes` bytes of zone/path (fewer if it is shorter)."""
 
+    def unstage(self, zone: Zone, path: str, token: str) -> None:
+        """Drop a staged object that will not be published (e.g. an empty quarantine file)."""
+
     def checksum(self, zone: Zone, path: str) -> str:
         """Content hash of zone/path (identifies a landed file across renames and rewrites)."""
 

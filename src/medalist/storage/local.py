@@ -67,6 +67,9 @@ class LocalStorage:
         with open(self._path(zone, path), "rb") as f:
             return f.read(nbytes)
 
+    def unstage(self, zone: Zone, path: str, token: str) -> None:
+        self._staged(zone, path, token).unlink(missing_ok=True)
+
     def checksum(self, zone: Zone, path: str) -> str:
         digest = hashlib.sha256()
         with open(self._path(zone, path), "rb") as f:

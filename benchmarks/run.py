@@ -1,0 +1,296 @@
+"""The benchmark harness (`make bench`): every contender loads the same CSV into its own fresh
+PostgreSQL database, in its own process, several rounds interleaved (A B C A B C …); we report
+the median wall time, the peak RSS the kernel measured (wait4), rows/s and the ratio to the
+floor. Then medalist alone: scaling (1M, 5M, 20M rows) and a daily 1% increment after 30 days of
+history. The result replaces docs/benchmarks.md; it is never edited by hand.
+
+    python -m benchmarks.run --rows 5000000 --rounds 3 --out docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import io
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from benchmarks.generate import generate
+
+SERVER = os.environ.get(
+    "MEDALIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+# name -> (module, what it is, python packages it needs)
+CONTENDERS = {
+    "floor": ("floor", "DuckDB CSV→Parquet + psql \\copy of the CSV", ["duckdb"]),
+    "medalist": (
+        "medalist_run",
+        "full run: contract, quarantine, dedupe, silver, gold, load",
+        ["medalist"],
+    ),
+    "dlt-fast": (
+        "dlt_fast",
+        "dlt: Arrow table → Parquet → PostgreSQL (ADBC)",
+        ["dlt", "adbc_driver_postgresql"],
+    ),
+    "dlt-default": ("dlt_default", "dlt: Arrow table, default loader format", ["dlt"]),
+    "dlt-csv": ("dlt_csv_source", "dlt: filesystem source + read_csv", ["dlt", "pandas"]),
+    "pandas": (
+        "pandas_to_sql",
+        "pandas read_csv + to_sql(method='multi'), 50k-row sample, extrapolated",
+        ["pandas", "sqlalchemy"],
+    ),
+}
+PANDAS_SAMPLE = 50_000
+
+
+@dataclass
+class Result:
+    seconds: list[float] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.rss_mb)
+
+
+def available(name: str) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in CONTENDERS[name][2])
+
+
+def fresh_database() -> str:
+    name = f"medalist_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(SERVER, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    return SERVER.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(url: str) -> None:
+    with psycopg.connect(SERVER, autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def measure(module: str, csv: Path, workdir: Path) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of one contender in its own process, on a fresh database."""
+    url = fresh_database()
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-W",
+                "ignore",
+                "-m",
+                f"benchmarks.contenders.{module}",
+                str(csv),
+                url,
+                str(workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.monotonic() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        error = proc.stderr.read().decode() if proc.stderr else ""
+        if proc.stderr:
+            proc.stderr.close()
+        if proc.returncode != 0:
+            raise RuntimeError(f"{module} failed:\n{error[-2000:]}")
+        return seconds, usage.ru_maxrss / 1024
+    finally:
+        drop_database(url)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def compare(csv: Path, rows: int, rounds: int, names: list[str], tmp: Path) -> dict[str, Result]:
+    results = {n: Result() for n in names}
+    for r in range(rounds):
+        for name in names:  # interleaved: A B C A B C …
+            seconds, rss = measure(CONTENDERS[name][0], csv, tmp / f"{name}-{r}")
+            if name == "pandas":
+                seconds *= rows / min(rows, PANDAS_SAMPLE)
+            results[name].seconds.append(seconds)
+            results[name].rss_mb.append(rss)
+            print(f"round {r + 1}: {name} {seconds:.1f} s, {rss:,.0f} MB", flush=True)
+    return results
+
+
+def scaling(sizes: list[int], tmp: Path) -> list[tuple[int, float, float]]:
+    out = []
+    for rows in sizes:
+        csv = generate(rows, tmp / f"scale-{rows}" / "sales.csv")
+        seconds, rss = measure("medalist_run", csv, tmp / f"scale-{rows}-work")
+        out.append((rows, seconds, rss))
+        print(f"scaling: {rows:,} rows {seconds:.1f} s, {rss:,.0f} MB", flush=True)
+        shutil.rmtree(csv.parent, ignore_errors=True)
+    return out
+
+
+def increment(rows: int, tmp: Path) -> float:
+    """Seconds of a run on a 1% daily file after 30 daily files of history (one lake, one
+    database)."""
+    from benchmarks.contenders import medalist_run
+
+    url = fresh_database()
+    work = tmp / "increment"
+    try:
+        daily = rows // 30
+        for day in range(30):
+            csv = generate(
+                daily, tmp / "days" / f"day-{day:02d}.csv", first_id=day * daily, day_offset=day
+            )
+            with contextlib.redirect_stdout(io.StringIO()):
+                medalist_run.main(str(csv), url, str(work))
+        csv = generate(rows // 100, tmp / "days" / "day-30.csv", first_id=30 * daily, day_offset=30)
+        started = time.monotonic()
+        with contextlib.redirect_stdout(io.StringIO()):
+            medalist_run.main(str(csv), url, str(work))
+        return time.monotonic() - started
+    finally:
+        drop_database(url)
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(tmp / "days", ignore_errors=True)
+
+
+def versions() -> str:
+    found = []
+    for module in ("duckdb", "pyarrow", "psycopg", "dlt", "pandas"):
+        with contextlib.suppress(ImportError):
+            found.append(f"{module} {__import__(module).__version__}")
+    with psycopg.connect(SERVER) as con:
+        server = con.execute("SHOW server_version").fetchone()[0]
+    return f"Python {platform.python_version()}, PostgreSQL {server}, " + ", ".join(found)
+
+
+def machine() -> str:
+    mem = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return f"{os.cpu_count()} cores ({model}), {mem / 1024 / 1024:.0f} GB RAM, {platform.system()}"
+
+
+def report(
+    args: argparse.Namespace,
+    rows: int,
+    csv_mb: float,
+    results: dict[str, Result],
+    scale: list[tuple[int, float, float]],
+    inc: float | None,
+    missing: list[str],
+) -> str:
+    floor = results["floor"].median_s if "floor" in results else None
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (`python -m benchmarks.run "
+        + " ".join(sys.argv[1:])
+        + "`); do not edit by hand.",
+        "",
+        f"- Machine: {machine()}",
+        f"- Versions: {versions()}",
+        f"- Data: {rows:,} rows of sales CSV ({csv_mb:,.0f} MB), 10 columns, a few % missing "
+        "values and bad rows (`benchmarks/generate.py`)",
+        f"- Each contender in its own process on a fresh PostgreSQL database, {args.rounds} "
+        "round(s) interleaved; median wall time, peak RSS from the kernel (wait4).",
+        "",
+        "| contender | what it does | median s | rows/s | x floor | peak RSS MB |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for name, res in results.items():
+        ratio = f"{res.median_s / floor:.2f}" if floor else "-"
+        lines.append(
+            f"| {name} | {CONTENDERS[name][1]} | {res.median_s:.1f} | "
+            f"{rows / res.median_s:,.0f} | {ratio} | {res.peak_mb:,.0f} |"
+        )
+    if "pandas" in results:
+        lines += [
+            "",
+            f"pandas ran on the first {PANDAS_SAMPLE:,} rows; its time is extrapolated "
+            "linearly to the whole file.",
+        ]
+    if missing:
+        lines += [
+            "",
+            "Not run here (their packages are not installed; `make bench` installs "
+            "them in .venv-bench): " + ", ".join(missing) + ".",
+        ]
+    if scale:
+        lines += [
+            "",
+            "## medalist scaling",
+            "",
+            "| rows | seconds | peak RSS MB |",
+            "|---:|---:|---:|",
+        ]
+        lines += [f"| {r:,} | {s:.1f} | {m:,.0f} |" for r, s, m in scale]
+    if inc is not None and "medalist" in results:
+        full = results["medalist"].median_s
+        lines += [
+            "",
+            "## Daily increment",
+            "",
+            f"After 30 daily files ({rows:,} rows of history), a file of {rows // 100:,} "
+            f"rows (1%) took {inc:.1f} s: {100 * inc / full:.1f}% of a full-history "
+            f"run ({full:.1f} s).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument(
+        "--scaling", default="1000000,5000000,20000000", help="medalist row counts; empty to skip"
+    )
+    parser.add_argument("--increment", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
+    args = parser.parse_args(argv)
+    wanted = [n for n in args.contenders.split(",") if n]
+    names = [n for n in wanted if available(n)]
+    missing = [n for n in wanted if n not in names]
+    with tempfile.TemporaryDirectory(prefix="medalist-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        csv = generate(args.rows, tmp / "data" / "sales.csv")
+        csv_mb = csv.stat().st_size / 1e6
+        results = compare(csv, args.rows, args.rounds, names, tmp)
+        sizes = [int(s) for s in args.scaling.split(",") if s]
+        scale = scaling(sizes, tmp) if sizes else []
+        inc = increment(args.rows, tmp) if args.increment else None
+    text = report(args, args.rows, csv_mb, results, scale, inc, missing)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
