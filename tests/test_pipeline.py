@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import duckdb
+import psycopg
 
 from medalist.controller import run_pipeline
 from medalist.runlog import Status
@@ -233,3 +234,41 @@ def test_files_already_processed_are_not_read_again_unless_they_change(make_proj
     landed.write_text(MIXED.replace("SHIPPED", "PAID"))  # same size, new content, new mtime
     (run,) = run_pipeline(pipeline, ports).runs
     assert run.rows_quarantined == 6
+
+
+def test_postgres_gets_each_runs_lineage_and_a_primary_key(make_project, pg_url):
+    project = make_project(pg_url)
+    project.land("orders/a.csv", HEADER + "1,2026-11-24 09:00:00,7,2,10.00,PAID\n")
+    (first,) = project.run().runs
+    project.land(
+        "orders/b.csv",
+        HEADER + "1,2026-11-24 09:00:00,7,3,10.00,PAID\n2,2026-11-24 09:00:00,7,1,1.00,PAID\n",
+    )
+    (second,) = project.run().runs  # the merge path this time
+
+    rows = read_table(
+        pg_url,
+        "(SELECT order_id, _run_id, _source_file, _ingested_at, _source_row FROM silver.orders) t",
+        "order_id",
+    )
+    silver = {
+        r["order_id"]: r
+        for r in project.parquet("silver/orders/*.parquet")
+        if r["_run_id"] == second.run_id
+    }
+    assert [r[:3] for r in rows] == [
+        (1, second.run_id, "orders/b.csv"),
+        (2, second.run_id, "orders/b.csv"),
+    ]
+    assert [r[3] for r in rows] == [silver[1]["_ingested_at"], silver[2]["_ingested_at"]]
+    assert [r[4] for r in rows] == [1, 2]
+    with psycopg.connect(pg_url) as con:
+        keys = con.execute(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = "
+            "'silver.orders'::regclass AND contype = 'p'"
+        ).fetchone()[0]
+        defaults = con.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE "
+            "table_schema = 'silver' AND column_default IS NOT NULL"
+        ).fetchone()[0]
+    assert keys == 1 and defaults == 0 and first.status == Status.SUCCEEDED

@@ -6,7 +6,7 @@ none of them, and loading the same data twice leaves it unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -42,8 +42,10 @@ class Destination(Protocol):
         mode: LoadMode,
         primary_key: Sequence[str],
         run_id: str,
+        constants: Mapping[str, object] | None = None,
     ) -> int:
         """Load batches into a table (inside `transaction()`); return the rows delivered.
+        `constants`: columns with one value on every row, which an adapter may send once.
 
         merge upserts on the key; append replaces this run's earlier rows (so a retry never
         duplicates); replace swaps the whole table."""
@@ -112,8 +114,11 @@ def sql_type(dtype: pa.DataType, dialect: str) -> str:
     )
 
 
-def column_defs(schema: pa.Schema, dialect: str, primary_key: Sequence[str]) -> str:
-    """CREATE TABLE body for an Arrow schema; key columns are NOT NULL."""
+def column_defs(
+    schema: pa.Schema, dialect: str, primary_key: Sequence[str], *, with_key: bool = True
+) -> str:
+    """CREATE TABLE body for an Arrow schema; key columns are NOT NULL (and the PRIMARY KEY
+    clause is left out with `with_key=False`, to be added after a bulk load)."""
     from medalist.contracts.rules import ident
 
     cols = []
@@ -125,7 +130,7 @@ def column_defs(schema: pa.Schema, dialect: str, primary_key: Sequence[str]) -> 
         cols.append(
             f"{ident(field.name)} {kind}" + (" NOT NULL" if field.name in primary_key else "")
         )
-    if primary_key:
+    if primary_key and with_key:
         cols.append(f"PRIMARY KEY ({', '.join(ident(c) for c in primary_key)})")
     return ", ".join(cols)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -49,6 +49,7 @@ class DuckDBDestination:
         mode: LoadMode,
         primary_key: Sequence[str],
         run_id: str,
+        constants: Mapping[str, object] | None = None,
     ) -> int:
         try:
             return self._load(table, data, mode, primary_key, run_id)

@@ -9,7 +9,7 @@ Counts live on the class, keyed by URL, because each run opens its own destinati
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -42,6 +42,7 @@ class DummyDestination:
         mode: LoadMode,
         primary_key: Sequence[str],
         run_id: str,
+        constants: Mapping[str, object] | None = None,
     ) -> int:
         type(self).attempts[self.url] += 1
         if self.fail == "always" or type(self).attempts[self.url] <= int(self.fail):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from psycopg import sql
 
 from medalist.config import LoadMode
 from medalist.contracts.rules import ident
@@ -50,10 +51,12 @@ class PostgresDestination:
         mode: LoadMode,
         primary_key: Sequence[str],
         run_id: str,
+        constants: Mapping[str, object] | None = None,
     ) -> int:
         try:
             with self.conn.cursor() as cur:
-                return self._load(cur, table, data, mode, primary_key, run_id)
+                load = _Load(cur, table, data, primary_key, constants or {})
+                return load.run(mode, run_id)
         except psycopg.OperationalError as exc:
             raise DestinationUnavailable(
                 f"PostgreSQL failed during load of {table}: {exc}"
@@ -63,71 +66,109 @@ class PostgresDestination:
                 f"loading {table} into PostgreSQL failed: {str(exc).strip()}"
             ) from None
 
-    def _load(
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _Load:
+    """One table's load inside the run's transaction.
+
+    Two things make it cheap: columns that hold one value for the whole load (a run's lineage:
+    _run_id, _source_file, _ingested_at) travel once, as column defaults during the COPY,
+    instead of once per row (they were 45% of the bytes); and a table created by this load gets
+    its primary key after the COPY, one index build instead of five million inserts into it."""
+
+    def __init__(
         self,
         cur: psycopg.Cursor,
         table: TableRef,
         data: pa.RecordBatchReader,
-        mode: LoadMode,
         primary_key: Sequence[str],
-        run_id: str,
-    ) -> int:
-        schema, target = ident(table.schema), f"{ident(table.schema)}.{ident(table.name)}"
-        cols = ", ".join(ident(f.name) for f in data.schema)
-        defs = column_defs(data.schema, "postgres", primary_key)
-        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        constants: Mapping[str, object],
+    ) -> None:
+        self.cur, self.table, self.data, self.primary_key = cur, table, data, primary_key
+        self.constants = {c: v for c, v in constants.items() if c in data.schema.names}
+        self.schema = ident(table.schema)
+        self.target = f"{self.schema}.{ident(table.name)}"
+        self.cols = ", ".join(ident(f.name) for f in data.schema)
+
+    def run(self, mode: LoadMode, run_id: str) -> int:
+        cur, target = self.cur, self.target
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
         if mode == LoadMode.replace:
-            fresh = f"{schema}.{ident(table.name + '__medalist_new')}"
+            fresh = f"{self.schema}.{ident(self.table.name + '__medalist_new')}"
             cur.execute(f"DROP TABLE IF EXISTS {fresh}")
-            cur.execute(f"CREATE TABLE {fresh} ({defs})")
-            rows = _copy(cur, fresh, cols, data)
+            rows = self._fill_new(fresh)
             cur.execute(f"DROP TABLE IF EXISTS {target}")
-            cur.execute(f"ALTER TABLE {fresh} RENAME TO {ident(table.name)}")
+            cur.execute(f"ALTER TABLE {fresh} RENAME TO {ident(self.table.name)}")
             return rows
-        cur.execute(f"CREATE TABLE IF NOT EXISTS {target} ({defs})")
-        _evolve(cur, table, target, data.schema)
-        if mode == LoadMode.append or not primary_key:
-            if "_run_id" in data.schema.names:
+        cur.execute("SELECT to_regclass(%s)", (f"{self.table.schema}.{self.table.name}",))
+        if cur.fetchone() == (None,):
+            return self._fill_new(target)
+        _evolve(cur, self.table, target, self.data.schema)
+        if mode == LoadMode.append or not self.primary_key:
+            if "_run_id" in self.data.schema.names:
                 cur.execute(f"DELETE FROM {target} WHERE _run_id = %s", (run_id,))
-            return _copy(cur, target, cols, data)
+            return self._copy(target)
         cur.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {target})")
         if cur.fetchone() == (True,):  # nothing to merge with: incoming rows are unique per key
-            return _copy(cur, target, cols, data)
+            return self._copy(target)
         cur.execute(f"CREATE TEMP TABLE _medalist_stage (LIKE {target}) ON COMMIT DROP")
-        rows = _copy(cur, "_medalist_stage", cols, data)
-        key = ", ".join(ident(c) for c in primary_key)
-        others = [ident(f.name) for f in data.schema if f.name not in primary_key]
+        rows = self._copy("_medalist_stage")
+        self._merge()
+        cur.execute("DROP TABLE _medalist_stage")  # the next table of this load stages too
+        return rows
+
+    def _fill_new(self, name: str) -> int:
+        """Create `name`, COPY into it, then add the primary key (rows are unique per key)."""
+        defs = column_defs(self.data.schema, "postgres", self.primary_key, with_key=False)
+        self.cur.execute(f"CREATE TABLE {name} ({defs})")
+        rows = self._copy(name)
+        if self.primary_key:
+            key = ", ".join(ident(c) for c in self.primary_key)
+            self.cur.execute(f"ALTER TABLE {name} ADD PRIMARY KEY ({key})")
+        return rows
+
+    def _merge(self) -> None:
+        target, cols = self.target, self.cols
+        key = ", ".join(ident(c) for c in self.primary_key)
+        others = [ident(f.name) for f in self.data.schema if f.name not in self.primary_key]
         if others:
             sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in others)
             old = ", ".join(f"{target}.{c}" for c in others)
             new = ", ".join(f"EXCLUDED.{c}" for c in others)
             # Unchanged rows are not rewritten: loading the same data twice changes nothing.
             action = f"DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
-            if "_run_id" in data.schema.names:  # a late load never undoes a later run's rows
+            if "_run_id" in self.data.schema.names:  # a late load never undoes a later run
                 action += f" AND EXCLUDED._run_id >= {target}._run_id"
         else:
             action = "DO NOTHING"
-        cur.execute(
+        self.cur.execute(
             f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _medalist_stage "
             f"ON CONFLICT ({key}) {action}"
         )
-        cur.execute("DROP TABLE _medalist_stage")  # the next table of this load stages too
+
+    def _copy(self, into: str) -> int:
+        """Stream Arrow batches into COPY as CSV text (no per-row Python); constant columns
+        come from defaults set for the duration of the COPY."""
+        cur, constants = self.cur, self.constants
+        for column, value in constants.items():
+            default = sql.Literal(str(value)).as_string(cur)
+            cur.execute(f"ALTER TABLE {into} ALTER COLUMN {ident(column)} SET DEFAULT {default}")
+        sent = [f.name for f in self.data.schema if f.name not in constants]
+        rows = 0
+        columns = ", ".join(ident(c) for c in sent)
+        with cur.copy(f"COPY {into} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+            for batch in self.data:
+                if constants:
+                    batch = batch.select(sent)
+                buf = io.BytesIO()
+                pacsv.write_csv(batch, buf, _CSV)
+                copy.write(buf.getbuffer())
+                rows += batch.num_rows
+        for column in constants:
+            cur.execute(f"ALTER TABLE {into} ALTER COLUMN {ident(column)} DROP DEFAULT")
         return rows
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-def _copy(cur: psycopg.Cursor, target: str, cols: str, data: pa.RecordBatchReader) -> int:
-    """Stream Arrow batches into COPY as CSV text: no per-row Python."""
-    rows = 0
-    with cur.copy(f"COPY {target} ({cols}) FROM STDIN (FORMAT csv)") as copy:
-        for batch in data:
-            buf = io.BytesIO()
-            pacsv.write_csv(batch, buf, _CSV)
-            copy.write(buf.getbuffer())
-            rows += batch.num_rows
-    return rows
 
 
 def _evolve(cur: psycopg.Cursor, table: TableRef, target: str, incoming: pa.Schema) -> None:

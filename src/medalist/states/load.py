@@ -39,13 +39,21 @@ def _silver(ctx: RunContext, destination: Destination) -> dict[str, int]:
         mode = LoadMode.replace
         expose_silver(engine, ctx.ports, ctx.pipeline)
         data = engine.scan_table("silver", run_.dataset)
+        constants: dict[str, object] = {}
     else:
-        silver_path = ctx.result(TransformResult).silver_path
-        data = engine.scan_file(ctx.ports.storage.url("silver", silver_path))
+        transform = ctx.result(TransformResult)
+        data = engine.scan_file(ctx.ports.storage.url("silver", transform.silver_path))
+        # One run's lineage is the same on every row: the destination may send it once.
+        constants = {"_run_id": run_.run_id, "_source_file": run_.file}
+        if transform.ingested_at:
+            constants["_ingested_at"] = transform.ingested_at
     table = TableRef("silver", run_.dataset)
     # Closing the reader even when the load fails frees the engine for a retry.
     with data:
-        return {str(table): destination.load(table, data, mode, dataset.primary_key, run_.run_id)}
+        rows = destination.load(
+            table, data, mode, dataset.primary_key, run_.run_id, constants=constants
+        )
+    return {str(table): rows}
 
 
 def _gold(ctx: RunContext, destination: Destination) -> dict[str, int]:

@@ -45,6 +45,7 @@ class TransformResult(StateResult):
     quarantine_path: str | None
     gold_rows: dict[str, int]
     gold_version: str | None = None  # gold/<model>/<version>.parquet, None without models
+    ingested_at: str | None = None  # the lineage timestamp on every silver row of the run
 
     def heads(self) -> dict[str, str]:
         return {"gold": self.gold_version} if self.gold_version else {}

@@ -78,6 +78,7 @@ def _transform(ctx: RunContext) -> TransformResult:
         quarantine_path=quarantine if checked.rows_quarantined else None,
         gold_rows=gold_rows,
         gold_version=token if gold_rows else None,
+        ingested_at=job.ingested_at.isoformat(),
     )
 
 
