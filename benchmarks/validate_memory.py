@@ -23,7 +23,7 @@ import yaml
 MEDALIST = Path(sys.executable).with_name("medalist")
 CONFIG = {
     "name": "bench",
-    "memory_limit": os.environ.get("MEMORY_LIMIT", "1GB"),
+    "memory_limit": os.environ.get("MEMORY_LIMIT", "768MB"),
     "datasets": {
         "orders": {
             "source": "orders/*.csv",

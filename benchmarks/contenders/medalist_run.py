@@ -25,6 +25,11 @@ def main(csv: str, url: str, workdir: str) -> None:
             shutil.copyfile(csv, target)
     config = {
         "name": "bench",
+        **(
+            {"memory_limit": os.environ["MEDALIST_BENCH_MEMORY"]}
+            if "MEDALIST_BENCH_MEMORY" in os.environ
+            else {}
+        ),
         "destination": url,
         "datasets": {"sales": CONTRACT},
         "models": {"sales_by_day": {"sql": GOLD_SQL, "primary_key": ["day", "channel"]}},

@@ -393,7 +393,7 @@ class Pipeline(Strict):
         None, description="Base URL of the dashboard; alerts link to the run there."
     )
     memory_limit: str = Field(
-        "1GB", description="DuckDB memory ceiling; work beyond it spills to <lake>/_medalist/tmp."
+        "768MB", description="DuckDB memory ceiling; work beyond it spills to <lake>/_medalist/tmp."
     )
     base_dir: Path = Field(Path("."), exclude=True, description="Folder holding pipeline.yaml.")
 

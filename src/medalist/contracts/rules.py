@@ -264,11 +264,30 @@ def checked_sql(dataset: DatasetSpec, source: str, reading: Reading) -> str:
     )
 
 
-def silver_sql(dataset: DatasetSpec, checked: str, lineage: str, extras: Mapping[str, str]) -> str:
+def key_repeats_sql(dataset: DatasetSpec, source: str, reading: Reading) -> str:
+    """How many rows repeat an earlier row's primary key (typed as the contract types it):
+    0 lets silver skip the dedupe window, the costliest step of a big file."""
+    keys = []
+    for name in dataset.primary_key:
+        src = reading.mapping.get(name)
+        raw = cleaned(src, reading.source_columns.get(src) if src else None)
+        keys.append(typed_value(dataset.columns[name], raw, reading.decimal_comma))
+    key = f"({', '.join(keys)})" if len(keys) > 1 else keys[0]
+    present = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    return f"SELECT count(*) - count(DISTINCT {key}) FROM {source} WHERE {present}"
+
+
+def silver_sql(
+    dataset: DatasetSpec,
+    checked: str,
+    lineage: str,
+    extras: Mapping[str, str],
+    dedupe_needed: bool = True,
+) -> str:
     """Valid rows, typed, one per primary key (the last in the file wins), with lineage."""
     cols = ", ".join(ident(c) for c in [*dataset.columns, *extras])
     dedupe = ""
-    if dataset.primary_key:
+    if dataset.primary_key and dedupe_needed:
         key = ", ".join(ident(c) for c in dataset.primary_key)
         dedupe = f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _source_row DESC) = 1"
     return f"SELECT {cols}, {lineage}, _source_row FROM {checked} WHERE len(_rules) = 0{dedupe}"

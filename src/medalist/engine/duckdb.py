@@ -15,6 +15,7 @@ from medalist.contracts.rules import (
     Reading,
     checked_sql,
     ident,
+    key_repeats_sql,
     literal,
     quarantine_sql,
     silver_sql,
@@ -67,7 +68,7 @@ def reader_sql(file: FileSpec, *, as_text: bool, rejects: bool = False) -> str:
 class DuckDBEngine:
     """One in-memory DuckDB per run, with a memory ceiling and a spill folder."""
 
-    def __init__(self, memory_limit: str = "1GB", temp_dir: Path | None = None) -> None:
+    def __init__(self, memory_limit: str = "768MB", temp_dir: Path | None = None) -> None:
         # No TimeZone setting: it needs the ICU extension, which cannot be downloaded here;
         # without ICU DuckDB works in UTC, which is what we want anyway.
         config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}
@@ -145,8 +146,12 @@ class DuckDBEngine:
         # Two passes over `checked` (the costly part: casts and rules per value): one writes
         # silver, one writes quarantine. Counts come from the table and the small quarantine
         # file; a file that must fail fails after, and its staged outputs are discarded.
+        repeats = bool(dataset.primary_key) and bool(
+            self._fetch(key_repeats_sql(dataset, "landed", reading))[0][0]
+        )
         rows_silver = self.materialize(
-            silver_sql(dataset, "checked", lineage, job.extras), job.silver_url
+            silver_sql(dataset, "checked", lineage, job.extras, dedupe_needed=repeats),
+            job.silver_url,
         )
         quarantine = quarantine_sql(source_columns, "checked", lineage)
         if malformed:
