@@ -10,6 +10,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from medalist.config import LoadMode
 from medalist.contracts.rules import ident
@@ -158,7 +159,10 @@ class _Load:
         sent = [f.name for f in self.data.schema if f.name not in constants]
         rows = 0
         columns = ", ".join(ident(c) for c in sent)
-        with cur.copy(f"COPY {into} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+        # A queued writer sends on its own thread, so formatting the next batch (pyarrow, which
+        # releases the GIL) overlaps with PostgreSQL parsing this one.
+        writer = QueuedLibpqWriter(cur)
+        with cur.copy(f"COPY {into} ({columns}) FROM STDIN (FORMAT csv)", writer=writer) as copy:
             for batch in self.data:
                 if constants:
                     batch = batch.select(sent)
