@@ -24,6 +24,7 @@ from medalist.access import User, Users
 from medalist.config import Format, Pipeline
 from medalist.contracts.rules import ident, literal
 from medalist.engine.duckdb import DuckDBEngine
+from medalist.engine.formats import detect_format
 from medalist.errors import Refused
 from medalist.states.lake import expose_gold, expose_silver
 from medalist.workflow.context import Ports
@@ -196,7 +197,7 @@ class Console:
                 }
             )
             listed = "[" + ", ".join(literal(storage.url("landing", f)) for f in files) + "]"
-            fmt = spec.format or _format_of(spec.source)
+            fmt = detect_format(files[0], spec.format, name) if files else Format.csv
             if not files:
                 body = "SELECT NULL::VARCHAR AS filename WHERE false"
             elif fmt in (Format.json, Format.jsonl):
@@ -219,10 +220,3 @@ class Console:
     def _remember(self, sql: str, rows: int | None, seconds: float, error: str | None) -> None:
         if self.users is not None:
             self.users.remember_query(self.user.name, sql, rows, seconds, error)
-
-
-def _format_of(source: str) -> Format:
-    for fmt in Format:
-        if f".{fmt.value}" in source:
-            return fmt
-    return Format.csv

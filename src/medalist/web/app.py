@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from medalist.access import Session, User, Users
 from medalist.config import Pipeline
-from medalist.errors import MedalistError, NotFound, Refused
+from medalist.errors import NotFound, Refused
 from medalist.operate import retry_run
 from medalist.query import DOWNLOAD_ROWS, Console
 from medalist.runlog import Status
@@ -319,10 +319,7 @@ def create_app(pipeline: Pipeline, ports: Ports | None = None) -> FastAPI:
                 f"role {user.role_name} may not operate runs",
                 fix="Ask an admin for a role with operate: true.",
             )
-        try:
-            outcome = retry_run(pipeline, ports, Runner(INGEST), run_id)
-        except MedalistError:
-            raise
+        outcome = retry_run(pipeline, ports, Runner(INGEST), run_id)
         if not outcome.runs:
             raise Refused(f"run {run_id} could not be retried now: another process holds it")
         return views.run_view(outcome.runs[0], user)
