@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/validate_memory.py 1000000 5000000
 
-For each row count: generate a sales CSV with DuckDB (a few % bad rows), run `medalist run`
+For each row count: generate the benchmarks' sales CSV (benchmarks/generate.py), run `medalist run`
 on it (Crawl + Transform; Load off) in a child process, and report wall time and the child's
 peak RSS as the kernel measured it (wait4). Rows never become Python objects: DuckDB reads,
 checks and writes them, spilling past `memory_limit`.
@@ -17,49 +17,23 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
 import yaml
+
+from benchmarks.generate import CONTRACT, generate
 
 MEDALIST = Path(sys.executable).with_name("medalist")
 CONFIG = {
     "name": "bench",
     "memory_limit": os.environ.get("MEMORY_LIMIT", "768MB"),
-    "datasets": {
-        "orders": {
-            "source": "orders/*.csv",
-            "primary_key": ["order_id"],
-            "load": "none",
-            "columns": {
-                "order_id": {"type": "bigint", "required": True},
-                "order_ts": {"type": "timestamp", "required": True},
-                "customer_id": {"type": "bigint"},
-                "quantity": {"type": "integer", "min": 1},
-                "unit_price": {"type": "decimal(12,2)", "min": 0},
-                "status": {"type": "varchar", "accepted": ["PAID", "REFUNDED", "CANCELLED"]},
-            },
-        }
-    },
+    "datasets": {"sales": {**CONTRACT, "load": "none"}},
 }
-
-
-def generate(path: Path, rows: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    duckdb.execute(
-        f"""COPY (SELECT i AS order_id,
-                   TIMESTAMP '2026-11-24' + INTERVAL (i % 86400) SECOND AS order_ts,
-                   i % 50000 AS customer_id,
-                   CASE WHEN i % 37 = 0 THEN 0 ELSE 1 + i % 5 END AS quantity,
-                   round(1 + (i % 9000) / 100, 2) AS unit_price,
-                   CASE WHEN i % 53 = 0 THEN 'LOST' ELSE 'PAID' END AS status
-            FROM range({rows}) t(i)) TO '{path}' (HEADER)"""
-    )
 
 
 def measure(rows: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory(prefix="medalist-bench-") as tmp:
         root = Path(tmp)
         (root / "pipeline.yaml").write_text(yaml.safe_dump(CONFIG))
-        generate(root / "lake" / "landing" / "orders" / "sales.csv", rows)
+        generate(rows, root / "lake" / "landing" / "sales" / "sales.csv")
         started = time.monotonic()
         proc = subprocess.Popen(
             [str(MEDALIST), "run", "-c", str(root / "pipeline.yaml")],

@@ -36,11 +36,12 @@ import yaml
 from medalist.config import load_pipeline
 from medalist.states.lake import expose_silver
 from medalist.wiring import local_ports
+from tests.conftest import DAILY_SALES, ORDERS_CONTRACT
 
 TARGETS = ("start", "Crawl", "Transform", "Load")
 MEDALIST = Path(sys.executable).with_name("medalist")
 FIRST_DAY = date(2026, 1, 1)
-STATUSES = ("PAID", "REFUNDED", "CANCELLED")
+STATUSES = tuple(ORDERS_CONTRACT["columns"]["status"]["accepted"])
 Row = tuple[datetime, int, int, Decimal, str]
 
 
@@ -139,26 +140,9 @@ def write_project(root: Path, pg_url: str) -> Path:
         "lake": str(root / "lake"),
         "destination": pg_url,
         "datasets": {
-            "orders": {
-                "source": "orders/*.csv",
-                "primary_key": ["order_id"],
-                "columns": {
-                    "order_id": {"type": "bigint", "required": True},
-                    "order_ts": {"type": "timestamp", "required": True},
-                    "customer_id": {"type": "bigint"},
-                    "quantity": {"type": "integer", "min": 1},
-                    "unit_price": {"type": "decimal(12,2)", "min": 0},
-                    "status": {"type": "varchar", "accepted": list(STATUSES)},
-                },
-            }
+            "orders": ORDERS_CONTRACT,  # the suite's contract; STATUSES are its accepted ones
         },
-        "models": {
-            "daily_sales": {
-                "sql": "SELECT CAST(order_ts AS DATE) AS day, count(*) AS orders, "
-                "sum(quantity * unit_price) AS revenue FROM silver.orders GROUP BY 1",
-                "primary_key": ["day"],
-            }
-        },
+        "models": {"daily_sales": DAILY_SALES},
         "notifications": [{"type": "file"}],
     }
     path = root / "pipeline.yaml"
