@@ -1,6 +1,6 @@
 """Peak memory of validating a CSV file, at several sizes: it must not grow with the file.
 
-    .venv/bin/python benchmarks/validate_memory.py 1000000 5000000
+    .venv/bin/python -m benchmarks.validate_memory 1000000 5000000
 
 For each row count: generate the benchmarks' sales CSV (benchmarks/generate.py), run `medalist run`
 on it (Crawl + Transform; Load off) in a child process, and report wall time and the child's
