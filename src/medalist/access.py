@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,6 +53,13 @@ class Users:
     def __init__(self, pipeline: Pipeline, lake: Path | None = None) -> None:
         self.pipeline = pipeline
         self.con = connect(metastore_path(lake or pipeline.lake_path))
+        self._mutex = threading.Lock()  # the dashboard calls from several request threads
+
+    def _run(self, sql: str, args: tuple[object, ...] = ()) -> tuple[list[sqlite3.Row], int]:
+        """(rows, rowcount) of one statement, one caller at a time."""
+        with self._mutex:
+            cursor = self.con.execute(sql, args)
+            return cursor.fetchall(), cursor.rowcount
 
     def _role(self, name: str) -> RoleSpec:
         roles = self.pipeline.access.roles
@@ -62,7 +70,7 @@ class Users:
         return roles[name]
 
     def single_user(self) -> bool:
-        return self.con.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+        return self._run("SELECT count(*) FROM users")[0][0][0] == 0
 
     def local_admin(self) -> User:
         roles = self.pipeline.access.roles
@@ -74,7 +82,7 @@ class Users:
         self._role(role)
         token = "mdl_" + secrets.token_urlsafe(32)
         try:
-            self.con.execute(
+            self._run(
                 "INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
                 (name, role, _hash(token), iso(now())),
             )
@@ -85,18 +93,17 @@ class Users:
         return token
 
     def remove(self, name: str) -> None:
-        if self.con.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount != 1:
+        if self._run("DELETE FROM users WHERE name = ?", (name,))[1] != 1:
             raise NotFound(f"no user {name!r}", fix="See `medalist users list`.")
-        self.con.execute("DELETE FROM sessions WHERE user = ?", (name,))
+        self._run("DELETE FROM sessions WHERE user = ?", (name,))
 
     def all(self) -> list[tuple[str, str, str]]:
-        rows = self.con.execute("SELECT name, role, created_at FROM users ORDER BY name")
-        return [tuple(r) for r in rows.fetchall()]
+        rows, _ = self._run("SELECT name, role, created_at FROM users ORDER BY name")
+        return [(r["name"], r["role"], r["created_at"]) for r in rows]
 
     def by_token(self, token: str) -> User | None:
-        row = self.con.execute(
-            "SELECT name, role FROM users WHERE token_hash = ?", (_hash(token),)
-        ).fetchone()
+        rows, _ = self._run("SELECT name, role FROM users WHERE token_hash = ?", (_hash(token),))
+        row = rows[0] if rows else None
         if row is None or row["role"] not in self.pipeline.access.roles:
             return None
         return User(row["name"], row["role"], self._role(row["role"]))
@@ -104,18 +111,19 @@ class Users:
     def open_session(self, user: User) -> tuple[str, Session]:
         """A new browser session: (cookie value, session)."""
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-        self.con.execute(
+        self._run(
             "INSERT INTO sessions (id_hash, user, csrf, expires_at) VALUES (?, ?, ?, ?)",
             (_hash(sid), user.name, csrf, iso(now() + SESSION_LIFETIME)),
         )
         return sid, Session(user, csrf)
 
     def session(self, sid: str) -> Session | None:
-        row = self.con.execute(
+        rows, _ = self._run(
             "SELECT s.csrf, s.expires_at, u.name, u.role FROM sessions s JOIN users u "
             "ON u.name = s.user WHERE s.id_hash = ?",
             (_hash(sid),),
-        ).fetchone()
+        )
+        row = rows[0] if rows else None
         if row is None or datetime.fromisoformat(row["expires_at"]) < now():
             return None
         if row["role"] not in self.pipeline.access.roles:
@@ -123,20 +131,20 @@ class Users:
         return Session(User(row["name"], row["role"], self._role(row["role"])), row["csrf"])
 
     def close_session(self, sid: str) -> None:
-        self.con.execute("DELETE FROM sessions WHERE id_hash = ?", (_hash(sid),))
+        self._run("DELETE FROM sessions WHERE id_hash = ?", (_hash(sid),))
 
     def remember_query(
         self, user: str, sql: str, rows: int | None, seconds: float, error: str | None
     ) -> None:
-        self.con.execute(
+        self._run(
             "INSERT INTO queries (user, sql, at, rows, seconds, error) VALUES (?, ?, ?, ?, ?, ?)",
             (user, sql, iso(now()), rows, round(seconds, 3), error),
         )
 
     def history(self, user: str, limit: int = 20) -> list[dict[str, object]]:
-        rows = self.con.execute(
+        rows, _ = self._run(
             "SELECT sql, at, rows, seconds, error FROM queries WHERE user = ? "
             "ORDER BY id DESC LIMIT ?",
             (user, limit),
-        ).fetchall()
+        )
         return [dict(r) for r in rows]
