@@ -114,7 +114,7 @@ def replay(
         str | None, typer.Option(help="Only this file (its path inside landing/).")
     ] = None,
 ) -> None:
-    """Process files again (e.g. after a contract fix); their new rows replace the old ones."""
+    """Process finished files again (after a contract fix, say): new rows replace old ones."""
     from medalist.operate import replay_dataset
 
     with _errors():
