@@ -120,23 +120,40 @@ def _claim(
 ) -> tuple[RunRecord | None, RunRecord | None]:
     """(run to execute, run that holds the file): a new run for the file, or the abandoned run
     of a dead owner, or (None, the holder)."""
-    started = now()
-    fresh = RunRecord(
-        run_id=str(ULID()),
-        pipeline=pipeline.name,
-        dataset=dataset,
-        file=landed.path,
-        file_hash=file_hash,
-        file_bytes=landed.size,
-        started_at=started,
-        lease_owner=runner.owner,
-        lease_expires_at=started + LEASE,
+    fresh = new_run(
+        runner, str(ULID()), pipeline.name, dataset, landed.path, file_hash, landed.size
     )
     claimed = ports.runlog.claim(fresh)
     if claimed is not None:
         return claimed, None
     previous = ports.runlog.claimed_by(dataset, landed.path, file_hash)
     return take_over(ports, runner, previous), previous
+
+
+def new_run(
+    runner: Runner,
+    run_id: str,
+    pipeline: str,
+    dataset: str,
+    file: str,
+    file_hash: str,
+    file_bytes: int,
+    replaces: str | None = None,
+) -> RunRecord:
+    """A run record about to be claimed: starting now, leased to `runner`."""
+    started = now()
+    return RunRecord(
+        run_id=run_id,
+        pipeline=pipeline,
+        dataset=dataset,
+        file=file,
+        file_hash=file_hash,
+        file_bytes=file_bytes,
+        started_at=started,
+        lease_owner=runner.owner,
+        lease_expires_at=started + LEASE,
+        replaces=replaces,
+    )
 
 
 def take_over(ports: Ports, runner: Runner, run: RunRecord | None) -> RunRecord | None:

@@ -10,7 +10,7 @@ from datetime import date
 from ulid import ULID
 
 from medalist.config import Pipeline
-from medalist.controller import Outcome, execute, take_over
+from medalist.controller import Outcome, execute, new_run, take_over
 from medalist.errors import NotFound, Refused
 from medalist.leases import LEASE
 from medalist.metastore import now
@@ -128,17 +128,14 @@ def replay_dataset(
 def _replay_of(earlier: RunRecord, runner: Runner) -> RunRecord:
     """A replay's id is the earlier run's id plus one: ids sort by arrival, and "latest wins"
     follows them, so a replayed Monday file still loses to Tuesday's corrections."""
-    started = now()
-    return RunRecord(
-        run_id=str(ULID.from_int(int(ULID.from_str(earlier.run_id)) + 1)),
-        pipeline=earlier.pipeline,
-        dataset=earlier.dataset,
-        file=earlier.file,
-        file_hash=earlier.file_hash,
-        file_bytes=earlier.file_bytes,
-        started_at=started,
-        lease_owner=runner.owner,
-        lease_expires_at=started + LEASE,
+    return new_run(
+        runner,
+        str(ULID.from_int(int(ULID.from_str(earlier.run_id)) + 1)),
+        earlier.pipeline,
+        earlier.dataset,
+        earlier.file,
+        earlier.file_hash,
+        earlier.file_bytes,
         replaces=earlier.run_id,
     )
 
