@@ -100,12 +100,15 @@ def execute(
 
 
 def _unchanged_since_last_run(ports: Ports, dataset: str, landed: StoredFile) -> bool:
-    """rsync's quick check: a path whose last finished run saw the same size, and which has not
-    been modified since shortly before that run, is not hashed again. Without it every
-    `medalist run` would re-read all of landing's history to learn that nothing is new."""
+    """rsync's quick check: a path whose last finished run saw the same size and the same
+    modification time is not hashed again. Without it every `medalist run` would re-read all of
+    landing's history to learn that nothing is new."""
     last = ports.runlog.last_run(dataset, landed.path)
     if last is None or last.status == Status.RUNNING or last.file_bytes != landed.size:
         return False
+    if last.file_mtime is not None:
+        return last.file_mtime == landed.mtime
+    # Runs recorded before file_mtime existed: not modified since shortly before that run.
     # The margin covers a rewrite between hashing and the run's start (same size, new bytes).
     return landed.mtime < last.started_at.timestamp() - QUICK_CHECK_MARGIN_S
 
@@ -122,7 +125,7 @@ def _claim(
     of a dead owner, or (None, the holder)."""
     fresh = new_run(
         runner, str(ULID()), pipeline.name, dataset, landed.path, file_hash, landed.size
-    )
+    ).model_copy(update={"file_mtime": landed.mtime})
     claimed = ports.runlog.claim(fresh)
     if claimed is not None:
         return claimed, None

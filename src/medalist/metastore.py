@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS runs (
     rows_in INTEGER, rows_silver INTEGER, rows_quarantined INTEGER, rows_loaded INTEGER,
     rule_counts TEXT NOT NULL DEFAULT '{}', error TEXT, history TEXT NOT NULL DEFAULT '[]',
     outputs TEXT NOT NULL DEFAULT '{}',
-    version INTEGER NOT NULL, lease_owner TEXT, lease_expires_at TEXT, replaces TEXT
+    version INTEGER NOT NULL, lease_owner TEXT, lease_expires_at TEXT, replaces TEXT,
+    file_mtime REAL
 );
 CREATE INDEX IF NOT EXISTS runs_by_dataset ON runs (dataset, started_at);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, started_at);
@@ -79,9 +80,11 @@ def connect(path: Path) -> sqlite3.Connection:
 def _migrate(con: sqlite3.Connection) -> None:
     """Bring a metastore written by an older medalist up to SCHEMA."""
     columns = {row["name"] for row in con.execute("PRAGMA table_info(runs)")}
-    if columns and "replaces" not in columns:
+    for name, kind in (("replaces", "TEXT"), ("file_mtime", "REAL")):
+        if not columns or name in columns:
+            continue
         try:
-            con.execute("ALTER TABLE runs ADD COLUMN replaces TEXT")
+            con.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
         except sqlite3.OperationalError as exc:  # another process migrated it first
             if "duplicate column" not in str(exc):
                 raise

@@ -137,7 +137,7 @@ def _replay_of(earlier: RunRecord, runner: Runner) -> RunRecord:
         earlier.file_hash,
         earlier.file_bytes,
         replaces=earlier.run_id,
-    )
+    ).model_copy(update={"file_mtime": earlier.file_mtime})
 
 
 def _same_content(ports: Ports, run: RunRecord) -> None:

@@ -59,6 +59,7 @@ class RunRecord(BaseModel):
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
     replaces: str | None = None  # a replay: the earlier run of the same file it supersedes
+    file_mtime: float | None = None  # the file's mtime when it was hashed (the quick check)
 
 
 @dataclass(frozen=True)
