@@ -111,6 +111,13 @@ def run_detail(r: RunRecord) -> list[RenderableType]:
                 + " (not in the contract; on_schema_drift: evolve would keep them)"
             )
         )
+    gold = r.outputs.get("Transform", {}).get("gold_rows")
+    if gold:
+        merged = set(r.outputs["Transform"].get("gold_merged") or [])
+        built = [
+            f"{m} ({n:,} rows, {'merged' if m in merged else 'rebuilt'})" for m, n in gold.items()
+        ]
+        parts.append(Group("[bold]gold[/] " + ", ".join(built)))
     load = r.outputs.get("Load", {}).get("tables")
     if load:
         parts.append(Group("[bold]loaded[/] " + json.dumps(load)))

@@ -72,8 +72,18 @@ class Engine(Protocol):
         """Make schema.name queryable over Parquet files (typed and empty when there are none);
         with latest_by, keep one row per key: the latest run's, then the highest source row."""
 
-    def materialize(self, sql: str, out_url: str) -> int:
-        """Run a query and write its result as one Parquet file; return the row count."""
+    def materialize(self, sql: str, out_url: str, tag: str | None = None) -> int:
+        """Run a query and write its result as one Parquet file; return the row count. `tag`
+        is kept in the file's metadata (what a gold version was built from)."""
+
+    def tag(self, url: str) -> str | None:
+        """The tag a Parquet file was written with, if any."""
+
+    def columns(self, url: str) -> dict[str, str]:
+        """A Parquet file's columns and their engine types, in order."""
+
+    def keys_overlap(self, earlier: list[str], new: str, key: list[str]) -> bool:
+        """Whether any key of Parquet file `new` is already in the `earlier` files."""
 
     def scan_file(self, url: str) -> pa.RecordBatchReader:
         """Stream a Parquet file as Arrow batches (consume it before the next call)."""

@@ -22,8 +22,10 @@ from medalist.contracts.rules import (
 )
 from medalist.engine import FileSpec, Validation, ValidationJob
 from medalist.errors import InputError
+from medalist.incremental import INCOMING
 
 BATCH_ROWS = 100_000  # rows per Arrow batch streamed to a destination
+_TAG = "medalist_tag"  # Parquet key-value metadata: what a gold version was built from
 _LINE = re.compile(r"(?:on|in) line:?\s*(\d+)", re.IGNORECASE)
 
 
@@ -76,7 +78,10 @@ class DuckDBEngine:
             temp_dir.mkdir(parents=True, exist_ok=True)
             config["temp_directory"] = str(temp_dir)
         self.con = duckdb.connect(config=config)
-        self.con.execute("CREATE SCHEMA IF NOT EXISTS silver; CREATE SCHEMA IF NOT EXISTS gold")
+        self.con.execute(
+            "CREATE SCHEMA IF NOT EXISTS silver; CREATE SCHEMA IF NOT EXISTS gold; "
+            f"CREATE SCHEMA IF NOT EXISTS {INCOMING}"
+        )
 
     def _fetch(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
@@ -228,9 +233,35 @@ class DuckDBEngine:
             )
         self.con.execute(f"CREATE OR REPLACE VIEW {target} AS {body}")
 
-    def materialize(self, sql: str, out_url: str) -> int:
-        rows = self._fetch(f"COPY ({sql}) TO {literal(out_url)} (FORMAT parquet, COMPRESSION zstd)")
+    def materialize(self, sql: str, out_url: str, tag: str | None = None) -> int:
+        options = "FORMAT parquet, COMPRESSION zstd"
+        if tag is not None:
+            options += f", KV_METADATA {{{_TAG}: {literal(tag)}}}"
+        rows = self._fetch(f"COPY ({sql}) TO {literal(out_url)} ({options})")
         return int(rows[0][0])
+
+    def tag(self, url: str) -> str | None:
+        found = self._fetch(
+            f"SELECT decode(value) FROM parquet_kv_metadata({literal(url)}) "
+            f"WHERE decode(key) = {literal(_TAG)}"
+        )
+        return str(found[0][0]) if found else None
+
+    def columns(self, url: str) -> dict[str, str]:
+        rows = self._fetch(f"DESCRIBE SELECT * FROM read_parquet({literal(url)})")
+        return {name: str(kind) for name, kind, *_ in rows}
+
+    def keys_overlap(self, earlier: list[str], new: str, key: list[str]) -> bool:
+        if not earlier:
+            return False
+        files = "[" + ", ".join(literal(u) for u in earlier) + "]"
+        using = ", ".join(ident(k) for k in key)
+        # The new file is the build side: its key range prunes the old files' row groups.
+        found = self._fetch(
+            f"SELECT 1 FROM read_parquet({files}, union_by_name = true) SEMI JOIN "
+            f"read_parquet({literal(new)}) USING ({using}) LIMIT 1"
+        )
+        return bool(found)
 
     def scan_file(self, url: str) -> pa.RecordBatchReader:
         return self._stream(f"SELECT * FROM read_parquet({literal(url)})")

@@ -54,16 +54,21 @@ def expose_silver(
     without the run that run replaces, if it is a replay."""
     staged = staged or {}
     for name, spec in pipeline.datasets.items():
-        live = ports.runlog.live_runs(name) - {replaced}
-        urls = [
-            ports.storage.url("silver", f.path)
-            for f in ports.storage.find("silver", f"{name}/*.parquet")
-            if _run_of(f.path) in live
-        ]
+        urls = live_silver(ports, name, replaced)
         if name in staged:
             urls.append(staged[name])
         columns = {c: col.column_type.sql for c, col in spec.columns.items()} | LINEAGE_TYPES
         engine.expose("silver", name, urls, columns, spec.primary_key)
+
+
+def live_silver(ports: Ports, dataset: str, replaced: str | None = None) -> list[str]:
+    """URLs of the silver files of a dataset's live runs (without the run `replaced`)."""
+    live = ports.runlog.live_runs(dataset) - {replaced}
+    return [
+        ports.storage.url("silver", f.path)
+        for f in ports.storage.find("silver", f"{dataset}/*.parquet")
+        if _run_of(f.path) in live
+    ]
 
 
 def sweep(ports: Ports, pipeline: Pipeline) -> list[str]:

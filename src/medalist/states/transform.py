@@ -3,12 +3,22 @@ rebuild every gold model. Outputs are staged and published only when all of them
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from medalist.contracts.rules import literal
 from medalist.engine import FileSpec, ValidationJob
 from medalist.errors import InputError, MedalistError, TerminalError
-from medalist.gold import model_order
+from medalist.gold import model_inputs, model_order
+from medalist.incremental import INCOMING, decomposable, merge_sql, model_tag, over_incoming
 from medalist.metastore import now
 from medalist.runlog import Status
-from medalist.states.lake import STAGED_ZONES, expose_silver, gold_path, run_file
+from medalist.states.lake import (
+    STAGED_ZONES,
+    expose_silver,
+    gold_path,
+    live_silver,
+    run_file,
+)
 from medalist.states.results import CrawlResult, TransformResult
 from medalist.workflow.context import RunContext
 
@@ -58,7 +68,7 @@ def _transform(ctx: RunContext) -> TransformResult:
     except MedalistError as err:
         err.path = f"landing/{run_.file}"
         raise
-    gold_rows = build_gold(ctx, {run_.dataset: job.silver_url})
+    gold_rows, gold_merged = build_gold(ctx, {run_.dataset: job.silver_url})
 
     # Published files are invisible until the run log commits this state (see states/lake.py).
     storage.publish("silver", silver, token)
@@ -79,25 +89,74 @@ def _transform(ctx: RunContext) -> TransformResult:
         gold_rows=gold_rows,
         gold_version=token if gold_rows else None,
         ingested_at=job.ingested_at.isoformat(),
+        gold_merged=gold_merged,
     )
 
 
-def build_gold(ctx: RunContext, staged_silver: dict[str, str]) -> dict[str, int]:
-    """Rebuild every model, inputs first, into staged Parquet files; return rows per model.
-    Transform is an exclusive state, so the silver seen here holds every committed run."""
+def build_gold(ctx: RunContext, staged_silver: dict[str, str]) -> tuple[dict[str, int], list[str]]:
+    """Build every model's new version, inputs first, into staged Parquet files; return rows
+    per model and the models merged. A model that decomposes merges this run's rows into its
+    previous version when the run only adds rows (medalist/incremental.py); the others are
+    rebuilt from all of silver. Transform is an exclusive state, so the silver seen here holds
+    every committed run."""
     storage, engine, pipeline = ctx.ports.storage, ctx.engine, ctx.pipeline
     expose_silver(engine, ctx.ports, pipeline, staged_silver, ctx.run.replaces)
+    merging = _merging(ctx, staged_silver)
     rows: dict[str, int] = {}
+    merged: list[str] = []
     for name in model_order(pipeline):
+        model = pipeline.models[name]
         out = storage.staging_url("gold", gold_path(name, ctx.run.run_id), ctx.run.run_id)
+        tag = model_tag(model.sql, _contracts(ctx, model_inputs(name, model.sql)))
         try:
-            rows[name] = engine.materialize(pipeline.models[name].sql, out)
+            sql = merging(model.sql, name, tag) if merging else None
+            rows[name] = engine.materialize(sql or model.sql, out, tag=tag)
+            if sql:
+                merged.append(name)
         except Exception as exc:
             raise TerminalError(
                 f"gold model {name} failed: {exc}", fix=f"Fix models.{name}.sql in pipeline.yaml."
             ) from exc
         engine.expose("gold", name, [out], {}, [])
-    return rows
+    return rows, merged
+
+
+def _merging(
+    ctx: RunContext, staged_silver: dict[str, str]
+) -> Callable[[str, str, str], str | None] | None:
+    """How to merge a model into its previous version for this run, or None when this run
+    must rebuild every model: it is a replay, gold has no version yet, or its rows change keys
+    silver already holds."""
+    storage, engine, run_ = ctx.ports.storage, ctx.engine, ctx.run
+    head = ctx.ports.runlog.heads(ctx.pipeline.name).get("gold")
+    staged = staged_silver.get(run_.dataset)
+    if head is None or run_.replaces or staged is None:
+        return None
+    key = ctx.dataset.primary_key
+    if key and engine.keys_overlap(live_silver(ctx.ports, run_.dataset), staged, key):
+        return None  # corrections: latest-wins may remove earlier rows from any group
+    engine.expose(INCOMING, run_.dataset, [staged], {}, [])
+
+    def merge(sql: str, name: str, tag: str) -> str | None:
+        plan = decomposable(sql)
+        previous = gold_path(name, head)
+        if plan is None or plan.dataset != run_.dataset or not storage.stat("gold", previous):
+            return None
+        url = storage.url("gold", previous)
+        if engine.tag(url) != tag:
+            return None  # built from another SQL or contract: rebuild
+        incoming = over_incoming(sql, run_.dataset)
+        return merge_sql(plan, f"read_parquet({literal(url)})", incoming, engine.columns(url))
+
+    return merge
+
+
+def _contracts(ctx: RunContext, inputs: set[tuple[str, str]]) -> str:
+    """The contracts of the datasets a model reads, as text (part of its tag)."""
+    datasets = ctx.pipeline.datasets
+    return "\n".join(
+        datasets[t].model_dump_json() for s, t in sorted(inputs) if s == "silver" and t in datasets
+    )
 
 
 def _landed_state(ctx: RunContext) -> tuple[int, float] | None:
