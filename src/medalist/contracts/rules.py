@@ -264,33 +264,47 @@ def checked_sql(dataset: DatasetSpec, source: str, reading: Reading) -> str:
     )
 
 
-def key_repeats_sql(dataset: DatasetSpec, source: str, reading: Reading) -> str:
-    """How many rows repeat an earlier row's primary key (typed as the contract types it):
-    0 lets silver skip the dedupe window, the costliest step of a big file."""
-    keys = []
-    for name in dataset.primary_key:
-        src = reading.mapping.get(name)
-        raw = cleaned(src, reading.source_columns.get(src) if src else None)
-        keys.append(typed_value(dataset.columns[name], raw, reading.decimal_comma))
-    key = f"({', '.join(keys)})" if len(keys) > 1 else keys[0]
-    present = " AND ".join(f"{k} IS NOT NULL" for k in keys)
-    return f"SELECT count(*) - count(DISTINCT {key}) FROM {source} WHERE {present}"
-
-
 def silver_sql(
     dataset: DatasetSpec,
-    checked: str,
+    valid: str,
     lineage: str,
     extras: Mapping[str, str],
     dedupe_needed: bool = True,
 ) -> str:
-    """Valid rows, typed, one per primary key (the last in the file wins), with lineage."""
+    """The `valid` rows (typed, with _source_row), one per primary key (the last in the file
+    wins), with lineage."""
     cols = ", ".join(ident(c) for c in [*dataset.columns, *extras])
     dedupe = ""
     if dataset.primary_key and dedupe_needed:
         key = ", ".join(ident(c) for c in dataset.primary_key)
         dedupe = f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _source_row DESC) = 1"
-    return f"SELECT {cols}, {lineage}, _source_row FROM {checked} WHERE len(_rules) = 0{dedupe}"
+    return f"SELECT {cols}, {lineage}, _source_row FROM {valid}{dedupe}"
+
+
+def row_checks_only(dataset: DatasetSpec) -> bool:
+    """Whether every check looks at one row alone and sends it to quarantine: then one pass
+    can type and check the file (`lean_sql`) without knowing each row's place in it."""
+    return not any(c.unique or c.references for c in dataset.columns.values()) and all(
+        r.on_fail == OnFail.quarantine for r in dataset.rules
+    )
+
+
+def lean_sql(dataset: DatasetSpec, source: str, reading: Reading) -> str:
+    """SELECT over `source` (rows as delivered) giving the typed contract and evolved columns,
+    `_bad` (the row breaks a rule) and the delivered values as `_raw_<column>`, kept only on
+    broken rows. Only for contracts where `row_checks_only`."""
+    checked = checked_sql(dataset, f"(SELECT 0 AS _source_row, * FROM {source})", reading)
+    typed = ", ".join(ident(c) for c in [*dataset.columns, *reading.extras])
+    raw = ", ".join(
+        f"CASE WHEN len(_rules) > 0 THEN {ident('_raw_' + c)} END AS {ident('_raw_' + c)}"
+        for c in reading.source_columns
+    )
+    return f"SELECT {typed}, len(_rules) > 0 AS _bad, {raw} FROM ({checked})"
+
+
+def as_delivered(source_columns: Mapping[str, str]) -> str:
+    """The `_raw_<column>` values under their delivered names (what `checked_sql` reads)."""
+    return ", ".join(f"{ident('_raw_' + c)} AS {ident(c)}" for c in source_columns)
 
 
 def quarantine_sql(source_columns: Mapping[str, str], checked: str, lineage: str) -> str:

@@ -285,15 +285,27 @@ def _as_columns(
     """`data` reduced to `columns`, each cast to the type its column takes: binary COPY has no
     implicit casts (an int32 sent to a bigint column is refused)."""
     fields = [data.schema.field(c) for c in columns]
-    schema = pa.schema([f.with_type(types.get(f.name, f.type)) for f in fields])
-    if list(data.schema) == list(schema):
+    wanted = pa.schema([f.with_type(_wanted(f.type, types.get(f.name))) for f in fields])
+    if list(data.schema) == list(wanted):
         return data
+    cast = any(f.type != w.type for f, w in zip(fields, wanted, strict=True))
 
     def batches() -> Iterator[pa.RecordBatch]:
         for batch in data:
-            yield batch.select(columns).cast(schema)
+            batch = batch.select(columns)
+            yield batch.cast(wanted) if cast else batch
 
-    return pa.RecordBatchReader.from_batches(schema, batches())
+    return pa.RecordBatchReader.from_batches(wanted, batches())
+
+
+def _wanted(sent: pa.DataType, column: pa.DataType | None) -> pa.DataType:
+    """The type to send to a column: its own, when we know it (any time zone is UTC on the
+    wire, so a zoned timestamp keeps its zone)."""
+    if column is None:
+        return sent
+    if pa.types.is_timestamp(sent) and pa.types.is_timestamp(column) and sent.tz and column.tz:
+        return sent if sent.unit == column.unit else column
+    return column
 
 
 def _evolve(db: _Session, table: TableRef, target: str, incoming: pa.Schema) -> None:

@@ -13,11 +13,13 @@ from duckdb.sqltypes import DuckDBPyType
 from medalist.config import Format, OnFail
 from medalist.contracts.rules import (
     Reading,
+    as_delivered,
     checked_sql,
     ident,
-    key_repeats_sql,
+    lean_sql,
     literal,
     quarantine_sql,
+    row_checks_only,
     silver_sql,
 )
 from medalist.engine import FileSpec, Validation, ValidationJob
@@ -121,49 +123,63 @@ class DuckDBEngine:
         csv = file.format in (Format.csv, Format.tsv)
         try:
             source = self._source(file, as_text=True, rejects=csv)
-            # A table keeps the file's order, so rowid + 1 is the row's place in the file.
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE landed AS SELECT * FROM {source}")
+            described = self._fetch(f"DESCRIBE SELECT * FROM {source}")
+            source_columns = {name: str(kind) for name, kind, *_ in described}
+            reading = Reading(
+                source_columns,
+                job.mapping,
+                job.extras,
+                decimal_comma=csv and file.csv.decimal_separator == ",",
+                dataset_name=job.dataset_name,
+            )
+            # One pass types and checks every row (when no rule needs the row's place in the
+            # file); raw text is kept only for the rows that break a rule. A table keeps the
+            # file's order, so rowid + 1 is the row's place in the file.
+            lean = row_checks_only(dataset)
+            rows = lean_sql(dataset, source, reading) if lean else f"SELECT * FROM {source}"
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE landed AS {rows}")
         except duckdb.Error as exc:
             raise _unreadable(exc, file.url, file.format) from None
         malformed = self._set_rejects_aside(file) if csv else 0
-        source_columns = {name: str(kind) for name, kind, *_ in self._fetch("DESCRIBE landed")}
-        reading = Reading(
-            source_columns,
-            job.mapping,
-            job.extras,
-            decimal_comma=csv and file.csv.decimal_separator == ",",
-            dataset_name=job.dataset_name,
-        )
         numbered = (
             "(SELECT rowid + 1 + (SELECT count(*) FROM rejected r "
             "WHERE r.data_row - r.n < landed.rowid + 1) AS _source_row, * FROM landed)"
             if malformed
             else "(SELECT rowid + 1 AS _source_row, * FROM landed)"
         )
-        self.con.execute(
-            "CREATE OR REPLACE TEMP VIEW checked AS " + checked_sql(dataset, numbered, reading)
-        )
+        if lean:  # the rules again, on the broken rows' text only: for quarantine's reasons
+            valid = f"(SELECT * FROM {numbered} WHERE NOT _bad)"
+            broken = (
+                f"(SELECT _source_row, {as_delivered(source_columns)} FROM {numbered} WHERE _bad)"
+            )
+            checked = checked_sql(dataset, broken, reading)
+        else:
+            checked = checked_sql(dataset, numbered, reading)
+            valid = "(SELECT * FROM checked WHERE len(_rules) = 0)"
+        self.con.execute("CREATE OR REPLACE TEMP VIEW checked AS " + checked)
         lineage = (
             f"{literal(job.run_id)} AS _run_id, {literal(job.source_file)} AS "
             f"_source_file, CAST({literal(job.ingested_at.isoformat())} AS TIMESTAMPTZ)"
             f" AS _ingested_at"
         )
-        # Two passes over `checked` (the costly part: casts and rules per value): one writes
-        # silver, one writes quarantine. Counts come from the table and the small quarantine
-        # file; a file that must fail fails after, and its staged outputs are discarded.
-        repeats = bool(dataset.primary_key) and bool(
-            self._fetch(key_repeats_sql(dataset, "landed", reading))[0][0]
-        )
-        rows_silver = self.materialize(
-            silver_sql(dataset, "checked", lineage, job.extras, dedupe_needed=repeats),
-            job.silver_url,
-        )
-        quarantine = quarantine_sql(source_columns, "checked", lineage)
-        if malformed:
-            quarantine += " UNION ALL BY NAME " + _malformed_sql(lineage)
-        rows_bad = self.materialize(quarantine, job.quarantine_url)
-        rows_in = int(self._fetch("SELECT count(*) FROM landed")[0][0]) + malformed
-        rule_counts, first_rows = self._rule_counts(job)
+        # At most two passes over `checked` (the costly part: casts and rules per value): one
+        # writes silver, one writes quarantine, and that one only when silver is short of rows.
+        # A file that must fail fails after, and its staged outputs are discarded.
+        silver = silver_sql(dataset, valid, lineage, job.extras, dedupe_needed=False)
+        rows_silver = self.materialize(silver, job.silver_url)
+        landed = int(self._fetch("SELECT count(*) FROM landed")[0][0])
+        repeats = bool(dataset.primary_key) and self._key_repeats(job)
+        if repeats:  # rare: write silver again, keeping the last row of each key
+            silver = silver_sql(dataset, valid, lineage, job.extras, dedupe_needed=True)
+            rows_silver = self.materialize(silver, job.silver_url)
+        rows_bad = 0
+        if repeats or malformed or rows_silver < landed:
+            quarantine = quarantine_sql(source_columns, "checked", lineage)
+            if malformed:
+                quarantine += " UNION ALL BY NAME " + _malformed_sql(lineage)
+            rows_bad = self.materialize(quarantine, job.quarantine_url)
+        rows_in = landed + malformed
+        rule_counts, first_rows = self._rule_counts(job, quarantined=rows_bad > 0)
         _refuse_file(job, rows_in, rows_bad, rule_counts, first_rows)
         duplicates = rows_in - rows_bad - rows_silver
         if duplicates:
@@ -171,15 +187,32 @@ class DuckDBEngine:
         self.con.execute("DROP VIEW checked; DROP TABLE landed; DROP TABLE IF EXISTS rejected")
         return Validation(rows_in, rows_silver, rows_bad, duplicates, rule_counts)
 
-    def _rule_counts(self, job: ValidationJob) -> tuple[dict[str, int], dict[str, int]]:
+    def _key_repeats(self, job: ValidationJob) -> bool:
+        """Whether a primary key repeats among the rows just written to silver: counted on the
+        typed key in Parquet, which is cheaper than on the delivered text."""
+        key = [ident(c) for c in job.dataset.primary_key]
+        distinct = f"({', '.join(key)})" if len(key) > 1 else key[0]
+        found = self._fetch(
+            f"SELECT count(*) - count(DISTINCT {distinct}) FROM read_parquet("
+            f"{literal(job.silver_url)})"
+        )
+        return bool(found[0][0])
+
+    def _rule_counts(
+        self, job: ValidationJob, *, quarantined: bool
+    ) -> tuple[dict[str, int], dict[str, int]]:
         """Rows per rule broken, and the first row that broke each: quarantining rules from the
         quarantine file, warn and fail rules (whose rows are not quarantined) from `checked`."""
-        parts = [
-            f"SELECT unnest(_rules) AS rule, _source_row FROM read_parquet("
-            f"{literal(job.quarantine_url)})"
-        ]
+        parts = []
+        if quarantined:
+            parts.append(
+                f"SELECT unnest(_rules) AS rule, _source_row FROM read_parquet("
+                f"{literal(job.quarantine_url)})"
+            )
         if any(r.on_fail != OnFail.quarantine for r in job.dataset.rules):
             parts.append("SELECT unnest(_warnings || _fails) AS rule, _source_row FROM checked")
+        if not parts:
+            return {}, {}
         rows = self._fetch(
             f"SELECT rule, count(*), min(_source_row) FROM ({' UNION ALL '.join(parts)}) "
             "GROUP BY rule ORDER BY rule"
