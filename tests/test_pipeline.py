@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import ClassVar
 import duckdb
 import psycopg
 
+import medalist.engine.duckdb as duckdb_engine
 from medalist.controller import run_pipeline
 from medalist.runlog import Status
 from medalist.storage.local import LocalStorage
@@ -275,3 +277,36 @@ def test_postgres_gets_each_runs_lineage_and_a_primary_key(make_project, pg_url)
             "table_schema = 'silver' AND column_default IS NOT NULL"
         ).fetchone()[0]
     assert keys == 1 and defaults == 0 and first.status == Status.SUCCEEDED
+
+
+def test_a_file_too_big_for_memory_gives_the_same_outputs_and_leaves_no_scratch(
+    make_project, tmp_path: Path, monkeypatch
+):
+    """Files over a share of the memory budget are held in a scratch database file instead of
+    in memory: same silver and quarantine, and the scratch file goes when the run ends."""
+    outputs, placed = [], []
+    place = duckdb_engine.DuckDBEngine._place_landed
+
+    def spy(engine, file):
+        place(engine, file)
+        placed.append(engine._landed)
+
+    monkeypatch.setattr(duckdb_engine.DuckDBEngine, "_place_landed", spy)
+    for share in (0.5, 0.0):  # 0.0: every file counts as too big
+        monkeypatch.setattr(duckdb_engine, "IN_MEMORY_SHARE", share)
+        project = make_project()
+        project.land("orders/a.csv", MIXED)
+        (run,) = project.run().runs
+        assert run.status == Status.SUCCEEDED
+        drop = {"_run_id", "_ingested_at"}
+        outputs.append(
+            [
+                [{k: v for k, v in row.items() if k not in drop} for row in project.parquet(zone)]
+                for zone in ("silver/orders/*.parquet", "quarantine/orders/*.parquet")
+            ]
+        )
+        assert list((project.root / "lake" / "_medalist" / "tmp").glob("scratch-*")) == []
+        shutil.rmtree(project.root)
+    assert outputs[0] == outputs[1]
+    assert [len(rows) for rows in outputs[0]] == [2, 7]
+    assert placed == ["landed", "scratch.landed"]

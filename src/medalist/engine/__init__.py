@@ -23,6 +23,7 @@ class FileSpec:
     csv: CsvOptions
     delimiter: str | None = None  # as sniffed when `csv.delimiter` is not given
     keep_nested: frozenset[str] = frozenset()  # JSON objects kept whole (the contract names them)
+    size: int = 0  # bytes on disk, when known
 
     @property
     def header_lines(self) -> int:

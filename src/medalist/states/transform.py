@@ -46,6 +46,7 @@ def _transform(ctx: RunContext) -> TransformResult:
             ctx.dataset.csv,
             crawl.delimiter,
             frozenset(ctx.dataset.columns),
+            run_.file_bytes,
         ),
         dataset_name=run_.dataset,
         dataset=ctx.dataset,
