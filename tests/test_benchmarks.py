@@ -24,7 +24,6 @@ def test_the_harness_runs_the_floor_and_medalist_and_writes_the_table(tmp_path):
             "floor,medalist,dlt-fast",
             "--scaling",
             "5000",
-            "--no-increment",
             "--out",
             str(out),
         ]
@@ -35,4 +34,5 @@ def test_the_harness_runs_the_floor_and_medalist_and_writes_the_table(tmp_path):
     medalist = next(line for line in text.splitlines() if line.startswith("| medalist |"))
     assert float(medalist.split("|")[5]) > 0  # its ratio to the floor was computed
     assert "| 5,000 |" in text  # the scaling table
+    assert "a daily file of 50 rows (1%) took" in text  # the increment, after 30 days
     assert "Not run here" in text and "dlt-fast" in text  # dlt lives in .venv-bench only
