@@ -275,7 +275,45 @@ def report(
             f"that ran the history): {100 * inc / full:.1f}% of a full-history run "
             f"({full:.1f} s).",
         ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + targets(results, scale, inc)) + "\n"
+
+
+def targets(
+    results: dict[str, Result], scale: list[tuple[int, float, float]], inc: float | None
+) -> list[str]:
+    """The issue's targets against what this run measured (only those it could measure)."""
+    checks: list[tuple[str, str, bool]] = []
+    medalist = results.get("medalist")
+    if medalist is None:
+        return []
+    time, rss = medalist.median_s, medalist.peak_mb
+    if "floor" in results:
+        ratio = time / results["floor"].median_s
+        checks.append(("full run ≤ 1.5 x the floor", f"{ratio:.2f} x", ratio <= 1.5))
+    if "dlt-fast" in results:
+        fast = results["dlt-fast"].median_s
+        checks.append(
+            ("faster than dlt's fastest path", f"{time:.1f} s vs {fast:.1f} s", time < fast)
+        )
+    if "dlt-csv" in results:
+        times = results["dlt-csv"].median_s / time
+        checks.append(("≥ 10 x faster than dlt's CSV source", f"{times:.0f} x", times >= 10))
+    checks.append(("peak RSS ≤ 1 GB", f"{rss:,.0f} MB", rss <= 1024))
+    if len(scale) > 1:
+        (small, _, low), (big, _, high) = scale[0], scale[-1]
+        checks.append(
+            (
+                f"RSS at {big:,} rows ≤ RSS at {small:,} + 10%",
+                f"{low:,.0f} → {high:,.0f} MB",
+                high <= 1.1 * low,
+            )
+        )
+    if inc is not None:
+        share = 100 * inc / time
+        checks.append(("daily 1% increment ≤ 3% of a full run", f"{share:.1f}%", share <= 3))
+    lines = ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {what} | {value} | {'yes' if ok else 'no'} |" for what, value, ok in checks]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
