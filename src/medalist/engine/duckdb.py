@@ -175,9 +175,9 @@ class DuckDBEngine:
             f"_source_file, CAST({literal(job.ingested_at.isoformat())} AS TIMESTAMPTZ)"
             f" AS _ingested_at"
         )
-        # At most two passes over `checked` (the costly part: casts and rules per value): one
-        # writes silver, one writes quarantine, and that one only when silver is short of rows.
-        # A file that must fail fails after, and its staged outputs are discarded.
+        # Silver from the valid rows; quarantine only when silver is short of rows (from
+        # `checked`: every row on the two-pass path, the broken rows' text on the one-pass
+        # path). A file that must fail fails after, and its staged outputs are discarded.
         silver = silver_sql(dataset, valid, lineage, job.extras, dedupe_needed=False)
         rows_silver = self.materialize(silver, job.silver_url)
         landed = int(self._fetch(f"SELECT count(*) FROM {self._landed}")[0][0])

@@ -1,5 +1,6 @@
 """Transform: validate against the contract, quarantine bad rows, dedupe, write silver, then
-rebuild every gold model. Outputs are staged and published only when all of them are ready."""
+build every gold model's new version (merged or rebuilt). Outputs are staged and published only
+when all of them are ready."""
 
 from __future__ import annotations
 
@@ -133,13 +134,16 @@ def _merging(
     staged = staged_silver.get(run_.dataset)
     if head is None or run_.replaces or staged is None:
         return None
+    plans = {name: decomposable(model.sql) for name, model in ctx.pipeline.models.items()}
+    if not any(plan and plan.dataset == run_.dataset for plan in plans.values()):
+        return None  # nothing could merge: spare the look at silver's keys
     key = ctx.dataset.primary_key
     if key and engine.keys_overlap(live_silver(ctx.ports, run_.dataset), staged, key):
         return None  # corrections: latest-wins may remove earlier rows from any group
     engine.expose(INCOMING, run_.dataset, [staged], {}, [])
 
     def merge(sql: str, name: str, tag: str) -> str | None:
-        plan = decomposable(sql)
+        plan = plans[name]
         previous = gold_path(name, head)
         if plan is None or plan.dataset != run_.dataset or not storage.stat("gold", previous):
             return None
