@@ -1,69 +1,63 @@
 """PostgreSQL as the destination: binary COPY into a staging table, then merge, in one
 transaction.
 
-Rows travel through ADBC (Apache Arrow's database connectivity): its driver turns Arrow batches
-into PostgreSQL's binary COPY format in C++, so no row is ever a Python object and PostgreSQL
-parses no text (decision record 0008: a third faster than text COPY from psycopg).
+Rows travel in PostgreSQL's binary COPY format, which `pgcopy` writes from Arrow batches with
+NumPy, one batch ahead on a thread while psycopg sends the previous one: no row is ever a
+Python object and PostgreSQL parses no text (decision record 0011).
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any, TypeVar
 
-import adbc_driver_manager as adbc
-import adbc_driver_postgresql
+import psycopg
 import pyarrow as pa
 
 from medalist.config import LoadMode
 from medalist.contracts.rules import ident, literal
 from medalist.destination import TableRef, canonical, column_defs, evolution
+from medalist.destination.pgcopy import HEADER, TRAILER, encode
 from medalist.errors import DestinationUnavailable, TerminalError
 
 CONNECT_TIMEOUT_S = 10
+T = TypeVar("T")
 
 
 class _Session:
     """One PostgreSQL connection with autocommit off: every statement joins the open
-    transaction until commit() or rollback(). ADBC's low-level API (its DB-API layer costs a
-    quarter second of imports per run)."""
+    transaction until commit() or rollback(). Statements carry their values as SQL literals
+    (`literal()`), never as parameters, so a `%` in a name is only a character."""
 
     def __init__(self, url: str) -> None:
-        self.db = adbc_driver_postgresql.connect(_with_timeout(url))
-        try:
-            self.conn = adbc.AdbcConnection(self.db)
-            self.conn.set_autocommit(False)
-        except BaseException:
-            self.db.close()
-            raise
+        timeout: dict[str, Any] = (
+            {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
+        )
+        self.conn = psycopg.connect(url, autocommit=False, **timeout)
 
     def execute(self, sql: str) -> None:
-        with adbc.AdbcStatement(self.conn) as stmt:
-            stmt.set_sql_query(sql)
-            stmt.execute_update()
+        self.conn.execute(sql)
 
     def rows(self, sql: str) -> list[tuple]:
-        with adbc.AdbcStatement(self.conn) as stmt:
-            stmt.set_sql_query(sql)
-            stream, _ = stmt.execute_query()
-            table = pa.RecordBatchReader.from_stream(stream).read_all()
-        return list(zip(*(c.to_pylist() for c in table.columns), strict=True))
+        return self.conn.execute(sql).fetchall()
 
-    def ingest(self, schema: str | None, table: str, data: pa.RecordBatchReader) -> int:
-        """Binary COPY of every batch into an existing table (only the batches' columns)."""
-        options = {
-            adbc.INGEST_OPTION_TARGET_TABLE: table,
-            adbc.INGEST_OPTION_MODE: adbc.INGEST_OPTION_MODE_APPEND,
-        }
-        if schema is None:
-            options[adbc.StatementOptions.INGEST_TEMPORARY.value] = "true"
-        else:
-            options[adbc.StatementOptions.INGEST_TARGET_DB_SCHEMA.value] = schema
-        with adbc.AdbcStatement(self.conn) as stmt:
-            stmt.set_options(**options)
-            stmt.bind_stream(data)
-            return int(stmt.execute_update())
+    def copy(self, qualified: str, data: pa.RecordBatchReader) -> int:
+        """Binary COPY of every batch into `qualified` (only the batches' columns)."""
+        columns = ", ".join(ident(f.name) for f in data.schema)
+        rows = 0
+        with (
+            self.conn.cursor() as cur,
+            cur.copy(f"COPY {qualified} ({columns}) FROM STDIN (FORMAT binary)") as copy,
+        ):
+            copy.write(HEADER)
+            for count, chunk in _ahead((b.num_rows, encode(b)) for b in data):
+                copy.write(chunk)
+                rows += count
+            copy.write(TRAILER)
+        return rows
 
     def commit(self) -> None:
         self.conn.commit()
@@ -72,27 +66,52 @@ class _Session:
         self.conn.rollback()
 
     def close(self) -> None:
+        self.conn.close()
+
+
+def _ahead(chunks: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Produce `chunks` on a thread, at most `depth` ahead: encoding the next batch (NumPy and
+    Arrow release the GIL) overlaps with PostgreSQL reading this one, and memory stays bounded."""
+    ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: tuple[str, Any]) -> bool:
+        """Queue `item` unless the consumer has gone; False once it has."""
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
         try:
-            self.conn.close()
-        finally:
-            self.db.close()
+            for chunk in chunks:
+                if not offer(("chunk", chunk)):
+                    return
+            offer(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer(("error", exc))
+
+    worker = threading.Thread(target=produce, name="medalist-copy", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = ready.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        worker.join(timeout=10)
 
 
-def _with_timeout(url: str) -> str:
-    """The URL with libpq's connect_timeout, unless it sets one: an unreachable server must
-    fail the attempt (and be retried), not hang it."""
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    query.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def _said(exc: adbc.Error) -> str:
-    """PostgreSQL's words in an ADBC error, without the driver's prefixes and SQLSTATE."""
-    text = str(exc).strip()
-    for prefix in ("IO: ", "[libpq] "):
-        text = text.removeprefix(prefix)
-    return text.split(". SQLSTATE:")[0].strip()
+def _said(exc: psycopg.Error) -> str:
+    """PostgreSQL's words in a psycopg error, on one line."""
+    return " ".join(str(exc).split())
 
 
 class PostgresDestination:
@@ -102,8 +121,8 @@ class PostgresDestination:
         self.url = url
         try:
             self.session = _Session(url)
-        except adbc.Error as exc:
-            text = _said(exc).splitlines()[-1] if _said(exc) else str(exc)
+        except psycopg.OperationalError as exc:
+            text = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
             if "does not exist" in text:
                 raise TerminalError(
                     f"PostgreSQL says: {text.removeprefix('FATAL:').strip()}",
@@ -117,12 +136,12 @@ class PostgresDestination:
         try:
             yield
         except BaseException:
-            with suppress(adbc.Error):  # a connection that is gone rolled back already
+            with suppress(psycopg.Error):  # a connection that is gone rolled back already
                 self.session.rollback()
             raise
         try:
             self.session.commit()
-        except adbc.Error as exc:
+        except psycopg.Error as exc:
             raise DestinationUnavailable(
                 f"PostgreSQL failed to commit the load: {_said(exc)}"
             ) from None
@@ -138,15 +157,21 @@ class PostgresDestination:
     ) -> int:
         try:
             return _Load(self.session, table, data, primary_key, constants or {}).run(mode, run_id)
-        except adbc.OperationalError as exc:
+        except psycopg.OperationalError as exc:
             raise DestinationUnavailable(
                 f"PostgreSQL failed during load of {table}: {_said(exc)}"
             ) from None
-        except adbc.Error as exc:
+        except psycopg.Error as exc:
             raise TerminalError(f"loading {table} into PostgreSQL failed: {_said(exc)}") from None
+        except TypeError as exc:  # a column type binary COPY cannot carry (pgcopy)
+            raise TerminalError(
+                f"loading {table} into PostgreSQL failed: {exc}",
+                fix="Cast the column to a plain type (text, a number, a timestamp) in the "
+                "contract or the model's SQL.",
+            ) from None
 
     def close(self) -> None:
-        with suppress(adbc.Error):  # already broken: nothing is left to release
+        with suppress(psycopg.Error):  # already broken: nothing is left to release
             self.session.close()
 
 
@@ -240,7 +265,7 @@ class _Load:
                 f"SET DEFAULT {literal(str(value))}"
             )
         sent = [f.name for f in self.data.schema if f.name not in constants]
-        rows = db.ingest(schema, name, _as_columns(self.data, sent, _types(db, qualified)))
+        rows = db.copy(qualified, _as_columns(self.data, sent, _types(db, qualified)))
         for column in constants:
             db.execute(f"ALTER TABLE {qualified} ALTER COLUMN {ident(column)} DROP DEFAULT")
         return rows
@@ -258,6 +283,7 @@ _ARROW_FOR = {
     "date": pa.date32(),
     "timestamp without time zone": pa.timestamp("us"),
     "timestamp with time zone": pa.timestamp("us", tz="UTC"),
+    "time without time zone": pa.time64("us"),
 }
 
 
