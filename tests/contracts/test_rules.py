@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from medalist.config import DatasetSpec
-from medalist.contracts.rules import Reading, checked_sql
+from medalist.contracts.rules import Reading, checked_sql, lean_sql
 
 DATASET = DatasetSpec.model_validate(
     {
@@ -180,3 +180,66 @@ def test_references_need_the_key_in_the_other_datasets_silver():
 
     assert [r[0] for r in rows] == [[], ["customer_id:references"], []]
     assert rows[1][1] == "customer_id '9' is not a id of customers"
+
+
+# fmt: off
+CORES = ["12", "-7", "+3", "1.50", "1.555", "1e3", "0x1F", "1_000", "NaN", "inf", "-Infinity",
+         "2026-01-01", "2026-01-01 10:00:00", "2026-01-01T10:00:00", "2026-1-1", "20260101",
+         "abc", "", "1,5", "9223372036854775808", "1 2", "2026-01-01 10:00:00+02", "epoch",
+         "today", ".5", "00012", "12.345e1", "2147483648", "true", "2026-02-30", "10:00"]
+# fmt: on
+BLANKS = ["", " ", "  ", "\t", "\n", "\r", "\x0b", "\xa0", "\u3000", " \t"]
+TOLERANT = ["INTEGER", "BIGINT", "DOUBLE", "DECIMAL(12,2)", "DECIMAL(38,10)", "DATE", "TIMESTAMP"]
+
+
+@pytest.mark.parametrize("sql_type", TOLERANT, ids=TOLERANT)
+def test_a_value_that_casts_as_delivered_casts_the_same_once_trimmed(sql_type):
+    """The one-pass check casts text as delivered and trims only what fails to cast
+    (rules._trim_when_needed): sound only while DuckDB's casts skip the blanks around a value
+    and never read a value with blanks differently from the value trimmed."""
+    values = {before + core + after for core in CORES for before in BLANKS for after in BLANKS}
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (x VARCHAR)")
+    con.executemany("INSERT INTO v VALUES (?)", [[v] for v in values])
+    differ = con.execute(
+        f"SELECT x FROM v WHERE TRY_CAST(x AS {sql_type}) IS NOT NULL AND TRY_CAST(x AS "
+        f"{sql_type}) IS DISTINCT FROM TRY_CAST(NULLIF(trim(x), '') AS {sql_type})"
+    ).fetchall()
+    taken = con.execute(f"SELECT count(TRY_CAST(x AS {sql_type})) FROM v").fetchall()[0][0]
+    assert differ == [] and taken > 100
+
+
+def test_the_one_pass_check_flags_exactly_the_rows_the_full_check_does():
+    """lean_sql (cast as delivered, trim on failure) against checked_sql's full reading, on
+    values with blanks, unicode spaces, and text that casts only once trimmed."""
+    dataset = DatasetSpec.model_validate(
+        {
+            "source": "x/*.csv",
+            "columns": {
+                "id": {"type": "bigint", "required": True},
+                "day": {"type": "date", "min": "2026-01-01"},
+                "amount": {"type": "decimal(8,2)", "min": 0, "accepted": [1.5, 2, 30]},
+                "score": {"type": "double"},
+                "code": {"type": "integer", "min_length": 2},
+            },
+        }
+    )
+    rows = [
+        (f"{a}{i}{b}", f"{a}2026-0{1 + i % 3}-01{b}", f"{b}{amount}{a}", score, f"{a}{i}")
+        for i, (a, b) in enumerate((x, y) for x in BLANKS for y in BLANKS)
+        for amount, score in (("1.50", "1e3"), (" 30 ", "NaN"), ("-1", " inf"), ("", "x"))
+    ]
+    rows += [("", "", "", "", ""), ("\xa07", "\u30002026-01-01", "2", "1", "12")]
+    columns = list(dataset.columns)
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t ({', '.join(c + ' VARCHAR' for c in columns)})")
+    con.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(columns))})", rows)
+    reading = Reading(dict.fromkeys(columns, "VARCHAR"), {c: c for c in columns})
+    typed = ", ".join(columns)
+    lean_rows = con.execute(f"SELECT {typed}, _bad FROM ({lean_sql(dataset, 't', reading)})")
+    lean_rows = lean_rows.fetchall()
+    full_sql = checked_sql(dataset, "(SELECT 0 AS _source_row, * FROM t)", reading)
+    full_rows = con.execute(f"SELECT {typed}, len(_rules) > 0 AS _bad FROM ({full_sql})")
+    full_rows = full_rows.fetchall()
+    assert lean_rows == full_rows
+    assert 0 < sum(r[-1] for r in full_rows) < len(full_rows)

@@ -5,9 +5,10 @@ The local adapter is DuckDB; a Spark adapter implements the same methods for Glu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -45,6 +46,9 @@ class ValidationJob:
     ingested_at: datetime
     silver_url: str
     quarantine_url: str
+    # Called on a thread of the engine's with silver's rows (lineage included) as they are
+    # written, when the engine can stream them; see Validation.tapped.
+    tap: Callable[[pa.RecordBatchReader], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Validation:
     rows_quarantined: int
     rows_duplicate: int
     rule_counts: dict[str, int] = field(default_factory=dict)
+    tapped: bool = False  # the tap took exactly silver's rows and returned without an error
 
 
 class Engine(Protocol):
