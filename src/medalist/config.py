@@ -395,6 +395,12 @@ class Pipeline(Strict):
     memory_limit: str = Field(
         "768MB", description="DuckDB memory ceiling; work beyond it spills to <lake>/_medalist/tmp."
     )
+    load_ahead_mb: float = Field(
+        32,
+        ge=0,
+        description="Landed files at least this big (MB) start loading into a destination "
+        "that can stage (PostgreSQL) while Transform writes silver; 0 for every file.",
+    )
     base_dir: Path = Field(Path("."), exclude=True, description="Folder holding pipeline.yaml.")
 
     @property

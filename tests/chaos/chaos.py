@@ -58,7 +58,7 @@ class Report:
     stuck: int = 0
     failed: int = 0
     gold_mismatches: int = 0
-    leftovers: list[str] = field(default_factory=list)  # files no reader sees, left behind
+    leftovers: list[str] = field(default_factory=list)  # files (and stages) left behind
     seconds: float = 0.0
 
     @property
@@ -134,9 +134,11 @@ def _line(order_id: int, row: Row) -> str:
     return f"{order_id},{ts:%Y-%m-%d %H:%M:%S},{customer},{quantity},{price},{status}"
 
 
-def write_project(root: Path, pg_url: str) -> Path:
+def write_project(root: Path, pg_url: str, *, load_ahead: bool) -> Path:
     config = {
         "name": "chaos",
+        # every file loads ahead (a stage in PostgreSQL during Transform), or none does
+        "load_ahead_mb": 0 if load_ahead else 100_000,
         "lake": str(root / "lake"),
         "destination": pg_url,
         "datasets": {
@@ -238,6 +240,10 @@ def _check(config: Path, pg_url: str, orders: Orders, report: Report) -> None:
                 "SELECT day, orders, revenue FROM gold.daily_sales"
             ).fetchall()
         )
+        stages = con.execute(
+            "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE nspname = '_medalist_stage' AND relkind = 'r'"
+        ).fetchall()
     _compare("postgres", [dict(zip(columns, row, strict=True)) for row in loaded], expected, report)
     lake = config.parent / "lake"
     head = ports.runlog.heads("chaos")["gold"]
@@ -246,7 +252,7 @@ def _check(config: Path, pg_url: str, orders: Orders, report: Report) -> None:
         for zone in ("silver", "quarantine", "gold")
         for p in (lake / zone).rglob("*")
         if p.is_file() and p.stem not in live | {head}
-    ]
+    ] + [f"postgres:_medalist_stage.{name}" for (name,) in stages]
     want = orders.gold()
     report.gold_mismatches = sum(gold.get(d) != v for d, v in want.items()) + len(
         set(gold) - set(want)
@@ -265,9 +271,11 @@ def _compare(
             report.wrong += 1
 
 
-def chaos(workdir: Path, pg_url: str, *, seed: int, kills: int, rows: int = 3000) -> Report:
+def chaos(
+    workdir: Path, pg_url: str, *, seed: int, kills: int, rows: int = 3000, load_ahead: bool = True
+) -> Report:
     rng, report, started = random.Random(seed), Report(), time.monotonic()
-    config = write_project(workdir, pg_url)
+    config = write_project(workdir, pg_url, load_ahead=load_ahead)
     orders = Orders(rng, rows)
     landing = workdir / "lake" / "landing"
     fresh = True
@@ -289,6 +297,12 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--rows", type=int, default=3000, help="rows per daily file")
+    parser.add_argument(
+        "--load-ahead",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="stage each file in PostgreSQL during Transform (load_ahead_mb: 0)",
+    )
     args = parser.parse_args()
     server = os.environ.get(
         "MEDALIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -298,13 +312,15 @@ def main() -> None:
         con.execute(f'CREATE DATABASE "{db}"')
     try:
         with tempfile.TemporaryDirectory(prefix="medalist-chaos-") as tmp:
-            print(f"seed {args.seed}, {args.kills} kills, {args.rows} rows per file")
+            ahead = "loading ahead" if args.load_ahead else "loading after Transform"
+            print(f"seed {args.seed}, {args.kills} kills, {args.rows} rows per file, {ahead}")
             report = chaos(
                 Path(tmp),
                 server.rsplit("/", 1)[0] + f"/{db}",
                 seed=args.seed,
                 kills=args.kills,
                 rows=args.rows,
+                load_ahead=args.load_ahead,
             )
     finally:
         with psycopg.connect(server, autocommit=True) as con:

@@ -6,13 +6,18 @@ from __future__ import annotations
 import os
 import random
 
+import pytest
+
 from tests.chaos.chaos import chaos
 
 
-def test_ten_kills_lose_nothing_duplicate_nothing_and_leave_no_run_stuck(tmp_path, pg_url):
+@pytest.mark.parametrize("load_ahead", [True, False], ids=["loading-ahead", "loading-after"])
+def test_ten_kills_lose_nothing_duplicate_nothing_and_leave_no_run_stuck(
+    tmp_path, pg_url, load_ahead
+):
     seed = int(os.environ.get("MEDALIST_CHAOS_SEED", random.randrange(1_000_000)))
 
-    report = chaos(tmp_path, pg_url, seed=seed, kills=10)
+    report = chaos(tmp_path, pg_url, seed=seed, kills=10, load_ahead=load_ahead)
 
     assert report.ok, f"seed {seed} (MEDALIST_CHAOS_SEED={seed} to replay):\n{report}"
     assert sum(report.kills.values()) == 10 and report.rows_expected > 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -52,6 +52,39 @@ class Destination(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+@runtime_checkable
+class SupportsStaging(Protocol):
+    """Optional: a run's rows copied into the destination ahead of its Load, while Transform
+    still writes them, then published by Load in its transaction (decision 0012)."""
+
+    def stage(
+        self,
+        table: TableRef,
+        rows: pa.RecordBatchReader,
+        primary_key: Sequence[str],
+        run_id: str,
+        constants: Mapping[str, object] | None = None,
+    ) -> int:
+        """Copy rows into a place only this run's Load reads, committed on return; return
+        the rows staged. Readers of `table` see nothing of it."""
+
+    def load_staged(
+        self,
+        table: TableRef,
+        data: pa.RecordBatchReader,
+        mode: LoadMode,
+        primary_key: Sequence[str],
+        run_id: str,
+        constants: Mapping[str, object] | None,
+        staged_rows: int,
+    ) -> int:
+        """load(), from this run's stage when it holds exactly `staged_rows` rows of
+        `table`; from `data` otherwise."""
+
+    def discard_stage(self, table: TableRef, run_id: str) -> None:
+        """Drop what stage() kept for this run and table, if anything (best effort)."""
 
 
 def open_destination(url: str) -> Destination:

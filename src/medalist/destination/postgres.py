@@ -8,10 +8,14 @@ Python object and PostgreSQL parses no text (decision record 0011).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import queue
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import psycopg
@@ -109,6 +113,101 @@ def _ahead(chunks: Iterator[T], depth: int = 2) -> Iterator[T]:
         worker.join(timeout=10)
 
 
+@contextmanager
+def _errors(what: str) -> Iterator[None]:
+    """psycopg's errors as ours: a lost or refused connection is transient (retried), the
+    data's or the SQL's problem is terminal."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        raise DestinationUnavailable(f"PostgreSQL failed during {what}: {_said(exc)}") from None
+    except psycopg.Error as exc:
+        raise TerminalError(f"PostgreSQL refused the {what}: {_said(exc)}") from None
+    except TypeError as exc:  # a column type binary COPY cannot carry (pgcopy)
+        raise TerminalError(
+            f"PostgreSQL cannot take the {what}: {exc}",
+            fix="Cast the column to a plain type (text, a number, a timestamp) in the "
+            "contract or the model's SQL.",
+        ) from None
+
+
+STAGE_SCHEMA = "_medalist_stage"  # rows a run copied ahead of its Load (decision 0012)
+_STAGE_STALE = timedelta(days=1)  # a stage this old belongs to a run that will not load it
+
+
+@dataclass(frozen=True)
+class _Stage:
+    name: str
+    rows: int
+    keyed: bool  # has the primary key already
+    logged: bool  # WAL-logged: can become the table itself
+
+    @property
+    def qualified(self) -> str:
+        return _qualified_stage(self.name)
+
+    def marker(self, table: TableRef, run_id: str) -> str:
+        """What the stage holds, as its table comment: Load takes a stage only when it is the
+        one its run staged, complete."""
+        return json.dumps(
+            {
+                "table": str(table),
+                "run": run_id,
+                "rows": self.rows,
+                "keyed": self.keyed,
+                "logged": self.logged,
+                "at": datetime.now(UTC).isoformat(),
+            }
+        )
+
+
+def _stage_name(table: TableRef, run_id: str) -> str:
+    """One stage per run and table, within PostgreSQL's 63 characters."""
+    return f"{run_id.lower()}_{hashlib.sha1(str(table).encode()).hexdigest()[:8]}"
+
+
+def _qualified_stage(name: str) -> str:
+    return f"{ident(STAGE_SCHEMA)}.{ident(name)}"
+
+
+def _markers(db: _Session) -> list[tuple[str, dict[str, Any]]]:
+    found = db.rows(
+        "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c JOIN "
+        f"pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = {literal(STAGE_SCHEMA)} "
+        "AND c.relkind = 'r'"
+    )
+    marked = []
+    for name, comment in found:
+        with suppress(ValueError, TypeError):
+            marked.append((name, json.loads(comment)))
+    return marked
+
+
+def _found_stage(db: _Session, table: TableRef, run_id: str, rows: int) -> _Stage | None:
+    """This run's complete stage for `table`, if it is there."""
+    name = _stage_name(table, run_id)
+    found = db.rows(
+        f"SELECT obj_description(to_regclass({literal(_qualified_stage(name))}), 'pg_class')"
+    )
+    try:
+        marker = json.loads(found[0][0])
+    except (IndexError, TypeError, ValueError):
+        return None
+    if (marker.get("table"), marker.get("run"), marker.get("rows")) != (str(table), run_id, rows):
+        return None
+    return _Stage(name, rows, keyed=bool(marker.get("keyed")), logged=bool(marker.get("logged")))
+
+
+def _drop_stale_stages(db: _Session) -> None:
+    """Stages older than a day: their runs failed, or were redone under new stages."""
+    cutoff = datetime.now(UTC) - _STAGE_STALE
+    db.execute("SET LOCAL lock_timeout = '2s'")
+    for name, marker in _markers(db):
+        with suppress(KeyError, TypeError, ValueError):
+            if datetime.fromisoformat(marker["at"]) < cutoff:
+                db.execute(f"DROP TABLE IF EXISTS {_qualified_stage(name)}")
+
+
 def _said(exc: psycopg.Error) -> str:
     """PostgreSQL's words in a psycopg error, on one line."""
     return " ".join(str(exc).split())
@@ -155,20 +254,68 @@ class PostgresDestination:
         run_id: str,
         constants: Mapping[str, object] | None = None,
     ) -> int:
-        try:
+        with _errors(f"load of {table}"):
             return _Load(self.session, table, data, primary_key, constants or {}).run(mode, run_id)
-        except psycopg.OperationalError as exc:
-            raise DestinationUnavailable(
-                f"PostgreSQL failed during load of {table}: {_said(exc)}"
-            ) from None
-        except psycopg.Error as exc:
-            raise TerminalError(f"loading {table} into PostgreSQL failed: {_said(exc)}") from None
-        except TypeError as exc:  # a column type binary COPY cannot carry (pgcopy)
-            raise TerminalError(
-                f"loading {table} into PostgreSQL failed: {exc}",
-                fix="Cast the column to a plain type (text, a number, a timestamp) in the "
-                "contract or the model's SQL.",
-            ) from None
+
+    def stage(
+        self,
+        table: TableRef,
+        rows: pa.RecordBatchReader,
+        primary_key: Sequence[str],
+        run_id: str,
+        constants: Mapping[str, object] | None = None,
+    ) -> int:
+        """COPY `rows` into this run's stage for `table` (schema _medalist_stage), in a
+        transaction of its own, committed on return. A stage for a table that does not exist
+        yet is built as the table will be (logged, keyed), so that Load only renames it."""
+        db, name = self.session, _stage_name(table, run_id)
+        with _errors(f"staging of {table}"):
+            try:
+                db.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(STAGE_SCHEMA)}")
+                _drop_stale_stages(db)
+                db.execute(f"DROP TABLE IF EXISTS {_qualified_stage(name)}")
+                target = f"{ident(table.schema)}.{ident(table.name)}"
+                fresh = db.rows(f"SELECT to_regclass({literal(target)}) IS NULL") == [(True,)]
+                load = _Load(db, TableRef(STAGE_SCHEMA, name), rows, primary_key, constants or {})
+                count = load.fill_new(name, logged=fresh, keyed=fresh)
+                stage = _Stage(name, count, keyed=fresh and bool(primary_key), logged=fresh)
+                db.execute(
+                    f"COMMENT ON TABLE {stage.qualified} IS {literal(stage.marker(table, run_id))}"
+                )
+                db.commit()
+                return count
+            except BaseException:
+                with suppress(psycopg.Error):
+                    db.rollback()
+                raise
+
+    def load_staged(
+        self,
+        table: TableRef,
+        data: pa.RecordBatchReader,
+        mode: LoadMode,
+        primary_key: Sequence[str],
+        run_id: str,
+        constants: Mapping[str, object] | None,
+        staged_rows: int,
+    ) -> int:
+        with _errors(f"load of {table}"):
+            stage = _found_stage(self.session, table, run_id, staged_rows)
+            if stage is None or mode == LoadMode.replace:
+                self.session.execute(
+                    f"DROP TABLE IF EXISTS {_qualified_stage(_stage_name(table, run_id))}"
+                )
+                stage = None
+            load = _Load(self.session, table, data, primary_key, constants or {})
+            return load.run(mode, run_id, stage)
+
+    def discard_stage(self, table: TableRef, run_id: str) -> None:
+        with suppress(psycopg.Error):
+            self.session.rollback()
+            self.session.execute(
+                f"DROP TABLE IF EXISTS {_qualified_stage(_stage_name(table, run_id))}"
+            )
+            self.session.commit()
 
     def close(self) -> None:
         with suppress(psycopg.Error):  # already broken: nothing is left to release
@@ -197,45 +344,80 @@ class _Load:
         self.target = f"{self.schema}.{ident(table.name)}"
         self.cols = ", ".join(ident(f.name) for f in data.schema)
 
-    def run(self, mode: LoadMode, run_id: str) -> int:
+    def run(self, mode: LoadMode, run_id: str, stage: _Stage | None = None) -> int:
+        """Load into the target; from `stage` (rows this run staged ahead) when given."""
         db, target = self.db, self.target
         db.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
         if mode == LoadMode.replace:
             fresh = self.table.name + "__medalist_new"
             db.execute(f"DROP TABLE IF EXISTS {self.schema}.{ident(fresh)}")
-            rows = self._fill_new(fresh)
+            rows = self.fill_new(fresh)
             db.execute(f"DROP TABLE IF EXISTS {target}")
             db.execute(
                 f"ALTER TABLE {self.schema}.{ident(fresh)} RENAME TO {ident(self.table.name)}"
             )
             return rows
         if db.rows(f"SELECT to_regclass({literal(target)}) IS NULL") == [(True,)]:
-            return self._fill_new(self.table.name)
+            return self._adopt(stage) if stage else self.fill_new(self.table.name)
         _evolve(db, self.table, target, self.data.schema)
         if mode == LoadMode.append or not self.primary_key:
             if "_run_id" in self.data.schema.names:
                 db.execute(f"DELETE FROM {target} WHERE _run_id = {literal(run_id)}")
-            return self._copy(self.table.schema, self.table.name)
+            return self._insert(stage) if stage else self._copy(self.table.schema, self.table.name)
         if db.rows(f"SELECT NOT EXISTS (SELECT 1 FROM {target})") == [(True,)]:
-            return self._copy(self.table.schema, self.table.name)  # unique per key already
+            # unique per key already
+            return self._insert(stage) if stage else self._copy(self.table.schema, self.table.name)
+        if stage:
+            self._merge(stage.qualified)
+            db.execute(f"DROP TABLE {stage.qualified}")
+            return stage.rows
         db.execute(f"CREATE TEMP TABLE _medalist_stage (LIKE {target}) ON COMMIT DROP")
         rows = self._copy(None, "_medalist_stage")
-        self._merge()
+        self._merge("_medalist_stage")
         db.execute("DROP TABLE _medalist_stage")  # the next table of this load stages too
         return rows
 
-    def _fill_new(self, name: str) -> int:
-        """Create `name`, COPY into it, then add the primary key (rows are unique per key)."""
+    def fill_new(self, name: str, *, logged: bool = True, keyed: bool = True) -> int:
+        """Create `name` in the table's schema, COPY into it, then add the primary key (rows
+        are unique per key) when `keyed`. Unlogged: a stage that only feeds a merge needs no
+        WAL."""
         defs = column_defs(self.data.schema, "postgres", self.primary_key, with_key=False)
         qualified = f"{self.schema}.{ident(name)}"
-        self.db.execute(f"CREATE TABLE {qualified} ({defs})")
+        kind = "TABLE" if logged else "UNLOGGED TABLE"
+        self.db.execute(f"CREATE {kind} {qualified} ({defs})")
         rows = self._copy(self.table.schema, name)
-        if self.primary_key:
-            key = ", ".join(ident(c) for c in self.primary_key)
-            self.db.execute(f"ALTER TABLE {qualified} ADD PRIMARY KEY ({key})")
+        if keyed and self.primary_key:
+            self._add_key(qualified)
         return rows
 
-    def _merge(self) -> None:
+    def _add_key(self, qualified: str) -> None:
+        key = ", ".join(ident(c) for c in self.primary_key)
+        self.db.execute(f"ALTER TABLE {qualified} ADD PRIMARY KEY ({key})")
+
+    def _adopt(self, stage: _Stage) -> int:
+        """The staged table becomes the target: moved, renamed, keyed (no row is copied)."""
+        db, name = self.db, ident(self.table.name)
+        if not stage.logged:
+            db.execute(f"ALTER TABLE {stage.qualified} SET LOGGED")
+        db.execute(f"ALTER TABLE {stage.qualified} SET SCHEMA {self.schema}")
+        db.execute(f"ALTER TABLE {self.schema}.{ident(stage.name)} RENAME TO {name}")
+        if stage.keyed:
+            db.execute(
+                f"ALTER INDEX {self.schema}.{ident(stage.name + '_pkey')} "
+                f"RENAME TO {ident(self.table.name + '_pkey')}"
+            )
+        elif self.primary_key:
+            self._add_key(self.target)
+        db.execute(f"COMMENT ON TABLE {self.target} IS NULL")
+        return stage.rows
+
+    def _insert(self, stage: _Stage) -> int:
+        cols = self.cols
+        self.db.execute(f"INSERT INTO {self.target} ({cols}) SELECT {cols} FROM {stage.qualified}")
+        self.db.execute(f"DROP TABLE {stage.qualified}")
+        return stage.rows
+
+    def _merge(self, source: str) -> None:
         target, cols = self.target, self.cols
         key = ", ".join(ident(c) for c in self.primary_key)
         others = [ident(f.name) for f in self.data.schema if f.name not in self.primary_key]
@@ -250,7 +432,7 @@ class _Load:
         else:
             action = "DO NOTHING"
         self.db.execute(
-            f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _medalist_stage "
+            f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {source} "
             f"ON CONFLICT ({key}) {action}"
         )
 

@@ -8,7 +8,7 @@ when a later run committed in between: the destination always moves forward).
 from __future__ import annotations
 
 from medalist.config import LoadMode
-from medalist.destination import Destination, TableRef
+from medalist.destination import Destination, SupportsStaging, TableRef
 from medalist.gold import model_order
 from medalist.states.lake import expose_silver, gold_path, sweep
 from medalist.states.results import LoadResult, TransformResult
@@ -48,11 +48,18 @@ def _silver(ctx: RunContext, destination: Destination) -> dict[str, int]:
         if transform.ingested_at:
             constants["_ingested_at"] = transform.ingested_at
     table = TableRef("silver", run_.dataset)
+    staged = None if mode == LoadMode.replace else ctx.result(TransformResult).staged_rows
     # Closing the reader even when the load fails frees the engine for a retry.
     with data:
-        rows = destination.load(
-            table, data, mode, dataset.primary_key, run_.run_id, constants=constants
-        )
+        if staged is not None and isinstance(destination, SupportsStaging):
+            # loaded ahead during Transform (states/ahead.py): publish the stage
+            rows = destination.load_staged(
+                table, data, mode, dataset.primary_key, run_.run_id, constants, staged
+            )
+        else:
+            rows = destination.load(
+                table, data, mode, dataset.primary_key, run_.run_id, constants=constants
+            )
     return {str(table): rows}
 
 

@@ -47,6 +47,7 @@ class TransformResult(StateResult):
     gold_version: str | None = None  # gold/<model>/<version>.parquet, None without models
     ingested_at: str | None = None  # the lineage timestamp on every silver row of the run
     gold_merged: list[str] = field(default_factory=list)  # models merged, not rebuilt whole
+    staged_rows: int | None = None  # silver rows already staged in the destination (load ahead)
 
     def heads(self) -> dict[str, str]:
         return {"gold": self.gold_version} if self.gold_version else {}

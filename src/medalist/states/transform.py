@@ -5,14 +5,16 @@ when all of them are ready."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from medalist.contracts.rules import literal
-from medalist.engine import FileSpec, ValidationJob
+from medalist.engine import FileSpec, Validation, ValidationJob
 from medalist.errors import InputError, MedalistError, TerminalError
 from medalist.gold import model_inputs, model_order
 from medalist.incremental import INCOMING, decomposable, merge_sql, model_tag, over_incoming
 from medalist.metastore import now
 from medalist.runlog import Status
+from medalist.states.ahead import LoadAhead, load_ahead
 from medalist.states.lake import (
     STAGED_ZONES,
     expose_silver,
@@ -34,42 +36,14 @@ def run(ctx: RunContext) -> TransformResult:
 
 def _transform(ctx: RunContext) -> TransformResult:
     run_, storage, engine = ctx.run, ctx.ports.storage, ctx.engine
-    crawl = ctx.result(CrawlResult)
     token = run_.run_id
     silver = quarantine = run_file(run_.dataset, run_.run_id)
     if any(c.unique or c.references for c in ctx.dataset.columns.values()):
         expose_silver(engine, ctx.ports, ctx.pipeline, replaced=run_.replaces)  # rules read it
-    before = _landed_state(ctx)
-    job = ValidationJob(
-        file=FileSpec(
-            storage.url("landing", run_.file),
-            crawl.format,
-            ctx.dataset.csv,
-            crawl.delimiter,
-            frozenset(ctx.dataset.columns),
-            run_.file_bytes,
-        ),
-        dataset_name=run_.dataset,
-        dataset=ctx.dataset,
-        mapping=crawl.mapping,
-        extras=crawl.extras,
-        run_id=run_.run_id,
-        source_file=run_.file,
-        ingested_at=now(),
-        silver_url=storage.staging_url("silver", silver, token),
-        quarantine_url=storage.staging_url("quarantine", quarantine, token),
-    )
-    try:
-        checked = engine.validate(job)
-        if before is None or before[0] != run_.file_bytes or _landed_state(ctx) != before:
-            raise InputError(
-                "changed while it was being read",
-                fix="Nothing was kept from it; its new content is a new file for the next "
-                "`medalist run`.",
-            )
-    except MedalistError as err:
-        err.path = f"landing/{run_.file}"
-        raise
+    ingested_at = now()
+    with load_ahead(ctx, ingested_at) as ahead:
+        job, checked = _validate(ctx, ingested_at, ahead)
+        staged_rows = ahead.settle(checked) if ahead else None
     gold_rows, gold_merged = build_gold(ctx, {run_.dataset: job.silver_url})
 
     # Published files are invisible until the run log commits this state (see states/lake.py).
@@ -92,7 +66,52 @@ def _transform(ctx: RunContext) -> TransformResult:
         gold_version=token if gold_rows else None,
         ingested_at=job.ingested_at.isoformat(),
         gold_merged=gold_merged,
+        staged_rows=staged_rows,
     )
+
+
+def _validate(
+    ctx: RunContext, ingested_at: datetime, tap: LoadAhead | None
+) -> tuple[ValidationJob, Validation]:
+    """Validate the landed file into staged silver and quarantine files (silver's rows also
+    to `tap`, as they are written); the file must not change while it is read."""
+    run_, storage, engine = ctx.run, ctx.ports.storage, ctx.engine
+    crawl = ctx.result(CrawlResult)
+    before = _landed_state(ctx)
+    token = run_.run_id
+    silver = quarantine = run_file(run_.dataset, run_.run_id)
+    job = ValidationJob(
+        file=FileSpec(
+            storage.url("landing", run_.file),
+            crawl.format,
+            ctx.dataset.csv,
+            crawl.delimiter,
+            frozenset(ctx.dataset.columns),
+            run_.file_bytes,
+        ),
+        dataset_name=run_.dataset,
+        dataset=ctx.dataset,
+        mapping=crawl.mapping,
+        extras=crawl.extras,
+        run_id=run_.run_id,
+        source_file=run_.file,
+        ingested_at=ingested_at,
+        silver_url=storage.staging_url("silver", silver, token),
+        quarantine_url=storage.staging_url("quarantine", quarantine, token),
+        tap=tap,
+    )
+    try:
+        checked = engine.validate(job)
+        if before is None or before[0] != run_.file_bytes or _landed_state(ctx) != before:
+            raise InputError(
+                "changed while it was being read",
+                fix="Nothing was kept from it; its new content is a new file for the next "
+                "`medalist run`.",
+            )
+    except MedalistError as err:
+        err.path = f"landing/{run_.file}"
+        raise
+    return job, checked
 
 
 def build_gold(ctx: RunContext, staged_silver: dict[str, str]) -> tuple[dict[str, int], list[str]]:
