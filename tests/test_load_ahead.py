@@ -18,7 +18,7 @@ from medalist.wiring import local_ports
 from medalist.workflow.context import RunContext
 from medalist.workflow.definition import INGEST, Workflow
 from medalist.workflow.runner import Runner
-from tests.conftest import HEADER, read_table
+from tests.conftest import HEADER, execute, read_table
 from tests.proxy import PgProxy
 
 LINEAGE = ("_run_id", "_ingested_at")  # differ from one project to another
@@ -156,3 +156,27 @@ def test_load_takes_a_stage_only_when_it_is_this_runs_and_complete(pg_url):
         assert _stages(pg_url) == []  # the run's own stage went with the load that passed it by
     finally:
         dest.close()
+
+
+def test_new_keys_go_straight_in_and_a_key_loaded_by_hand_is_merged(make_project, pg_url):
+    project = make_project(pg_url, load_ahead_mb=10_000)  # small files: loaded after
+    hints = []
+    for path, content in [
+        ("orders/1.csv", _orders(range(1, 3001))),
+        ("orders/2.csv", _orders(range(3001, 4001), day=25)),  # new keys: inserted as they are
+        ("orders/3.csv", _orders(range(4001, 4501), day=26, quantity=3)),  # one already there
+    ]:
+        if path == "orders/3.csv":  # someone loaded order 4001 by hand
+            execute(
+                pg_url,
+                "INSERT INTO silver.orders (order_id, quantity, _run_id) VALUES (4001, 1, '0')",
+            )
+        project.land(path, content)
+        (run,) = project.run().runs
+        assert run.status == Status.SUCCEEDED, run.error
+        hints.append(run.outputs["Transform"]["new_keys"])
+    assert hints == [True, True, True]
+    silver = _silver(pg_url)
+    assert [r[0] for r in silver] == list(range(1, 4501))
+    assert [(r[3], r[6]) for r in silver if r[0] == 4001] == [(3, "orders/3.csv")]
+    assert {r[6] for r in silver if r[0] > 3000} == {"orders/2.csv", "orders/3.csv"}

@@ -6,7 +6,7 @@ none of them, and loading the same data twice leaves it unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -43,9 +43,13 @@ class Destination(Protocol):
         primary_key: Sequence[str],
         run_id: str,
         constants: Mapping[str, object] | None = None,
+        reread: Callable[[], pa.RecordBatchReader] | None = None,
     ) -> int:
         """Load batches into a table (inside `transaction()`); return the rows delivered.
         `constants`: columns with one value on every row, which an adapter may send once.
+        `reread`, given with merge when the rows' keys are most likely new to the table, reads
+        the rows again: an adapter may insert them plainly and, when a key is there after all,
+        undo that and merge what `reread` returns.
 
         merge upserts on the key; append replaces this run's earlier rows (so a retry never
         duplicates); replace swaps the whole table."""

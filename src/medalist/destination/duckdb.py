@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -50,6 +50,7 @@ class DuckDBDestination:
         primary_key: Sequence[str],
         run_id: str,
         constants: Mapping[str, object] | None = None,
+        reread: Callable[[], pa.RecordBatchReader] | None = None,
     ) -> int:
         try:
             return self._load(table, data, mode, primary_key, run_id)

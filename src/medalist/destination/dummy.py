@@ -9,7 +9,7 @@ Counts live on the class, keyed by URL, because each run opens its own destinati
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -43,6 +43,7 @@ class DummyDestination:
         primary_key: Sequence[str],
         run_id: str,
         constants: Mapping[str, object] | None = None,
+        reread: Callable[[], pa.RecordBatchReader] | None = None,
     ) -> int:
         type(self).attempts[self.url] += 1
         if self.fail == "always" or type(self).attempts[self.url] <= int(self.fail):

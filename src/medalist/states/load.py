@@ -7,6 +7,10 @@ when a later run committed in between: the destination always moves forward).
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
+import pyarrow as pa
+
 from medalist.config import LoadMode
 from medalist.destination import Destination, SupportsStaging, TableRef
 from medalist.gold import model_order
@@ -34,6 +38,7 @@ def _silver(ctx: RunContext, destination: Destination) -> dict[str, int]:
     mode = dataset.load_mode
     if mode == LoadMode.none:
         return {}
+    transform: TransformResult | None = None
     # A replay may remove rows an earlier run loaded: refresh the whole table from silver.
     if mode == LoadMode.replace or run_.replaces:
         mode = LoadMode.replace
@@ -42,23 +47,38 @@ def _silver(ctx: RunContext, destination: Destination) -> dict[str, int]:
         constants: dict[str, object] = {}
     else:
         transform = ctx.result(TransformResult)
-        data = engine.scan_file(ctx.ports.storage.url("silver", transform.silver_path))
+        silver_url = ctx.ports.storage.url("silver", transform.silver_path)
+        data = engine.scan_file(silver_url)
         # One run's lineage is the same on every row: the destination may send it once.
         constants = {"_run_id": run_.run_id, "_source_file": run_.file}
         if transform.ingested_at:
             constants["_ingested_at"] = transform.ingested_at
     table = TableRef("silver", run_.dataset)
-    staged = None if mode == LoadMode.replace else ctx.result(TransformResult).staged_rows
-    # Closing the reader even when the load fails frees the engine for a retry.
-    with data:
-        if staged is not None and isinstance(destination, SupportsStaging):
+    key = dataset.primary_key
+    # Closing the readers even when the load fails frees the engine for a retry.
+    with ExitStack() as readers:
+        readers.enter_context(data)
+        if transform is None:
+            rows = destination.load(table, data, mode, key, run_.run_id, constants=constants)
+        elif transform.staged_rows is not None and isinstance(destination, SupportsStaging):
             # loaded ahead during Transform (states/ahead.py): publish the stage
             rows = destination.load_staged(
-                table, data, mode, dataset.primary_key, run_.run_id, constants, staged
+                table, data, mode, key, run_.run_id, constants, transform.staged_rows
             )
         else:
+
+            def reread() -> pa.RecordBatchReader:
+                return readers.enter_context(engine.scan_file(silver_url))
+
+            new_keys = mode == LoadMode.merge and transform.new_keys
             rows = destination.load(
-                table, data, mode, dataset.primary_key, run_.run_id, constants=constants
+                table,
+                data,
+                mode,
+                key,
+                run_.run_id,
+                constants=constants,
+                reread=reread if new_keys else None,
             )
     return {str(table): rows}
 

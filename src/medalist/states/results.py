@@ -48,6 +48,7 @@ class TransformResult(StateResult):
     ingested_at: str | None = None  # the lineage timestamp on every silver row of the run
     gold_merged: list[str] = field(default_factory=list)  # models merged, not rebuilt whole
     staged_rows: int | None = None  # silver rows already staged in the destination (load ahead)
+    new_keys: bool = False  # no key of the run's rows was in silver: Load may insert them plainly
 
     def heads(self) -> dict[str, str]:
         return {"gold": self.gold_version} if self.gold_version else {}

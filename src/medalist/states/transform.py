@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 
+from medalist.config import LoadMode
 from medalist.contracts.rules import literal
 from medalist.engine import FileSpec, Validation, ValidationJob
 from medalist.errors import InputError, MedalistError, TerminalError
@@ -44,7 +46,11 @@ def _transform(ctx: RunContext) -> TransformResult:
     with load_ahead(ctx, ingested_at) as ahead:
         job, checked = _validate(ctx, ingested_at, ahead)
         staged_rows = ahead.settle(checked) if ahead else None
-    gold_rows, gold_merged = build_gold(ctx, {run_.dataset: job.silver_url})
+    adds_only = _adds_only(ctx, job.silver_url)
+    gold_rows, gold_merged = build_gold(ctx, {run_.dataset: job.silver_url}, adds_only)
+    # A hint for Load: rows whose keys silver lacks are most likely new to the destination too.
+    keyed_merge = bool(ctx.dataset.primary_key) and ctx.dataset.load_mode == LoadMode.merge
+    new_keys = keyed_merge and staged_rows is None and adds_only()
 
     # Published files are invisible until the run log commits this state (see states/lake.py).
     storage.publish("silver", silver, token)
@@ -67,6 +73,7 @@ def _transform(ctx: RunContext) -> TransformResult:
         ingested_at=job.ingested_at.isoformat(),
         gold_merged=gold_merged,
         staged_rows=staged_rows,
+        new_keys=new_keys,
     )
 
 
@@ -114,7 +121,9 @@ def _validate(
     return job, checked
 
 
-def build_gold(ctx: RunContext, staged_silver: dict[str, str]) -> tuple[dict[str, int], list[str]]:
+def build_gold(
+    ctx: RunContext, staged_silver: dict[str, str], adds_only: Callable[[], bool]
+) -> tuple[dict[str, int], list[str]]:
     """Build every model's new version, inputs first, into staged Parquet files; return rows
     per model and the models merged. A model that decomposes merges this run's rows into its
     previous version when the run only adds rows (medalist/incremental.py); the others are
@@ -122,7 +131,7 @@ def build_gold(ctx: RunContext, staged_silver: dict[str, str]) -> tuple[dict[str
     every committed run."""
     storage, engine, pipeline = ctx.ports.storage, ctx.engine, ctx.pipeline
     expose_silver(engine, ctx.ports, pipeline, staged_silver, ctx.run.replaces)
-    merging = _merging(ctx, staged_silver)
+    merging = _merging(ctx, staged_silver, adds_only)
     rows: dict[str, int] = {}
     merged: list[str] = []
     for name in model_order(pipeline):
@@ -143,7 +152,7 @@ def build_gold(ctx: RunContext, staged_silver: dict[str, str]) -> tuple[dict[str
 
 
 def _merging(
-    ctx: RunContext, staged_silver: dict[str, str]
+    ctx: RunContext, staged_silver: dict[str, str], adds_only: Callable[[], bool]
 ) -> Callable[[str, str, str], str | None] | None:
     """How to merge a model into its previous version for this run, or None when this run
     must rebuild every model: it is a replay, gold has no version yet, or its rows change keys
@@ -156,8 +165,7 @@ def _merging(
     plans = {name: decomposable(model.sql) for name, model in ctx.pipeline.models.items()}
     if not any(plan and plan.dataset == run_.dataset for plan in plans.values()):
         return None  # nothing could merge: spare the look at silver's keys
-    key = ctx.dataset.primary_key
-    if key and engine.keys_overlap(live_silver(ctx.ports, run_.dataset), staged, key):
+    if not adds_only():
         return None  # corrections: latest-wins may remove earlier rows from any group
     engine.expose(INCOMING, run_.dataset, [staged], {}, [])
 
@@ -173,6 +181,21 @@ def _merging(
         return merge_sql(plan, f"read_parquet({literal(url)})", incoming, engine.columns(url))
 
     return merge
+
+
+def _adds_only(ctx: RunContext, staged: str) -> Callable[[], bool]:
+    """Whether this run only adds rows to silver: no replay, and none of its keys is in silver
+    already (the usual daily file). Asked lazily, answered once: it reads silver's keys."""
+
+    @cache
+    def answer() -> bool:
+        key = ctx.dataset.primary_key
+        if ctx.run.replaces:
+            return False
+        earlier = live_silver(ctx.ports, ctx.run.dataset)
+        return not (key and ctx.engine.keys_overlap(earlier, staged, key))
+
+    return answer
 
 
 def _contracts(ctx: RunContext, inputs: set[tuple[str, str]]) -> str:
