@@ -89,7 +89,13 @@ class DuckDBEngine:
     def __init__(self, memory_limit: str = "768MB", temp_dir: Path | None = None) -> None:
         # No TimeZone setting: it needs the ICU extension, which cannot be downloaded here;
         # without ICU DuckDB works in UTC, which is what we want anyway.
-        config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": memory_limit,
+            # DuckDB caches the blocks of files it reads, for the next read; a landed file is
+            # read once, so the cache only takes memory (a scan of 20M CSV rows: 208 MB
+            # peak with it, 156 MB without).
+            "enable_external_file_cache": False,
+        }
         self._scratch: Path | None = None
         self._temp_dir = temp_dir or Path(tempfile.gettempdir())
         if temp_dir is not None:
