@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import re
 import tempfile
 import time
@@ -87,6 +88,7 @@ class DuckDBEngine:
     """One in-memory DuckDB per run, with a memory ceiling and a spill folder."""
 
     def __init__(self, memory_limit: str = "768MB", temp_dir: Path | None = None) -> None:
+        _use_system_allocator()
         # No TimeZone setting: it needs the ICU extension, which cannot be downloaded here;
         # without ICU DuckDB works in UTC, which is what we want anyway.
         config: dict[str, str | bool | int | float | list[str]] = {
@@ -491,6 +493,15 @@ class DuckDBEngine:
         if self._scratch is not None:
             for path in (self._scratch, self._scratch.with_name(self._scratch.name + ".wal")):
                 path.unlink(missing_ok=True)
+
+
+def _use_system_allocator() -> None:
+    """Arrow's batches (splitting, encoding for COPY) come from the C library's allocator
+    rather than Arrow's default, mimalloc, which kept what the streaming threads freed: 5M
+    rows peaked at 542-544 MB with it, 447-457 MB without, in the same time. Arrow's own
+    ARROW_DEFAULT_MEMORY_POOL still decides when it is set."""
+    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 _KNOWN = [  # DuckDB's words -> ours (the rest of its message is long and generic)
