@@ -164,7 +164,8 @@ def test_new_keys_go_straight_in_and_a_key_loaded_by_hand_is_merged(make_project
     for path, content in [
         ("orders/1.csv", _orders(range(1, 3001))),
         ("orders/2.csv", _orders(range(3001, 4001), day=25)),  # new keys: inserted as they are
-        ("orders/3.csv", _orders(range(4001, 4501), day=26, quantity=3)),  # one already there
+        # one already there, in the first of several batches
+        ("orders/3.csv", _orders(range(4001, 204_001), day=26, quantity=3)),
     ]:
         if path == "orders/3.csv":  # someone loaded order 4001 by hand
             execute(
@@ -177,6 +178,6 @@ def test_new_keys_go_straight_in_and_a_key_loaded_by_hand_is_merged(make_project
         hints.append(run.outputs["Transform"]["new_keys"])
     assert hints == [True, True, True]
     silver = _silver(pg_url)
-    assert [r[0] for r in silver] == list(range(1, 4501))
+    assert [r[0] for r in silver] == list(range(1, 204_001))
     assert [(r[3], r[6]) for r in silver if r[0] == 4001] == [(3, "orders/3.csv")]
     assert {r[6] for r in silver if r[0] > 3000} == {"orders/2.csv", "orders/3.csv"}

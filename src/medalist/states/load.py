@@ -68,6 +68,7 @@ def _silver(ctx: RunContext, destination: Destination) -> dict[str, int]:
         else:
 
             def reread() -> pa.RecordBatchReader:
+                data.close()  # the engine takes one open result at a time (decision 0003)
                 return readers.enter_context(engine.scan_file(silver_url))
 
             new_keys = mode == LoadMode.merge and transform.new_keys
