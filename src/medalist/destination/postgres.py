@@ -198,6 +198,10 @@ def _found_stage(db: _Session, table: TableRef, run_id: str, rows: int) -> _Stag
     return _Stage(name, rows, keyed=bool(marker.get("keyed")), logged=bool(marker.get("logged")))
 
 
+def _drop_stage(db: _Session, table: TableRef, run_id: str) -> None:
+    db.execute(f"DROP TABLE IF EXISTS {_qualified_stage(_stage_name(table, run_id))}")
+
+
 def _drop_stale_stages(db: _Session) -> None:
     """Stages older than a day: their runs failed, or were redone under new stages."""
     cutoff = datetime.now(UTC) - _STAGE_STALE
@@ -275,7 +279,7 @@ class PostgresDestination:
             try:
                 db.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(STAGE_SCHEMA)}")
                 _drop_stale_stages(db)
-                db.execute(f"DROP TABLE IF EXISTS {_qualified_stage(name)}")
+                _drop_stage(db, table, run_id)
                 target = f"{ident(table.schema)}.{ident(table.name)}"
                 fresh = db.rows(f"SELECT to_regclass({literal(target)}) IS NULL") == [(True,)]
                 load = _Load(db, TableRef(STAGE_SCHEMA, name), rows, primary_key, constants or {})
@@ -304,9 +308,7 @@ class PostgresDestination:
         with _errors(f"load of {table}"):
             stage = _found_stage(self.session, table, run_id, staged_rows)
             if stage is None or mode == LoadMode.replace:
-                self.session.execute(
-                    f"DROP TABLE IF EXISTS {_qualified_stage(_stage_name(table, run_id))}"
-                )
+                _drop_stage(self.session, table, run_id)
                 stage = None
             load = _Load(self.session, table, data, primary_key, constants or {})
             return load.run(mode, run_id, stage)
@@ -314,9 +316,7 @@ class PostgresDestination:
     def discard_stage(self, table: TableRef, run_id: str) -> None:
         with suppress(psycopg.Error):
             self.session.rollback()
-            self.session.execute(
-                f"DROP TABLE IF EXISTS {_qualified_stage(_stage_name(table, run_id))}"
-            )
+            _drop_stage(self.session, table, run_id)
             self.session.commit()
 
     def close(self) -> None:
@@ -440,11 +440,7 @@ class _Load:
         db = self.db
         db.execute("SAVEPOINT medalist_new_keys")
         try:
-            constants, self.constants = self.constants, {}
-            try:
-                rows = self._copy(self.table.schema, self.table.name)
-            finally:
-                self.constants = constants
+            rows = self._copy(self.table.schema, self.table.name, defaults=False)
         except psycopg.errors.UniqueViolation:
             db.execute("ROLLBACK TO SAVEPOINT medalist_new_keys")
             return None
@@ -470,10 +466,10 @@ class _Load:
             f"ON CONFLICT ({key}) {action}"
         )
 
-    def _copy(self, schema: str | None, name: str) -> int:
+    def _copy(self, schema: str | None, name: str, *, defaults: bool = True) -> int:
         """Binary COPY of the batches (schema None: a temporary table); constant columns come
-        from defaults set for the duration of the COPY."""
-        db, constants = self.db, self.constants
+        from defaults set for the duration of the COPY, or, without `defaults`, on every row."""
+        db, constants = self.db, self.constants if defaults else {}
         qualified = f"{ident(schema)}.{ident(name)}" if schema else ident(name)
         for column, value in constants.items():
             db.execute(
