@@ -19,6 +19,7 @@ from medalist.config import LoadMode
 from medalist.destination import SupportsStaging, TableRef
 from medalist.engine import Validation
 from medalist.errors import MedalistError
+from medalist.states.lake import run_lineage
 from medalist.workflow.context import RunContext
 
 _MB = 2**20
@@ -36,12 +37,7 @@ class LoadAhead:
     ) -> None:
         self.destination, self.table = destination, table
         self.primary_key, self.run_id = ctx.dataset.primary_key, ctx.run.run_id
-        # as the Load state sends them: one value for the whole run
-        self.constants = {
-            "_run_id": ctx.run.run_id,
-            "_source_file": ctx.run.file,
-            "_ingested_at": ingested_at.isoformat(),
-        }
+        self.constants = run_lineage(ctx.run, ingested_at.isoformat())  # as Load sends them
         self.rows: int | None = None
 
     def __call__(self, rows: pa.RecordBatchReader) -> None:

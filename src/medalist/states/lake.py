@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 
 from medalist.config import Pipeline
 from medalist.engine import Engine
-from medalist.runlog import Status
+from medalist.runlog import RunRecord, Status
 from medalist.storage import Zone
 from medalist.workflow.context import Ports
 
@@ -23,6 +23,15 @@ LINEAGE_TYPES = {
     "_ingested_at": "TIMESTAMPTZ",
     "_source_row": "BIGINT",
 }
+
+
+def run_lineage(run: RunRecord, ingested_at: str | None) -> dict[str, object]:
+    """The lineage one run puts on every silver row, as constants a destination may send
+    once: loading ahead and Load must send the same."""
+    constants: dict[str, object] = {"_run_id": run.run_id, "_source_file": run.file}
+    if ingested_at:
+        constants["_ingested_at"] = ingested_at
+    return constants
 
 
 STAGED_ZONES: tuple[Zone, ...] = ("silver", "quarantine", "gold")  # where states stage outputs

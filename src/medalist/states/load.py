@@ -14,7 +14,7 @@ import pyarrow as pa
 from medalist.config import LoadMode
 from medalist.destination import Destination, SupportsStaging, TableRef
 from medalist.gold import model_order
-from medalist.states.lake import expose_silver, gold_path, sweep
+from medalist.states.lake import expose_silver, gold_path, run_lineage, sweep
 from medalist.states.results import LoadResult, TransformResult
 from medalist.workflow.context import RunContext
 
@@ -50,9 +50,7 @@ def _silver(ctx: RunContext, destination: Destination) -> dict[str, int]:
         silver_url = ctx.ports.storage.url("silver", transform.silver_path)
         data = engine.scan_file(silver_url)
         # One run's lineage is the same on every row: the destination may send it once.
-        constants = {"_run_id": run_.run_id, "_source_file": run_.file}
-        if transform.ingested_at:
-            constants["_ingested_at"] = transform.ingested_at
+        constants = run_lineage(run_, transform.ingested_at)
     table = TableRef("silver", run_.dataset)
     key = dataset.primary_key
     # Closing the readers even when the load fails frees the engine for a retry.
