@@ -44,7 +44,7 @@ def _transform(ctx: RunContext) -> TransformResult:
         expose_silver(engine, ctx.ports, ctx.pipeline, replaced=run_.replaces)  # rules read it
     ingested_at = now()
     with load_ahead(ctx, ingested_at) as ahead:
-        job, checked = _validate(ctx, ingested_at, ahead)
+        job, checked = _validate(ctx, silver, ingested_at, ahead)
         staged_rows = ahead.settle(checked) if ahead else None
     adds_only = _adds_only(ctx, job.silver_url)
     gold_rows, gold_merged = build_gold(ctx, {run_.dataset: job.silver_url}, adds_only)
@@ -78,15 +78,15 @@ def _transform(ctx: RunContext) -> TransformResult:
 
 
 def _validate(
-    ctx: RunContext, ingested_at: datetime, tap: LoadAhead | None
+    ctx: RunContext, path: str, ingested_at: datetime, tap: LoadAhead | None
 ) -> tuple[ValidationJob, Validation]:
-    """Validate the landed file into staged silver and quarantine files (silver's rows also
-    to `tap`, as they are written); the file must not change while it is read."""
+    """Validate the landed file into staged silver and quarantine files at `path` in their
+    zones (silver's rows also to `tap`, as they are written); the file must not change while
+    it is read."""
     run_, storage, engine = ctx.run, ctx.ports.storage, ctx.engine
     crawl = ctx.result(CrawlResult)
     before = _landed_state(ctx)
     token = run_.run_id
-    silver = quarantine = run_file(run_.dataset, run_.run_id)
     job = ValidationJob(
         file=FileSpec(
             storage.url("landing", run_.file),
@@ -103,8 +103,8 @@ def _validate(
         run_id=run_.run_id,
         source_file=run_.file,
         ingested_at=ingested_at,
-        silver_url=storage.staging_url("silver", silver, token),
-        quarantine_url=storage.staging_url("quarantine", quarantine, token),
+        silver_url=storage.staging_url("silver", path, token),
+        quarantine_url=storage.staging_url("quarantine", path, token),
         tap=tap,
     )
     try:
