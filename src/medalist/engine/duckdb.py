@@ -498,7 +498,7 @@ class DuckDBEngine:
 def _use_system_allocator() -> None:
     """Arrow's batches (splitting, encoding for COPY) come from the C library's allocator
     rather than Arrow's default, mimalloc, which kept what the streaming threads freed: 5M
-    rows peaked at 542-544 MB with it, 447-457 MB without, in the same time. Arrow's own
+    rows peaked at 542-544 MB with it, 447-483 MB without, in the same time. Arrow's own
     ARROW_DEFAULT_MEMORY_POOL still decides when it is set."""
     if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
         pa.set_memory_pool(pa.system_memory_pool())
