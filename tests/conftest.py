@@ -149,3 +149,13 @@ def make_project(tmp_path: Path) -> Callable[..., Project]:
         return Project(root, config)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[str]:
+    """One moto server for the whole test session (start-up paid once): tests/aws/emulator.py."""
+    from tests.aws.emulator import moto_server, use_fake_credentials
+
+    use_fake_credentials()
+    with moto_server() as url:
+        yield url
