@@ -269,8 +269,38 @@ class EmailNotification(Channel):
         return value
 
 
+_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
+
+
+class SnsNotification(Channel):
+    type: Literal["sns"]
+    topic_arn: str = Field(
+        description="arn:aws:sns:REGION:ACCOUNT:TOPIC that gets a publish per alert; it must "
+        "exist (medalist never creates it). Its region is the one used."
+    )
+
+    @field_validator("topic_arn")
+    @classmethod
+    def _arn(cls, value: str) -> str:
+        if not _TOPIC_ARN.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not an SNS topic ARN (arn:aws:sns:eu-west-1:123456789012:alerts)"
+            )
+        return value
+
+    @property
+    def region(self) -> str:
+        match = _TOPIC_ARN.fullmatch(self.topic_arn)
+        assert match is not None  # checked on load
+        return match[1]
+
+
 NotificationSpec = Annotated[
-    ConsoleNotification | FileNotification | WebhookNotification | EmailNotification,
+    ConsoleNotification
+    | FileNotification
+    | WebhookNotification
+    | EmailNotification
+    | SnsNotification,
     Field(discriminator="type"),
 ]
 CHANNEL_TYPES: tuple[type[Channel], ...] = (
@@ -278,6 +308,7 @@ CHANNEL_TYPES: tuple[type[Channel], ...] = (
     FileNotification,
     WebhookNotification,
     EmailNotification,
+    SnsNotification,
 )
 
 

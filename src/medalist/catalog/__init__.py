@@ -1,10 +1,12 @@
-"""The Catalog port (Glue Data Catalog in the AWS design): each dataset's schema versions."""
+"""The Catalog port (Glue Data Catalog in the AWS design): each dataset's schema versions, and
+the tables other readers (Athena) use, pointed at exactly what the run log published."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,20 @@ class SchemaVersion:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class PublishedTable:
+    """What readers see of one table of a zone right after a commit: its objects (URLs, as
+    `Storage.url` gives them) and their columns (DuckDB types). `exact`: the columns are the
+    whole schema (gold: one file); otherwise they add to the table's (silver and quarantine
+    hold files of many runs, which may differ)."""
+
+    zone: Literal["silver", "gold", "quarantine"]
+    name: str
+    urls: tuple[str, ...]
+    columns: dict[str, str]
+    exact: bool = False
+
+
 class Catalog(Protocol):
     def latest(self, dataset: str) -> SchemaVersion | None:
         """The current schema version of a dataset, if it has one."""
@@ -54,3 +70,7 @@ class Catalog(Protocol):
 
     def versions(self, dataset: str) -> list[SchemaVersion]:
         """Every version of a dataset, oldest first."""
+
+    def publish(self, tables: Sequence[PublishedTable]) -> None:
+        """Point these tables at exactly these objects; called right after a run-log commit,
+        holding the pipeline's lock (a no-op where medalist's own readers are the only ones)."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from medalist.catalog import SchemaDiff, SchemaVersion
+from medalist.catalog import PublishedTable, SchemaDiff, SchemaVersion
 from medalist.metastore import connect, iso, metastore_path, now
 
 
@@ -33,6 +34,7 @@ class SqliteCatalog:
                 return current
             diff = SchemaDiff.between(current.columns if current else {}, columns)
             version = (current.version if current else 0) + 1
+            created = now()
             self.con.execute(
                 "INSERT INTO catalog (dataset, version, columns, diff, file, run_id, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -43,20 +45,28 @@ class SqliteCatalog:
                     json.dumps(asdict(diff)),
                     file,
                     run_id,
-                    iso(now()),
+                    iso(created),
                 ),
             )
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
-        return SchemaVersion(dataset, version, columns, diff, file, now())
+        # As stored (to the millisecond), so it equals what latest() reads back.
+        return SchemaVersion(dataset, version, columns, diff, file, _stored(created))
 
     def versions(self, dataset: str) -> list[SchemaVersion]:
         rows = self.con.execute(
             "SELECT * FROM catalog WHERE dataset = ? ORDER BY version", (dataset,)
         ).fetchall()
         return [_version(r) for r in rows]
+
+    def publish(self, tables: Sequence[PublishedTable]) -> None:
+        """Nothing to do: locally, medalist's readers ask the run log what is published."""
+
+
+def _stored(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _version(row: sqlite3.Row) -> SchemaVersion:

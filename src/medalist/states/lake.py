@@ -9,13 +9,16 @@ is redone, and the swap to a new gold version is one run-log transaction.
 
 from __future__ import annotations
 
+import sys
 from pathlib import PurePosixPath
 
+from medalist.catalog import PublishedTable
 from medalist.config import Pipeline
 from medalist.engine import Engine
+from medalist.errors import MedalistError
 from medalist.runlog import RunRecord, Status
 from medalist.storage import Zone
-from medalist.workflow.context import Ports
+from medalist.workflow.context import Ports, RunContext
 
 LINEAGE_TYPES = {
     "_run_id": "VARCHAR",
@@ -78,6 +81,51 @@ def live_silver(ports: Ports, dataset: str, replaced: str | None = None) -> list
         for f in ports.storage.find("silver", f"{dataset}/*.parquet")
         if _run_of(f.path) in live
     ]
+
+
+def live_quarantine(ports: Ports, dataset: str) -> list[str]:
+    """URLs of the quarantine files of a dataset's live runs."""
+    live = ports.runlog.live_runs(dataset)
+    return [
+        ports.storage.url("quarantine", f.path)
+        for f in ports.storage.find("quarantine", f"{dataset}/*.parquet")
+        if _run_of(f.path) in live
+    ]
+
+
+def published_tables(ctx: RunContext) -> list[PublishedTable]:
+    """What readers see now of the run's dataset (silver and quarantine files of live runs)
+    and of every gold model (its head), with the columns of the newest file of each."""
+    ports, engine, dataset = ctx.ports, ctx.engine, ctx.run.dataset
+    silver, quarantine = live_silver(ports, dataset), live_quarantine(ports, dataset)
+    # Run ids sort by time: the columns of each zone's newest file.
+    tables = [
+        PublishedTable(
+            "silver", dataset, tuple(silver), engine.columns(silver[-1]) if silver else {}
+        ),
+        PublishedTable(
+            "quarantine",
+            dataset,
+            tuple(quarantine),
+            engine.columns(quarantine[-1]) if quarantine else {},
+        ),
+    ]
+    head = ports.runlog.heads(ctx.pipeline.name).get("gold")
+    for model in ctx.pipeline.models if head else ():
+        url = ports.storage.url("gold", gold_path(model, head or ""))
+        tables.append(PublishedTable("gold", model, (url,), engine.columns(url), exact=True))
+    return tables
+
+
+def publish_catalog(ctx: RunContext) -> None:
+    """Point the catalog's tables (Glue, for Athena) at what the run log has just published.
+    Called right after an exclusive state's commit, so under the pipeline's lock and in commit
+    order. The tables are a view of the run log, rewritten whole each time: when this fails
+    the run stands, and the next commit (this run's Load, or the next run) rewrites them."""
+    try:
+        ctx.ports.catalog.publish(published_tables(ctx))
+    except MedalistError as err:
+        print(f"medalist: the catalog's tables are not updated yet: {err}", file=sys.stderr)
 
 
 def sweep(ports: Ports, pipeline: Pipeline) -> list[str]:

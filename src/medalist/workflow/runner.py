@@ -22,6 +22,7 @@ from medalist.metastore import now
 from medalist.notify import route, run_message
 from medalist.notify.outbox import deliver_due
 from medalist.runlog import ConcurrentUpdate, RunRecord, Status, Transition
+from medalist.states.lake import publish_catalog
 from medalist.states.results import StateResult, result_from_dict
 from medalist.workflow.context import RunContext
 from medalist.workflow.definition import TaskState, Workflow
@@ -72,6 +73,8 @@ class Runner:
             heads=result.heads(),
             **result.run_fields(),
         )
+        if state.exclusive:  # its commit may change what readers see: tell the catalog
+            publish_catalog(ctx)
 
     @contextmanager
     def _exclusive(self, ctx: RunContext, state: TaskState) -> Iterator[None]:
