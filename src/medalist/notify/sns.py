@@ -90,10 +90,9 @@ def fit(message: dict[str, Any], limit: int) -> str:
         over = len(_json(shrunk).encode()) - limit
         if over <= 0:
             break
-        if shrunk.get(key) is not None:
-            shrunk[key] = _shorten(
-                shrunk[key] if key == "reason" else _json(shrunk[key]), over, cut
-            )
+        value = shrunk.get(key)
+        if value is not None:  # a dict or list becomes its JSON text, cut
+            shrunk[key] = _shorten(value if isinstance(value, str) else _json(value), over, cut)
     return _json(shrunk)
 
 
