@@ -19,6 +19,7 @@ from medalist.config import (
     Pipeline,
     RoleSpec,
     RowRule,
+    SnsNotification,
     TriggerSpec,
     WebhookNotification,
 )
@@ -35,6 +36,7 @@ MODELS: list[type[BaseModel]] = [
     FileNotification,
     WebhookNotification,
     EmailNotification,
+    SnsNotification,
     TriggerSpec,
     AccessSpec,
     RoleSpec,
