@@ -23,6 +23,7 @@ from medalist.catalog.glue import PARQUET_SERDE, SYMLINK_INPUT, GlueCatalog
 from medalist.config import Pipeline
 from medalist.contracts.rules import literal
 from medalist.controller import run_pipeline
+from medalist.errors import TransientError
 from medalist.operate import replay_dataset
 from medalist.query import Console
 from medalist.runlog import Status
@@ -208,3 +209,45 @@ def test_glue_columns_are_the_hive_types_of_the_published_files(lake: Any) -> No
         "revenue": "decimal(38,2)",
     }
     assert columns("quarantine_orders")["_rules"] == "array<string>"
+
+
+class Flaky:
+    """The catalog, failing its next `failures` publishes as an unreachable Glue would."""
+
+    def __init__(self, inner: GlueCatalog, failures: int) -> None:
+        self.inner, self.failures = inner, failures
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def publish(self, tables: Any) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise TransientError("Glue table shop.silver_orders: ServiceUnavailable")
+        self.inner.publish(tables)
+
+
+def test_a_failed_publish_leaves_the_run_standing_and_the_next_commit_repairs_it(
+    lake: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake.land("orders/day1.csv", DAY1)
+    run_pipeline(lake.pipeline, lake.ports(lake.pipeline))
+    before = athena_objects(lake.glue, lake.database, "silver_orders")
+
+    def flaky_ports(failures: int) -> Ports:
+        ports = lake.ports(lake.pipeline)
+        return dataclasses.replace(ports, catalog=Flaky(ports.catalog, failures))
+
+    # Both commits of the run fail to publish: the run stands; Athena still shows day 1 only.
+    lake.land("orders/day2.csv", DAY2)
+    (second,) = run_pipeline(lake.pipeline, flaky_ports(2)).runs
+    assert second.status == Status.SUCCEEDED
+    assert "the catalog's tables are not updated yet" in capsys.readouterr().err
+    assert athena_objects(lake.glue, lake.database, "silver_orders") == before
+
+    # The next run's commits rewrite the tables whole, its Transform's publish failing too.
+    lake.land("orders/day4.csv", DAY4)
+    (fourth,) = run_pipeline(lake.pipeline, flaky_ports(1)).runs
+    assert fourth.status == Status.SUCCEEDED
+    lake.check()
+    assert len(athena_objects(lake.glue, lake.database, "silver_orders")) == 3

@@ -3,11 +3,14 @@ metastore and the Glue Data Catalog (on the moto server)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rich.console import Console as RichConsole
 
+from medalist import render
 from medalist.aws import AwsTarget
 from medalist.catalog import Catalog, SchemaDiff
 from medalist.catalog.glue import GlueCatalog
@@ -104,3 +107,21 @@ def test_datasets_keep_their_own_versions(catalog: Catalog) -> None:
     catalog.register("orders", V2, "orders/b.csv", "R3")
     assert [v.version for v in catalog.versions("orders")] == [1, 2]
     assert [v.columns for v in catalog.versions("customers")] == [{"id": "BIGINT"}]
+
+
+def test_medalist_catalog_shows_them_the_same_way(catalog: Catalog) -> None:
+    """`medalist catalog` renders what versions() returns: the same lines on every adapter."""
+    catalog.register("orders", V1, "orders/a.csv", "R1")
+    catalog.register("orders", V2, "orders/b.csv", "R2")
+    console = RichConsole(width=250, record=True)
+    console.print(render.catalog_table("orders", catalog.versions("orders")))
+    lines = [
+        re.sub(r"\d{4}-\d\d-\d\dT[\d:]+\+00:00", "SINCE", line).split()
+        for line in console.export_text().splitlines()
+    ]
+    assert ["orders:", "2", "schema", "version(s)"] in lines
+    assert any(line[:4] == ["│", "1", "│", "SINCE"] and "first" in line for line in lines)
+    assert any(
+        line[:5] == ["│", "2", "│", "SINCE", "│"] and "+channel" in line and "-status" in line
+        for line in lines
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,12 @@ class Catalog(Protocol):
     def versions(self, dataset: str) -> list[SchemaVersion]:
         """Every version of a dataset, oldest first."""
 
+
+@runtime_checkable
+class SupportsPublishing(Protocol):
+    """A catalog other readers (Athena) query: its tables must follow what the run log
+    publishes. Medalist's own readers ask the run log, so the local catalog does not need it."""
+
     def publish(self, tables: Sequence[PublishedTable]) -> None:
         """Point these tables at exactly these objects; called right after a run-log commit,
-        holding the pipeline's lock (a no-op where medalist's own readers are the only ones)."""
+        holding the pipeline's lock."""

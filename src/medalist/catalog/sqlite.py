@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from medalist.catalog import PublishedTable, SchemaDiff, SchemaVersion
+from medalist.catalog import SchemaDiff, SchemaVersion
 from medalist.metastore import connect, iso, metastore_path, now
 
 
@@ -60,9 +59,6 @@ class SqliteCatalog:
             "SELECT * FROM catalog WHERE dataset = ? ORDER BY version", (dataset,)
         ).fetchall()
         return [_version(r) for r in rows]
-
-    def publish(self, tables: Sequence[PublishedTable]) -> None:
-        """Nothing to do: locally, medalist's readers ask the run log what is published."""
 
 
 def _stored(moment: datetime) -> datetime:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import sys
 from pathlib import PurePosixPath
 
-from medalist.catalog import PublishedTable
+from medalist.catalog import PublishedTable, SupportsPublishing
 from medalist.config import Pipeline
 from medalist.engine import Engine
-from medalist.errors import MedalistError
+from medalist.errors import as_medalist_error
 from medalist.runlog import RunRecord, Status
 from medalist.storage import Zone
 from medalist.workflow.context import Ports, RunContext
@@ -122,9 +122,13 @@ def publish_catalog(ctx: RunContext) -> None:
     Called right after an exclusive state's commit, so under the pipeline's lock and in commit
     order. The tables are a view of the run log, rewritten whole each time: when this fails
     the run stands, and the next commit (this run's Load, or the next run) rewrites them."""
+    catalog = ctx.ports.catalog
+    if not isinstance(catalog, SupportsPublishing):
+        return  # the SQLite catalog: medalist's readers ask the run log themselves
     try:
-        ctx.ports.catalog.publish(published_tables(ctx))
-    except MedalistError as err:
+        catalog.publish(published_tables(ctx))
+    except Exception as exc:  # e.g. Glue unreachable, or a file's footer unreadable
+        err = as_medalist_error(exc, ctx.run.state or "")
         print(f"medalist: the catalog's tables are not updated yet: {err}", file=sys.stderr)
 
 
