@@ -154,6 +154,13 @@ def test_gold_columns_follow_the_head_exactly(catalog: GlueCatalog, glue: Any) -
     assert [(c["Name"], c["Type"]) for c in sd["Columns"]] == [("b", "double")]
 
 
+def test_no_table_is_made_before_there_are_columns(catalog: GlueCatalog, glue: Any) -> None:
+    """A dataset whose runs never quarantined a row: Athena gets no table it cannot query."""
+    catalog.publish([PublishedTable("quarantine", "orders", (), {})])
+    with pytest.raises(glue.exceptions.EntityNotFoundException):
+        glue.get_table(DatabaseName=catalog.database, Name="quarantine_orders")
+
+
 def test_moto_does_not_enforce_glue_version_ids(catalog: GlueCatalog, glue: Any) -> None:
     """EMULATOR GAP (moto 5.2): update_table with a stale VersionId succeeds, where Glue answers
     ConcurrentModificationException. GlueCatalog passes the VersionId it read and reads again

@@ -105,6 +105,8 @@ class GlueCatalog:
                 columns = _merge(base, table)
                 if found and columns == base["StorageDescriptor"]["Columns"]:
                     return None, None
+                if not found and not columns:
+                    return None, None  # e.g. no quarantined row yet: no table without columns
                 sd = {**base["StorageDescriptor"], "Columns": columns}
                 return {**base, "StorageDescriptor": sd}, None
 
@@ -214,6 +216,15 @@ class GlueCatalog:
     def _ensure_database(self) -> None:
         """One Glue database per pipeline, created when missing."""
         if self._database_ready:
+            return
+        try:  # look first: a role may read a database a stack made, yet not create one
+            self.glue.get_database(Name=self.database)
+        except self.glue.exceptions.EntityNotFoundException:
+            pass
+        except Exception as exc:
+            raise aws_error(exc, f"Glue database {self.database}", self.target) from exc
+        else:
+            self._database_ready = True
             return
         try:
             self.glue.create_database(
