@@ -516,7 +516,7 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
     return f". Did you mean {close[0]!r}?" if close else ""
 
 
-_CHANNEL_TAGS = ("console", "file", "webhook", "email")
+_CHANNEL_TAGS = ("console", "file", "webhook", "email", "sns")
 
 
 def _config_error(exc: ValidationError, path: str) -> ConfigError:

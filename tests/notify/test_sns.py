@@ -208,7 +208,9 @@ def test_a_topic_arn_is_checked_on_load(tmp_path: Any) -> None:
     }
     path = tmp_path / "pipeline.yaml"
     path.write_text(yaml.safe_dump(config))
-    with pytest.raises(ConfigError, match="'shop-alerts' is not an SNS topic ARN"):
+    with pytest.raises(
+        ConfigError, match=r"notifications\.0\.topic_arn: 'shop-alerts' is not an SNS"
+    ):
         load_pipeline(path)
     spec = SnsNotification(type="sns", topic_arn="arn:aws:sns:us-east-2:123456789012:a.fifo")
     assert spec.region == "us-east-2"
