@@ -14,42 +14,69 @@ from medalist.errors import MedalistError
 aws_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
-    help="Deploy to AWS: the state machine (and, coming, the stack) from pipeline.yaml.",
+    help="Deploy to AWS: the stack and the state machine, generated from pipeline.yaml.",
 )
 
 
-@aws_app.command()
-def workflow(
-    config: Annotated[
-        Path | None, typer.Option("-c", "--config", help="pipeline.yaml to use.")
-    ] = None,
-    compute: Annotated[
-        str, typer.Option(help="Where Crawl, Transform and Load run: glue or lambda.")
-    ] = "glue",
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
-    ] = None,
-) -> None:
-    """The Step Functions state machine (Amazon States Language, JSON) of the pipeline,
-    generated from the workflow definition the local runner executes."""
-    from medalist.cli import _errors, _load, err
-    from medalist.workflow.definition import INGEST
+ConfigOption = Annotated[Path | None, typer.Option("-c", "--config", help="pipeline.yaml to use.")]
+ComputeOption = Annotated[
+    str, typer.Option(help="Where Crawl, Transform and Load run: glue or lambda.")
+]
+OutputOption = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+]
 
-    with _errors():
-        pipeline = _load(config)
-        if compute not in ("glue", "lambda"):
-            raise MedalistError(
-                f"--compute {compute!r} is not a place states can run",
-                fix="Use --compute glue (the default) or --compute lambda.",
-            )
-        chosen: Compute = "glue" if compute == "glue" else "lambda"
-        asl = state_machine(INGEST, pipeline.name, chosen)
-        problems = structure_errors(asl)
-        if problems:  # a bug of ours, never the user's: say so rather than emit it
-            raise MedalistError("generated an invalid state machine: " + "; ".join(problems))
-    text = json.dumps(asl, indent=2) + "\n"
+
+def _compute(compute: str) -> Compute:
+    if compute not in ("glue", "lambda"):
+        raise MedalistError(
+            f"--compute {compute!r} is not a place states can run",
+            fix="Use --compute glue (the default) or --compute lambda.",
+        )
+    return "glue" if compute == "glue" else "lambda"
+
+
+def _emit(text: str, output: Path | None, what: str) -> None:
+    from medalist.cli import err
+
     if output is None:
         typer.echo(text, nl=False)
     else:
         output.write_text(text)
-        err.print(f"Wrote {output} ({len(asl['States'])} states, {chosen} compute).")
+        err.print(f"Wrote {output} ({what}).")
+
+
+@aws_app.command()
+def template(
+    config: ConfigOption = None, compute: ComputeOption = "glue", output: OutputOption = None
+) -> None:
+    """The whole stack as one CloudFormation template (YAML): zone buckets, run-log table,
+    alert topic, functions, state machine, schedule, Glue, Athena, IAM roles, alarms."""
+    from medalist.cli import _errors, _load
+    from medalist.deploy.cfn import to_yaml
+    from medalist.deploy.template import template as build
+
+    with _errors():
+        stack = build(_load(config), _compute(compute))
+    text = to_yaml(stack)
+    _emit(text, output, f"{len(stack['Resources'])} resources, {compute} compute")
+
+
+@aws_app.command()
+def workflow(
+    config: ConfigOption = None, compute: ComputeOption = "glue", output: OutputOption = None
+) -> None:
+    """The Step Functions state machine (Amazon States Language, JSON) of the pipeline,
+    generated from the workflow definition the local runner executes."""
+    from medalist.cli import _errors, _load
+    from medalist.workflow.definition import INGEST
+
+    with _errors():
+        pipeline = _load(config)
+        asl = state_machine(INGEST, pipeline.name, _compute(compute))
+        problems = structure_errors(asl)
+        if problems:  # a bug of ours, never the user's: say so rather than emit it
+            raise MedalistError("generated an invalid state machine: " + "; ".join(problems))
+    _emit(
+        json.dumps(asl, indent=2) + "\n", output, f"{len(asl['States'])} states, {compute} compute"
+    )
