@@ -90,7 +90,7 @@ def test_cli_prints_the_state_machine(tmp_path: Path) -> None:
     assert printed.exit_code == 0, printed.output
     assert json.loads(printed.stdout)["StartAt"] == "Crawl"
     refused = CliRunner().invoke(app, ["aws", "workflow", "-c", config, "--compute", "ec2"])
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2
     assert "--compute glue" in refused.output
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from medalist.deploy.asl import Compute, state_machine, structure_errors
-from medalist.errors import MedalistError
+from medalist.errors import ConfigError, MedalistError
 
 aws_app = typer.Typer(
     no_args_is_help=True,
@@ -29,7 +29,7 @@ OutputOption = Annotated[
 
 def _compute(compute: str) -> Compute:
     if compute not in ("glue", "lambda"):
-        raise MedalistError(
+        raise ConfigError(
             f"--compute {compute!r} is not a place states can run",
             fix="Use --compute glue (the default) or --compute lambda.",
         )
@@ -80,3 +80,45 @@ def workflow(
     _emit(
         json.dumps(asl, indent=2) + "\n", output, f"{len(asl['States'])} states, {compute} compute"
     )
+
+
+@aws_app.command()
+def estimate(
+    daily_gb: Annotated[float, typer.Option(help="GB landing a day.", min=0)],
+    files_per_day: Annotated[float, typer.Option(help="Files landing a day.", min=1)],
+    config: ConfigOption = None,
+    compute: ComputeOption = "glue",
+    worker_type: Annotated[str, typer.Option(help="Glue worker type.")] = "G.1X",
+    workers: Annotated[int, typer.Option(help="Glue workers per state.", min=2)] = 2,
+    athena_tb: Annotated[float, typer.Option(help="TB Athena scans a month.", min=0)] = 0.0,
+) -> None:
+    """Monthly cost by service at this volume (the seed's cost and data-volume plan), with
+    state times measured on this pipeline's own runs."""
+    from rich.table import Table
+
+    from medalist.cli import _errors, _load, out
+    from medalist.deploy.estimate import Volume
+    from medalist.deploy.estimate import estimate as plan
+    from medalist.wiring import local_ports
+
+    with _errors():
+        pipeline = _load(config)
+        kinds = ("G.025X", "G.1X", "G.2X", "G.4X", "G.8X")
+        if worker_type not in kinds:
+            raise ConfigError(
+                f"--worker-type {worker_type!r} is not a Glue worker type",
+                fix=f"Use one of {', '.join(kinds)}.",
+            )
+        volume = Volume(daily_gb, files_per_day, worker_type, workers, athena_tb_month=athena_tb)
+        runs = local_ports(pipeline).runlog.list(limit=None)
+        result = plan(pipeline, runs, volume, _compute(compute))
+    table = Table(title=f"{pipeline.name}: a month on AWS ({compute} compute)")
+    for column in ("service", "usage a month", "USD a month"):
+        table.add_column(column, justify="right" if column.startswith("USD") else "left")
+    for line in result.lines:
+        table.add_row(line.service, line.usage, f"{line.monthly_usd:,.2f}")
+    table.add_row("total", "", f"{result.total:,.2f}", style="bold")
+    out.print(table)
+    out.print(f"Prices: {result.region} list prices as of {result.prices_as_of}. Assumptions:")
+    for note in result.assumptions:
+        out.print(f"  - {note}")
