@@ -122,3 +122,49 @@ def estimate(
     out.print(f"Prices: {result.region} list prices as of {result.prices_as_of}. Assumptions:")
     for note in result.assumptions:
         out.print(f"  - {note}")
+
+
+@aws_app.command()
+def deploy(
+    stack: Annotated[str, typer.Option(help="CloudFormation stack name, e.g. shop-prod.")],
+    artifact_bucket: Annotated[
+        str, typer.Option(help="An existing bucket the functions and job script are uploaded to.")
+    ],
+    artifacts: Annotated[
+        Path, typer.Option(help="Folder of artifacts built by `medalist aws package`.")
+    ] = Path("dist/aws"),
+    config: ConfigOption = None,
+    compute: ComputeOption = "glue",
+    prefix: Annotated[str, typer.Option(help="Key prefix of the artifacts.")] = "medalist/",
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option("--parameter", "-p", help="KEY=VALUE for a template parameter (repeat)."),
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region (default: AWS_REGION).")] = None,
+    endpoint_url: Annotated[str | None, typer.Option(help="A local AWS endpoint.")] = None,
+) -> None:
+    """Upload the artifacts, create or update the stack through a change set, follow it with
+    progress, and print its outputs (bucket names, topic, dashboard URLs)."""
+    from medalist.aws import AwsTarget
+    from medalist.cli import _errors, _load, err, out
+    from medalist.deploy.cfn import to_yaml
+    from medalist.deploy.stack import deploy as run_deploy
+    from medalist.deploy.stack import upload
+    from medalist.deploy.template import template as build
+
+    with _errors():
+        pipeline = _load(config)
+        values = {"ArtifactBucket": artifact_bucket, "ArtifactPrefix": prefix}
+        for item in parameter or []:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ConfigError(f"--parameter {item!r} is not KEY=VALUE")
+            values[key] = value
+        target = AwsTarget(region, endpoint_url)
+        keys = upload(target, artifact_bucket, prefix, artifacts)
+        err.print(f"Uploaded {len(keys)} artifacts to s3://{artifact_bucket}/{prefix}")
+        body = to_yaml(build(pipeline, _compute(compute)))
+        done = run_deploy(target, stack, body, values, progress=err.print)
+    out.print(f"{done.stack}: {done.status} ({done.changes} changes)")
+    for key, value in sorted(done.outputs.items()):
+        out.print(f"  {key:<24} {value}")
