@@ -168,3 +168,27 @@ def deploy(
     out.print(f"{done.stack}: {done.status} ({done.changes} changes)")
     for key, value in sorted(done.outputs.items()):
         out.print(f"  {key:<24} {value}")
+
+
+@aws_app.command()
+def diagram(
+    config: ConfigOption = None,
+    compute: ComputeOption = "glue",
+    what: Annotated[str, typer.Option(help="workflow (the state machine) or stack.")] = "stack",
+) -> None:
+    """A Mermaid diagram generated from the state machine or the template."""
+    from medalist.cli import _errors, _load
+    from medalist.deploy.diagram import stack_mermaid, workflow_mermaid
+    from medalist.deploy.template import template as build
+    from medalist.workflow.definition import INGEST
+
+    with _errors():
+        pipeline = _load(config)
+        chosen = _compute(compute)
+        if what == "workflow":
+            text = workflow_mermaid(state_machine(INGEST, pipeline.name, chosen))
+        elif what == "stack":
+            text = stack_mermaid(build(pipeline, chosen))
+        else:
+            raise ConfigError(f"--what {what!r} is neither workflow nor stack")
+    typer.echo(text, nl=False)
