@@ -23,9 +23,10 @@ demo: $(STAMP) ## run the whole pipeline on bundled demo data and print where to
 	$(BIN)/medalist demo $(DEMO_DIR)
 	@echo "(medalist is installed in $(VENV): run 'source $(BIN)/activate' first, or prefix $(BIN)/)"
 
-test: $(STAMP) ## check PostgreSQL is up and chromium installed (fix both if we can), then run every test
+test: $(STAMP) ## check PostgreSQL is up, chromium and asl-validator installed (fix what we can), then run every test
 	@scripts/ensure-postgres
 	@scripts/ensure-chromium
+	@scripts/ensure-asl-validator
 	$(BIN)/pytest
 
 chaos: $(STAMP) ## kill `medalist run` 50 times at random moments, then prove exactly-once (KILLS=, SEED=)

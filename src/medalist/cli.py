@@ -18,6 +18,7 @@ from rich.console import Console
 from medalist import render
 from medalist.config import Pipeline, load_pipeline, resolve_config_path
 from medalist.controller import Outcome, run_pipeline
+from medalist.deploy.cli import aws_app
 from medalist.errors import MedalistError, NotFound, Refused
 from medalist.runlog import RunRecord, Status
 from medalist.wiring import local_ports
@@ -289,6 +290,7 @@ def _loopback(host: str) -> bool:
 
 users_app = typer.Typer(help="Dashboard users: add, list, remove.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(aws_app, name="aws")
 
 
 @users_app.command("add")

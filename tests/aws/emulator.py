@@ -18,6 +18,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO
 
 # moto accepts any credentials; the standard chain finds these in the environment.
@@ -27,6 +28,7 @@ FAKE_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 REGION = "eu-west-1"
+ROOT = Path(__file__).resolve().parents[2]  # where `tests.aws.lambda_runtime` imports from
 
 
 def free_port() -> int:
@@ -37,16 +39,18 @@ def free_port() -> int:
 
 @contextmanager
 def moto_server(port: int | None = None) -> Iterator[str]:
-    """Start `moto_server` on 127.0.0.1 and yield its endpoint URL; stop it afterwards.
+    """Start moto's server (with our Lambda runtime: tests/aws/lambda_runtime.py) on 127.0.0.1
+    and yield its endpoint URL; stop it afterwards.
 
     Fails loudly (never skips) when moto is not installed or the server does not come up."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "tests.aws.lambda_runtime", "-H", "127.0.0.1", "-p", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=log,
+            cwd=ROOT,
         )
         try:
             _wait_until_up(proc, url, log)

@@ -1,0 +1,194 @@
+"""`medalist aws …`: what deploys the pipeline to AWS, generated from the same pipeline.yaml."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from medalist.deploy.asl import Compute, state_machine, structure_errors
+from medalist.errors import ConfigError, MedalistError
+
+aws_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Deploy to AWS: the stack and the state machine, generated from pipeline.yaml.",
+)
+
+
+ConfigOption = Annotated[Path | None, typer.Option("-c", "--config", help="pipeline.yaml to use.")]
+ComputeOption = Annotated[
+    str, typer.Option(help="Where Crawl, Transform and Load run: glue or lambda.")
+]
+OutputOption = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+]
+
+
+def _compute(compute: str) -> Compute:
+    if compute not in ("glue", "lambda"):
+        raise ConfigError(
+            f"--compute {compute!r} is not a place states can run",
+            fix="Use --compute glue (the default) or --compute lambda.",
+        )
+    return "glue" if compute == "glue" else "lambda"
+
+
+def _emit(text: str, output: Path | None, what: str) -> None:
+    from medalist.cli import err
+
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        err.print(f"Wrote {output} ({what}).")
+
+
+@aws_app.command()
+def template(
+    config: ConfigOption = None, compute: ComputeOption = "glue", output: OutputOption = None
+) -> None:
+    """The whole stack as one CloudFormation template (YAML): zone buckets, run-log table,
+    alert topic, functions, state machine, schedule, Glue, Athena, IAM roles, alarms."""
+    from medalist.cli import _errors, _load
+    from medalist.deploy.cfn import to_yaml
+    from medalist.deploy.template import template as build
+
+    with _errors():
+        stack = build(_load(config), _compute(compute))
+    text = to_yaml(stack)
+    _emit(text, output, f"{len(stack['Resources'])} resources, {compute} compute")
+
+
+@aws_app.command()
+def workflow(
+    config: ConfigOption = None, compute: ComputeOption = "glue", output: OutputOption = None
+) -> None:
+    """The Step Functions state machine (Amazon States Language, JSON) of the pipeline,
+    generated from the workflow definition the local runner executes."""
+    from medalist.cli import _errors, _load
+    from medalist.workflow.definition import INGEST
+
+    with _errors():
+        pipeline = _load(config)
+        asl = state_machine(INGEST, pipeline.name, _compute(compute))
+        problems = structure_errors(asl)
+        if problems:  # a bug of ours, never the user's: say so rather than emit it
+            raise MedalistError("generated an invalid state machine: " + "; ".join(problems))
+    _emit(
+        json.dumps(asl, indent=2) + "\n", output, f"{len(asl['States'])} states, {compute} compute"
+    )
+
+
+@aws_app.command()
+def estimate(
+    daily_gb: Annotated[float, typer.Option(help="GB landing a day.", min=0)],
+    files_per_day: Annotated[float, typer.Option(help="Files landing a day.", min=1)],
+    config: ConfigOption = None,
+    compute: ComputeOption = "glue",
+    worker_type: Annotated[str, typer.Option(help="Glue worker type.")] = "G.1X",
+    workers: Annotated[int, typer.Option(help="Glue workers per state.", min=2)] = 2,
+    athena_tb: Annotated[float, typer.Option(help="TB Athena scans a month.", min=0)] = 0.0,
+) -> None:
+    """Monthly cost by service at this volume (the seed's cost and data-volume plan), with
+    state times measured on this pipeline's own runs."""
+    from rich.table import Table
+
+    from medalist.cli import _errors, _load, out
+    from medalist.deploy.estimate import Volume
+    from medalist.deploy.estimate import estimate as plan
+    from medalist.wiring import local_ports
+
+    with _errors():
+        pipeline = _load(config)
+        kinds = ("G.025X", "G.1X", "G.2X", "G.4X", "G.8X")
+        if worker_type not in kinds:
+            raise ConfigError(
+                f"--worker-type {worker_type!r} is not a Glue worker type",
+                fix=f"Use one of {', '.join(kinds)}.",
+            )
+        volume = Volume(daily_gb, files_per_day, worker_type, workers, athena_tb_month=athena_tb)
+        runs = local_ports(pipeline).runlog.list(limit=None)
+        result = plan(pipeline, runs, volume, _compute(compute))
+    table = Table(title=f"{pipeline.name}: a month on AWS ({compute} compute)")
+    for column in ("service", "usage a month", "USD a month"):
+        table.add_column(column, justify="right" if column.startswith("USD") else "left")
+    for line in result.lines:
+        table.add_row(line.service, line.usage, f"{line.monthly_usd:,.2f}")
+    table.add_row("total", "", f"{result.total:,.2f}", style="bold")
+    out.print(table)
+    out.print(f"Prices: {result.region} list prices as of {result.prices_as_of}. Assumptions:")
+    for note in result.assumptions:
+        out.print(f"  - {note}")
+
+
+@aws_app.command()
+def deploy(
+    stack: Annotated[str, typer.Option(help="CloudFormation stack name, e.g. shop-prod.")],
+    artifact_bucket: Annotated[
+        str, typer.Option(help="An existing bucket the functions and job script are uploaded to.")
+    ],
+    artifacts: Annotated[
+        Path, typer.Option(help="Folder of artifacts built by `medalist aws package`.")
+    ] = Path("dist/aws"),
+    config: ConfigOption = None,
+    compute: ComputeOption = "glue",
+    prefix: Annotated[str, typer.Option(help="Key prefix of the artifacts.")] = "medalist/",
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option("--parameter", "-p", help="KEY=VALUE for a template parameter (repeat)."),
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region (default: AWS_REGION).")] = None,
+    endpoint_url: Annotated[str | None, typer.Option(help="A local AWS endpoint.")] = None,
+) -> None:
+    """Upload the artifacts, create or update the stack through a change set, follow it with
+    progress, and print its outputs (bucket names, topic, dashboard URLs)."""
+    from medalist.aws import AwsTarget
+    from medalist.cli import _errors, _load, err, out
+    from medalist.deploy.cfn import to_yaml
+    from medalist.deploy.stack import deploy as run_deploy
+    from medalist.deploy.stack import upload
+    from medalist.deploy.template import template as build
+
+    with _errors():
+        pipeline = _load(config)
+        values = {"ArtifactBucket": artifact_bucket, "ArtifactPrefix": prefix}
+        for item in parameter or []:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ConfigError(f"--parameter {item!r} is not KEY=VALUE")
+            values[key] = value
+        target = AwsTarget(region, endpoint_url)
+        keys = upload(target, artifact_bucket, prefix, artifacts)
+        err.print(f"Uploaded {len(keys)} artifacts to s3://{artifact_bucket}/{prefix}")
+        body = to_yaml(build(pipeline, _compute(compute)))
+        done = run_deploy(target, stack, body, values, progress=err.print)
+    out.print(f"{done.stack}: {done.status} ({done.changes} changes)")
+    for key, value in sorted(done.outputs.items()):
+        out.print(f"  {key:<24} {value}")
+
+
+@aws_app.command()
+def diagram(
+    config: ConfigOption = None,
+    compute: ComputeOption = "glue",
+    what: Annotated[str, typer.Option(help="workflow (the state machine) or stack.")] = "stack",
+) -> None:
+    """A Mermaid diagram generated from the state machine or the template."""
+    from medalist.cli import _errors, _load
+    from medalist.deploy.diagram import stack_mermaid, workflow_mermaid
+    from medalist.deploy.template import template as build
+    from medalist.workflow.definition import INGEST
+
+    with _errors():
+        pipeline = _load(config)
+        chosen = _compute(compute)
+        if what == "workflow":
+            text = workflow_mermaid(state_machine(INGEST, pipeline.name, chosen))
+        elif what == "stack":
+            text = stack_mermaid(build(pipeline, chosen))
+        else:
+            raise ConfigError(f"--what {what!r} is neither workflow nor stack")
+    typer.echo(text, nl=False)

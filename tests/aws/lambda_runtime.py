@@ -1,0 +1,50 @@
+"""moto's server with a Lambda runtime plugged in: `python -m tests.aws.lambda_runtime -p PORT`.
+
+Without Docker, moto's Lambda returns canned payloads and never runs code. Here an invoke runs
+the function's Handler (`package.module.function`, importable in this Python) in the server
+process, with the event it was sent, and answers as Lambda does: the returned value as JSON,
+or, when the handler raises, `x-amz-function-error: Unhandled` with errorType (the exception's
+class name, which Step Functions' Retry and Catch match) and errorMessage. Step Functions tasks
+that invoke Lambda therefore run our handlers for real.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from typing import Any
+
+from moto import server
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.config import default_user_config
+
+
+def _invoke(
+    self: LambdaSimpleBackend,
+    function_name: str,
+    qualifier: str | None,
+    body: Any,
+    headers: Any,
+    response_headers: Any,
+) -> bytes:
+    fn = self.get_function(function_name, qualifier)  # ResourceNotFound as Lambda would
+    module, _, attr = str(fn.handler).rpartition(".")
+    event = json.loads(body) if body else {}
+    try:
+        handler = getattr(importlib.import_module(module), attr)
+        result = handler(event, None)
+    except Exception as exc:
+        response_headers["x-amz-function-error"] = "Unhandled"
+        error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+        return json.dumps(error).encode()
+    return json.dumps(result).encode()
+
+
+if __name__ == "__main__":
+    LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
+    # No Docker here: Lambda is the simple backend (running our handlers, above), and Step
+    # Functions executions interpret their definitions for real.
+    default_user_config["lambda"] = {"use_docker": False}
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}
+    server.main(sys.argv[1:])

@@ -1,0 +1,131 @@
+"""The generated CloudFormation template: cfn-lint clean for several pipelines, and the stack a
+user relies on (zone buckets locked down, one IAM role per access role, the state machine)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from medalist.config import Pipeline
+from medalist.deploy.cfn import to_yaml
+from medalist.deploy.compute import eventbridge_cron
+from medalist.deploy.template import template
+
+CFN_LINT = Path(sys.executable).with_name("cfn-lint")
+
+
+def pipeline(**overrides: Any) -> Pipeline:
+    config: dict[str, Any] = {
+        "name": "shop",
+        "datasets": {
+            "orders": {
+                "source": "orders/*.csv",
+                "columns": {"order_id": {"type": "bigint"}, "amount": {"type": "decimal(12,2)"}},
+            }
+        },
+        "models": {"totals": {"sql": "SELECT sum(amount) AS total FROM silver.orders"}},
+    }
+    return Pipeline.model_validate(config | overrides)
+
+
+VARIANTS = {
+    "glue-defaults": (pipeline(), "glue"),
+    "lambda-defaults": (pipeline(), "lambda"),
+    "custom-roles-and-schedule": (
+        pipeline(
+            access={
+                "roles": {
+                    "auditor": {"zones": ["quarantine", "landing"]},
+                    "ops_team": {"zones": [], "operate": True},
+                }
+            },
+            trigger={"mode": "both", "schedule": "30 6 * * 1-5", "timezone": "Europe/Paris"},
+        ),
+        "glue",
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_cfn_lint_finds_nothing_in_the_generated_templates(variant: str, tmp_path: Path) -> None:
+    assert CFN_LINT.is_file() or shutil.which("cfn-lint"), "cfn-lint (dev extra) is missing"
+    source, compute = VARIANTS[variant]
+    path = tmp_path / "template.yaml"
+    path.write_text(to_yaml(template(source, compute)))  # type: ignore[arg-type]
+    linted = subprocess.run(
+        [str(CFN_LINT), "--format", "parseable", str(path)], capture_output=True, text=True
+    )
+    assert linted.stdout == "" and linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_yaml_has_no_aliases_cloudformation_would_refuse() -> None:
+    text = to_yaml(template(pipeline(), "lambda"))
+    assert "&id" not in text and "*id" not in text
+    assert yaml.safe_load(text)["Resources"]["Workflow"]["Type"] == (
+        "AWS::StepFunctions::StateMachine"
+    )
+
+
+def test_zone_buckets_are_encrypted_versioned_private_and_tls_only() -> None:
+    resources = template(pipeline())["Resources"]
+    for zone in ("Landing", "Silver", "Gold", "Quarantine"):
+        bucket = resources[f"{zone}Bucket"]["Properties"]
+        assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+        assert all(bucket["PublicAccessBlockConfiguration"].values())
+        assert "ServerSideEncryptionConfiguration" in bucket["BucketEncryption"]
+        statement = resources[f"{zone}BucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        assert statement[0]["Effect"] == "Deny"
+        assert statement[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    landing_rules = resources["LandingBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert landing_rules[0]["ExpirationInDays"] == {"Ref": "LandingExpireDays"}
+
+
+def _readable_buckets(role: dict[str, Any]) -> set[str]:
+    statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    objects = [s for s in statements if s["Action"] == ["s3:GetObject"]]
+    return {r["Fn::Sub"].split(".")[0].removeprefix("${") for s in objects for r in s["Resource"]}
+
+
+def test_each_access_role_reads_only_its_zones_as_the_dashboard_does() -> None:
+    source = VARIANTS["custom-roles-and-schedule"][0]
+    resources = template(source)["Resources"]
+    assert _readable_buckets(resources["AuditorAccessRole"]) == {
+        "LandingBucket",
+        "QuarantineBucket",
+    }
+    ops = resources["OpsTeamAccessRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    assert _readable_buckets(resources["OpsTeamAccessRole"]) == set()
+    assert any(s["Action"] == ["states:StartExecution"] for s in ops["Statement"])
+    default = template(pipeline())["Resources"]
+    assert _readable_buckets(default["AnalystAccessRole"]) == {"GoldBucket"}
+
+
+def test_the_state_machine_is_the_generated_workflow_with_its_substitutions() -> None:
+    machine = template(pipeline(), "glue")["Resources"]["Workflow"]["Properties"]
+    definition = json.loads(machine["DefinitionString"])
+    assert definition["States"]["Transform"]["Resource"] == "arn:aws:states:::glue:startJobRun.sync"
+    placeholders = {"StateJobName", "FinishFunctionArn", "AlertTopicArn"}
+    assert set(machine["DefinitionSubstitutions"]) == placeholders
+    for name in placeholders:
+        assert "${" + name + "}" in machine["DefinitionString"]
+
+
+@pytest.mark.parametrize(
+    ("cron", "expected"),
+    [
+        ("0 3 * * *", "0 3 * * ? *"),
+        ("30 6 * * 1-5", "30 6 ? * 2-6 *"),  # Monday-Friday: EventBridge counts Sunday as 1
+        ("0 0 1 * *", "0 0 1 * ? *"),
+        ("15 2 * * 0,6", "15 2 ? * 1,7 *"),
+        ("*/10 * * * *", "*/10 * * * ? *"),
+    ],
+)
+def test_cron_becomes_eventbridge_cron(cron: str, expected: str) -> None:
+    assert eventbridge_cron(cron) == expected
