@@ -22,6 +22,7 @@ from medalist.storage import StoredFile, Zone
 
 STAGING = ".staging"
 COPY_PART_BYTES = 256 * 2**20  # above this an object is copied in parts (5 GB is S3's limit)
+S3FS_BLOCK_BYTES = 8 * 2**20  # the engine's read-ahead and upload part size (s3fs: 50 MB)
 _DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
 # Checksums S3 keeps for the whole object, most widely produced first (decision 0016).
 _FULL_CHECKSUMS = ("CRC64NVME", "CRC32", "CRC32C", "SHA256", "SHA1")
@@ -38,11 +39,13 @@ class S3Storage:
         roots: Mapping[Zone, str],
         target: AwsTarget,
         copy_part_bytes: int = COPY_PART_BYTES,
+        list_page: int = 1000,
     ) -> None:
         self.roots = {zone: parse_s3(url) for zone, url in roots.items()}
         self.target = target
         self.s3 = target.client("s3")
         self.copy_part_bytes = copy_part_bytes
+        self.list_page = list_page  # keys per ListObjectsV2 page (1,000 is S3's most)
         for bucket in sorted({root.bucket for root in self.roots.values()}):
             self._check_bucket(bucket)
 
@@ -100,7 +103,9 @@ class S3Storage:
         return sorted(found, key=lambda f: f.path.split("/"))
 
     def _list(self, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": self.list_page}
+        )
         try:
             for page in pages:
                 yield from page.get("Contents", [])
@@ -348,4 +353,8 @@ def s3_filesystem(target: AwsTarget) -> Any:
         client_kwargs=client_kwargs,
         use_listings_cache=False,
         skip_instance_cache=True,
+        # Each open object keeps a block of read-ahead (and a writer buffers a part): 8 MB,
+        # not s3fs's 50 MB. A 2M-row run (84 MB CSV): 1,235 MB peak with 50 MB blocks,
+        # 1,032 MB with 8 MB, the same run on local disk 931 MB; no slower.
+        default_block_size=S3FS_BLOCK_BYTES,
     )
