@@ -177,3 +177,21 @@ def test_a_missing_secret_or_key_is_named(tmp_path: Path, aws_endpoint: str, sec
         load_pipeline(_write(tmp_path, destination=f"${{aws-secret:{gone}}}", aws=aws))
     assert f"secret {gone} does not exist" in str(err.value)
     assert "pipeline.yaml" in str(err.value)
+
+
+def test_validate_shows_where_the_zones_are(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from medalist.cli import app
+
+    zones = {z: f"s3://acme-{z}/shop" for z in ("landing", "silver", "gold", "quarantine")}
+    path = _write(tmp_path, zones=zones, runlog="dynamodb://medalist-runs")
+    result = CliRunner().invoke(app, ["validate", "-c", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "landing s3://acme-landing/shop, silver s3://acme-silver/shop" in result.output
+
+    (tmp_path / "pipeline.yaml").write_text(
+        (tmp_path / "pipeline.yaml").read_text().replace("runlog: dynamodb://medalist-runs", "")
+    )
+    refused = CliRunner().invoke(app, ["validate", "-c", str(path)])
+    assert refused.exit_code == 2 and "set runlog: dynamodb://TABLE" in refused.output
