@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from medalist.cli import app
 from medalist.config import (
     AccessSpec,
+    AwsSpec,
     ColumnSpec,
     CsvOptions,
     DatasetSpec,
@@ -22,6 +23,7 @@ from medalist.config import (
     SnsNotification,
     TriggerSpec,
     WebhookNotification,
+    ZonesSpec,
 )
 
 DOCS = Path(__file__).parent.parent / "docs"
@@ -40,6 +42,8 @@ MODELS: list[type[BaseModel]] = [
     TriggerSpec,
     AccessSpec,
     RoleSpec,
+    AwsSpec,
+    ZonesSpec,
 ]
 SETTINGS = [(m.__name__, f) for m in MODELS for f in m.model_fields if f != "base_dir"]
 

@@ -21,7 +21,7 @@ from medalist.controller import Outcome, run_pipeline
 from medalist.deploy.cli import aws_app
 from medalist.errors import MedalistError, NotFound, Refused
 from medalist.runlog import RunRecord, Status
-from medalist.wiring import local_ports
+from medalist.wiring import open_ports
 from medalist.workflow.definition import INGEST
 from medalist.workflow.runner import Runner
 
@@ -85,7 +85,7 @@ def run(config: ConfigOption = None) -> None:
     """Process every new file in landing, one run per file. Exit 1 if any run failed."""
     with _errors():
         pipeline = _load(config)
-        outcome = run_pipeline(pipeline, local_ports(pipeline), on_start=_started)
+        outcome = run_pipeline(pipeline, open_ports(pipeline), on_start=_started)
     _report(outcome, nothing="Nothing new in landing.")
 
 
@@ -99,7 +99,7 @@ def retry(
 
     with _errors():
         pipeline = _load(config)
-        outcome = retry_run(pipeline, local_ports(pipeline), Runner(INGEST), run_id, _started)
+        outcome = retry_run(pipeline, open_ports(pipeline), Runner(INGEST), run_id, _started)
     _report(outcome, nothing="")
 
 
@@ -122,7 +122,7 @@ def replay(
         pipeline = _load(config)
         outcome = replay_dataset(
             pipeline,
-            local_ports(pipeline),
+            open_ports(pipeline),
             Runner(INGEST),
             dataset,
             since.date() if since else None,
@@ -161,7 +161,7 @@ def runs(
     """Table of runs: id, dataset, file, status, state, rows, duration."""
     with _errors():
         pipeline = _load(config)
-        records = local_ports(pipeline).runlog.list(dataset=dataset, status=status, limit=limit)
+        records = open_ports(pipeline).runlog.list(dataset=dataset, status=status, limit=limit)
     if not records:
         out.print("No runs yet. Land files under the lake's landing/ and `medalist run`.")
         return
@@ -176,7 +176,7 @@ def show(
     """Every state of one run, its counts, rule counts and error."""
     with _errors():
         pipeline = _load(config)
-        record = local_ports(pipeline).runlog.get(run_id)
+        record = open_ports(pipeline).runlog.get(run_id)
     for part in render.run_detail(record):
         out.print(part)
 
@@ -195,7 +195,7 @@ def catalog(
                 f"no dataset {dataset!r} in {pipeline.name}",
                 fix=f"Datasets: {', '.join(pipeline.datasets)}.",
             )
-        store = local_ports(pipeline).catalog
+        store = open_ports(pipeline).catalog
         for name in names:
             versions = store.versions(name)
             if versions:
@@ -356,7 +356,7 @@ def query(
                     f"no role {role!r}", fix=f"Roles: {', '.join(pipeline.access.roles)}."
                 )
             user = User(user.name, role, pipeline.access.roles[role])
-        result = Console(pipeline, local_ports(pipeline), user, users).run(
+        result = Console(pipeline, open_ports(pipeline), user, users).run(
             sql, page_rows=DOWNLOAD_ROWS
         )
     if fmt == "json":
@@ -390,7 +390,7 @@ def alerts(
 
     with _errors():
         pipeline = _load(config)
-        outbox = local_ports(pipeline).outbox
+        outbox = open_ports(pipeline).outbox
         if send:
             done = deliver_due(outbox, open_notifiers(pipeline), force=True)
             out.print(f"sent {len(done.sent)}, failed {len(done.failed)}")

@@ -7,6 +7,8 @@ Errors name the file, the key path and the fix (with a did-you-mean for typos).
 from __future__ import annotations
 
 import difflib
+import itertools
+import json
 import os
 import re
 from datetime import UTC, datetime
@@ -25,10 +27,13 @@ from pydantic import (
     model_validator,
 )
 
+from medalist.aws import AwsTarget, aws_error
 from medalist.errors import ConfigError
+from medalist.locations import is_s3, parse_dynamodb, parse_glue, parse_s3
 from medalist.types import ALL_TYPE_NAMES, ColumnType
 
 CONFIG_ENV = "MEDALIST_CONFIG"
+STATE_DIR_ENV = "MEDALIST_STATE_DIR"  # local state of a lake on S3 (decision 0019)
 DEFAULT_CONFIG = "pipeline.yaml"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -391,6 +396,42 @@ class AccessSpec(Strict):
     )
 
 
+class AwsSpec(Strict):
+    """How the AWS adapters reach AWS (credentials come from the standard chain, never here)."""
+
+    region: str | None = Field(
+        None, description="AWS region, e.g. eu-west-1; default from AWS_REGION or the profile."
+    )
+    endpoint_url: str | None = Field(
+        None,
+        description="An S3-compatible store (MinIO, Ceph, R2) or a local AWS emulator, "
+        "e.g. http://127.0.0.1:9000; default AWS itself.",
+    )
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s)://host:port URL")
+        return value
+
+
+class ZonesSpec(Strict):
+    """One S3 location per zone (the AWS design's layout: a bucket per zone, IAM per bucket)."""
+
+    landing: str | None = Field(None, description="s3://bucket/prefix of landing.")
+    silver: str | None = Field(None, description="s3://bucket/prefix of silver.")
+    gold: str | None = Field(None, description="s3://bucket/prefix of gold.")
+    quarantine: str | None = Field(None, description="s3://bucket/prefix of quarantine.")
+
+    @field_validator("landing", "silver", "gold", "quarantine")
+    @classmethod
+    def _s3(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_s3(value)
+        return value
+
+
 class Pipeline(Strict):
     """The whole of pipeline.yaml."""
 
@@ -398,7 +439,22 @@ class Pipeline(Strict):
     lake: str = Field(
         "./lake",
         description="Root of the zones: landing/ silver/ gold/ "
-        "quarantine/ _medalist/. Relative to pipeline.yaml.",
+        "quarantine/ _medalist/. A folder (relative to pipeline.yaml) or s3://bucket/prefix.",
+    )
+    zones: ZonesSpec | None = Field(
+        None, description="A bucket (s3://bucket/prefix) per zone, instead of lake's sub-folders."
+    )
+    runlog: str | None = Field(
+        None,
+        description="dynamodb://TABLE (created when missing); default the SQLite metastore "
+        "of a local lake.",
+    )
+    catalog: str | None = Field(
+        None, description="glue://DATABASE (created when missing); default the metastore."
+    )
+    aws: AwsSpec = Field(
+        default_factory=lambda: AwsSpec.model_validate({}),
+        description="Region and endpoint of the AWS adapters.",
     )
     destination: str | None = Field(
         None, description="postgresql://… URL or a .duckdb file; default <lake>/warehouse.duckdb."
@@ -434,13 +490,106 @@ class Pipeline(Strict):
     )
     base_dir: Path = Field(Path("."), exclude=True, description="Folder holding pipeline.yaml.")
 
+    @field_validator("lake")
+    @classmethod
+    def _lake(cls, value: str) -> str:
+        if is_s3(value):
+            parse_s3(value)
+        elif "://" in value:
+            scheme = value.split("://", 1)[0]
+            raise ValueError(f"{scheme}:// is not supported; use a folder or s3://bucket/prefix")
+        return value
+
+    @field_validator("runlog")
+    @classmethod
+    def _runlog(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_dynamodb(value)
+        return value
+
+    @field_validator("catalog")
+    @classmethod
+    def _catalog(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_glue(value)
+        return value
+
+    @model_validator(mode="after")
+    def _places(self) -> Pipeline:
+        """Zones all in one place, apart from each other; a shared run log for a lake on S3."""
+        given = {z: u for z, u in (self.zones.model_dump() if self.zones else {}).items() if u}
+        if given and not is_s3(self.lake) and len(given) < len(ALL_ZONES):
+            missing = ", ".join(z for z in ALL_ZONES if z not in given)
+            raise ValueError(
+                f"zones: {missing} would stay in the local lake while the others are on S3; "
+                "give every zone an s3:// location, or set lake: s3://bucket/prefix"
+            )
+        if self.lake_on_s3:
+            roots = {z: parse_s3(self.zone_url(z)) for z in ALL_ZONES}
+            for a, b in itertools.permutations(ALL_ZONES, 2):
+                if roots[a].contains(roots[b]):
+                    raise ValueError(
+                        f"zones: {b} ({roots[b].url}) lies inside {a} ({roots[a].url}); "
+                        "give each zone its own bucket or prefix"
+                    )
+            if self.runlog is None:
+                raise ValueError(
+                    "runlog: a lake on S3 needs a run log every machine and process can reach, "
+                    "not the local SQLite file; set runlog: dynamodb://TABLE "
+                    f"(e.g. dynamodb://{self.name}-runs)"
+                )
+        elif self.catalog is not None:
+            raise ValueError(
+                "catalog: glue:// needs the zones on S3 (Glue tables point at S3 locations); "
+                "set lake: s3://bucket/prefix, or leave catalog out"
+            )
+        return self
+
+    @property
+    def lake_on_s3(self) -> bool:
+        """Whether the zones are on S3 (lake: s3://… or zones: …)."""
+        return is_s3(self.lake) or self.zones is not None
+
+    def zone_url(self, zone: str) -> str:
+        """Where a zone lives: its `zones:` entry, else <lake>/<zone> (a folder or s3://…)."""
+        given = getattr(self.zones, zone, None) if self.zones and zone in ALL_ZONES else None
+        if given:
+            return parse_s3(given).url
+        if is_s3(self.lake):
+            return parse_s3(self.lake).child(zone).url
+        return str(self.lake_path / zone)
+
     @property
     def lake_path(self) -> Path:
+        """The local lake's folder. Code that needs it cannot work on a lake on S3: it says so."""
+        if self.lake_on_s3:
+            raise ConfigError(
+                f"this needs a lake in a local folder, and the lake is on S3 ({self.lake})",
+                fix="Run it against a local copy of the pipeline, or use the commands that "
+                "support S3 (run, runs, show, retry, replay, catalog).",
+            )
         return (self.base_dir / self.lake).resolve()
+
+    @property
+    def state_dir(self) -> Path:
+        """Where this machine keeps the pipeline's local state: the SQLite metastore, DuckDB's
+        spill files, the dashboard's users, the file channel's alerts. <lake>/_medalist for a
+        local lake; for a lake on S3, .medalist/ beside pipeline.yaml, or $MEDALIST_STATE_DIR
+        (a container's or Lambda's writable /tmp). Decision 0019."""
+        if not self.lake_on_s3:
+            return self.lake_path / "_medalist"
+        given = os.environ.get(STATE_DIR_ENV)
+        return Path(given).resolve() if given else (self.base_dir / ".medalist").resolve()
+
+    @property
+    def aws_target(self) -> AwsTarget:
+        return AwsTarget(self.aws.region, self.aws.endpoint_url)
 
     @property
     def destination_url(self) -> str:
         if self.destination is None:
+            if self.lake_on_s3:
+                return f"duckdb:///{self.state_dir / 'warehouse.duckdb'}"
             return f"duckdb:///{self.lake_path / 'warehouse.duckdb'}"
         if "://" in self.destination:
             return self.destination
@@ -476,6 +625,7 @@ def load_pipeline(path: str | Path) -> Pipeline:
     if not isinstance(raw, dict):
         raise ConfigError("must be a YAML mapping with name, datasets, …", path=str(path))
     raw = _expand_env(raw, str(path))
+    raw = _expand_secrets(raw, str(path), _SecretSource(raw.get("aws")))
     try:
         pipeline = Pipeline.model_validate({**raw, "base_dir": path.parent.resolve()})
     except ValidationError as exc:
@@ -511,6 +661,75 @@ def _expand_env(value: Any, path: str) -> Any:
     return value
 
 
+_SECRET_REF = re.compile(r"\$\{aws-secret:([^}#]+)(?:#([^}]+))?\}")
+
+
+class _SecretSource:
+    """Secrets Manager, as `${aws-secret:ARN}` references reach it: each secret fetched once
+    per load, in the ARN's region (else aws.region), through aws.endpoint_url when given."""
+
+    def __init__(self, aws: Any) -> None:
+        aws = aws if isinstance(aws, dict) else {}
+        self.region, self.endpoint_url = aws.get("region"), aws.get("endpoint_url")
+        self._fetched: dict[str, str] = {}
+
+    def value(self, secret: str, key: str | None, path: str) -> str:
+        text = self._fetched.get(secret)
+        if text is None:
+            text = self._fetched[secret] = self._fetch(secret, path)
+        if key is None:
+            return text
+        try:
+            fields = json.loads(text)
+        except ValueError:
+            fields = None
+        if not isinstance(fields, dict):
+            raise ConfigError(
+                f"secret {secret} is not a JSON object, so it has no key {key!r}",
+                path=path,
+                fix=f"Refer to the whole secret: ${{aws-secret:{secret}}}.",
+            )
+        if key not in fields:
+            raise ConfigError(
+                f"secret {secret} has no key {key!r} (it has {', '.join(sorted(fields))})",
+                path=path,
+                fix="Correct the key after # in pipeline.yaml, or add it to the secret.",
+            )
+        return str(fields[key])
+
+    def _fetch(self, secret: str, path: str) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        arn = secret.split(":")
+        region = arn[3] if secret.startswith("arn:") and len(arn) > 3 else self.region
+        target = AwsTarget(region, self.endpoint_url)
+        try:
+            found = target.client("secretsmanager").get_secret_value(SecretId=secret)
+        except (BotoCoreError, ClientError) as exc:
+            err = aws_error(exc, f"secret {secret}", target)
+            err.path = path
+            raise err from None
+        if "SecretString" not in found:
+            raise ConfigError(
+                f"secret {secret} holds binary data, not text",
+                path=path,
+                fix="Store the password as a text (or JSON) secret.",
+            )
+        return str(found["SecretString"])
+
+
+def _expand_secrets(value: Any, path: str, source: _SecretSource) -> Any:
+    """`${aws-secret:ARN}` (the secret's text) and `${aws-secret:ARN#key}` (one key of a JSON
+    secret, as RDS keeps its credentials) from AWS Secrets Manager."""
+    if isinstance(value, dict):
+        return {k: _expand_secrets(v, path, source) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_secrets(v, path, source) for v in value]
+    if isinstance(value, str) and "${aws-secret:" in value:
+        return _SECRET_REF.sub(lambda m: source.value(m[1], m[2], path), value)
+    return value
+
+
 def _did_you_mean(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f". Did you mean {close[0]!r}?" if close else ""
@@ -534,7 +753,8 @@ def _config_error(exc: ValidationError, path: str) -> ConfigError:
         elif err["type"] == "missing":
             lines.append(f"{key}: required key is missing")
         else:
-            lines.append(f"{key}: {err['msg'].removeprefix('Value error, ')}")
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{key}: {msg}" if key else msg)  # a model's own check names its key
     return ConfigError("; ".join(lines), path=path)
 
 
@@ -560,6 +780,10 @@ def _allowed_keys(parent: list[str]) -> list[str]:
             return sorted({f for kind in CHANNEL_TYPES for f in kind.model_fields})
         elif model is Pipeline and step == "trigger":
             model = TriggerSpec
+        elif model is Pipeline and step == "aws":
+            model = AwsSpec
+        elif model is Pipeline and step == "zones":
+            model = ZonesSpec
         else:
             break
     return [name for name in model.model_fields if name != "base_dir"]

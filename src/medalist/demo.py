@@ -20,7 +20,7 @@ from medalist import render
 from medalist.config import load_pipeline
 from medalist.controller import run_pipeline
 from medalist.errors import ConfigError
-from medalist.wiring import local_ports
+from medalist.wiring import open_ports
 
 MARKER = ".medalist-demo"
 DAYS = ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23", "2026-11-24"]
@@ -191,7 +191,7 @@ def run_demo(folder: Path, out: Console) -> None:
     out.print(f"Writing the demo project to [bold]{folder}[/] …")
     config = write_project(folder)
     pipeline = load_pipeline(config)
-    outcome = run_pipeline(pipeline, local_ports(pipeline))
+    outcome = run_pipeline(pipeline, open_ports(pipeline))
     out.print(render.runs_table(outcome.runs, title="Demo runs"))
     lake = pipeline.lake_path
     failed = outcome.failed

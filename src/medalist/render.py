@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from medalist.catalog import SchemaVersion
-from medalist.config import Pipeline
+from medalist.config import ALL_ZONES, Pipeline
 from medalist.runlog import Alert, RunRecord, Status
 
 STATUS_STYLE = {Status.SUCCEEDED: "green", Status.FAILED: "bold red", Status.RUNNING: "yellow"}
@@ -132,6 +132,13 @@ def redact(url: str) -> str:
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
 
 
+def _lake(p: Pipeline) -> str:
+    """Where the zones are: the lake's folder or prefix, or each zone's bucket."""
+    if p.zones:
+        return ", ".join(f"{zone} {p.zone_url(zone)}" for zone in ALL_ZONES)
+    return p.lake if p.lake_on_s3 else str(p.lake_path)
+
+
 def pipeline_summary(p: Pipeline) -> str:
     datasets = ", ".join(
         f"{n} ({d.source}, {len(d.columns)} columns, load {d.load_mode})"
@@ -141,7 +148,7 @@ def pipeline_summary(p: Pipeline) -> str:
     channels = ", ".join(n.type for n in p.notifications) or "none"
     return (
         f"[green]✓[/] pipeline [bold]{p.name}[/] is valid\n"
-        f"  lake          {p.lake_path}\n"
+        f"  lake          {_lake(p)}\n"
         f"  destination   {redact(p.destination_url)}\n"
         f"  datasets      {datasets}\n"
         f"  models        {models}\n"

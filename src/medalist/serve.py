@@ -22,7 +22,7 @@ from medalist.notify.outbox import deliver_due
 from medalist.runlog import RunRecord
 from medalist.triggers.schedule import next_tick
 from medalist.triggers.watch import LandingWatcher
-from medalist.wiring import local_ports
+from medalist.wiring import open_ports
 from medalist.workflow.definition import INGEST
 from medalist.workflow.runner import Runner
 
@@ -41,7 +41,7 @@ class Server:
     ) -> None:
         self.pipeline, self.log, self.clock = pipeline, log, clock
         self.events, self.schedule = events, schedule
-        self.ports = local_ports(pipeline)
+        self.ports = open_ports(pipeline)
         self.runner = Runner(INGEST)
         self.stop = threading.Event()
         self.wake = threading.Event()
@@ -95,8 +95,12 @@ class Server:
             self.tick("once")
             self.emit("serve.stopped", pipeline=self.pipeline.name)
             return
-        watcher = LandingWatcher(self.pipeline.lake_path / "landing", self.wake)
-        if self.events:
+        # Landing on S3 has no file events here (S3 notifications are the AWS trigger's): the
+        # loop's polling finds new objects.
+        watcher = None
+        if not self.pipeline.lake_on_s3:
+            watcher = LandingWatcher(self.pipeline.lake_path / "landing", self.wake)
+        if self.events and watcher:
             watcher.start()
         tick_at = next_tick(trigger, self.clock()) if self.schedule else None
         if tick_at:
@@ -121,7 +125,8 @@ class Server:
                     scanned = time.monotonic()
                 deliver_due(self.ports.outbox, self.ports.notifiers)
         finally:
-            watcher.stop()
+            if watcher:
+                watcher.stop()
             self.emit("serve.stopped", pipeline=self.pipeline.name)
 
     def _timeout(self, tick_at: datetime | None, settling: bool) -> float:

@@ -1,19 +1,47 @@
-"""Which adapter serves each port. Locally: folders, SQLite, DuckDB, and the configured
-destination and notification channels."""
+"""Which adapter serves each port, chosen from pipeline.yaml: folders or S3 for the zones, the
+SQLite metastore or DynamoDB for the run log, the metastore or Glue for the catalog, DuckDB as
+the engine (with an S3 filesystem when the zones are on S3), and the configured destination
+and notification channels. The AWS adapters are imported only when configured: a local
+pipeline needs none of their packages."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from medalist.catalog import Catalog
 from medalist.catalog.sqlite import SqliteCatalog
-from medalist.config import Pipeline
+from medalist.config import ALL_ZONES, Pipeline
 from medalist.destination import open_destination
 from medalist.engine.duckdb import DuckDBEngine
+from medalist.locations import is_s3, parse_dynamodb, parse_glue, parse_s3
 from medalist.notify import open_notifiers
+from medalist.runlog import Outbox, RunLog
 from medalist.runlog.sqlite import SqliteRunLog
+from medalist.storage import Storage, Zone
 from medalist.storage.local import LocalStorage
 from medalist.workflow.context import Ports
 
 
+def open_ports(pipeline: Pipeline) -> Ports:
+    """The ports of `pipeline`, each from the adapter its configuration names."""
+    storage = open_storage(pipeline)
+    runlog, outbox = open_runlog(pipeline)
+    filesystem = _engine_filesystem(pipeline)
+    return Ports(
+        storage=storage,
+        catalog=open_catalog(pipeline, storage),
+        runlog=runlog,
+        outbox=outbox,
+        notifiers=open_notifiers(pipeline),
+        engine=lambda: DuckDBEngine(
+            pipeline.memory_limit, pipeline.state_dir / "tmp", filesystem=filesystem
+        ),
+        destination=lambda: open_destination(pipeline.destination_url),
+    )
+
+
 def local_ports(pipeline: Pipeline) -> Ports:
+    """The local adapters (folders, SQLite, DuckDB): what open_ports gives a local pipeline."""
     lake = pipeline.lake_path
     runlog = SqliteRunLog(lake)
     return Ports(
@@ -25,3 +53,50 @@ def local_ports(pipeline: Pipeline) -> Ports:
         engine=lambda: DuckDBEngine(pipeline.memory_limit, lake / "_medalist" / "tmp"),
         destination=lambda: open_destination(pipeline.destination_url),
     )
+
+
+def s3_roots(pipeline: Pipeline) -> dict[Zone, str]:
+    """zone -> s3://bucket/prefix for a lake on S3; _medalist only under an s3:// lake."""
+    roots: dict[Zone, str] = {zone: pipeline.zone_url(zone) for zone in ALL_ZONES}
+    if is_s3(pipeline.lake):
+        roots["_medalist"] = parse_s3(pipeline.lake).child("_medalist").url
+    return roots
+
+
+def open_storage(pipeline: Pipeline) -> Storage:
+    if not pipeline.lake_on_s3:
+        return LocalStorage(pipeline.lake_path)
+    from medalist.storage.s3 import S3Storage
+
+    return S3Storage(s3_roots(pipeline), pipeline.aws_target)
+
+
+def open_runlog(pipeline: Pipeline) -> tuple[RunLog, Outbox]:
+    """The run log and the alert outbox (one store: an alert is queued in the same
+    transaction that ends its run)."""
+    if pipeline.runlog is None:
+        runlog = SqliteRunLog(pipeline.lake_path)
+        return runlog, runlog
+    from medalist.runlog.dynamodb import DynamoRunLog  # type: ignore[import-not-found,unused-ignore]
+
+    dynamo = DynamoRunLog(parse_dynamodb(pipeline.runlog), pipeline.aws_target)
+    return dynamo, dynamo
+
+
+def open_catalog(pipeline: Pipeline, storage: Storage) -> Catalog:
+    if pipeline.catalog is not None:
+        from medalist.catalog.glue import GlueCatalog  # type: ignore[import-not-found,unused-ignore]
+
+        glue: Catalog = GlueCatalog(parse_glue(pipeline.catalog), pipeline.aws_target, storage)
+        return glue
+    if pipeline.lake_on_s3:  # one machine's catalog: decision 0019
+        return SqliteCatalog(pipeline.state_dir, metastore=pipeline.state_dir / "metastore.sqlite")
+    return SqliteCatalog(pipeline.lake_path)
+
+
+def _engine_filesystem(pipeline: Pipeline) -> Any | None:
+    if not pipeline.lake_on_s3:
+        return None
+    from medalist.storage.s3 import s3_filesystem
+
+    return s3_filesystem(pipeline.aws_target)

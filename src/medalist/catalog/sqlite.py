@@ -13,8 +13,10 @@ from medalist.metastore import connect, iso, metastore_path, now
 
 
 class SqliteCatalog:
-    def __init__(self, lake: Path) -> None:
-        self.con = connect(metastore_path(lake))
+    def __init__(self, lake: Path, metastore: Path | None = None) -> None:
+        """The catalog in <lake>/_medalist/metastore.sqlite, or in the `metastore` file (a lake
+        on S3 keeps it in its local state folder: decision 0019)."""
+        self.con = connect(metastore or metastore_path(lake))
 
     def latest(self, dataset: str) -> SchemaVersion | None:
         row = self.con.execute(

@@ -10,7 +10,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import duckdb
 import pyarrow as pa
@@ -85,9 +85,18 @@ def reader_sql(file: FileSpec, *, as_text: bool, rejects: bool = False) -> str:
 
 
 class DuckDBEngine:
-    """One in-memory DuckDB per run, with a memory ceiling and a spill folder."""
+    """One in-memory DuckDB per run, with a memory ceiling and a spill folder (always local).
 
-    def __init__(self, memory_limit: str = "768MB", temp_dir: Path | None = None) -> None:
+    `filesystem`: an fsspec filesystem registered on the connection, through which DuckDB
+    reads and writes its URLs (s3fs for a lake on S3: `read_csv`, `read_parquet` and
+    `COPY … TO 's3://…'` stream objects in ranges and parts, never a whole file)."""
+
+    def __init__(
+        self,
+        memory_limit: str = "768MB",
+        temp_dir: Path | None = None,
+        filesystem: Any | None = None,
+    ) -> None:
         _use_system_allocator()
         # No TimeZone setting: it needs the ICU extension, which cannot be downloaded here;
         # without ICU DuckDB works in UTC, which is what we want anyway.
@@ -106,6 +115,8 @@ class DuckDBEngine:
             self._scratch = temp_dir / f"{_SCRATCH}{uuid.uuid4().hex}.duckdb"
             _remove_stale_scratch(temp_dir)
         self.con = duckdb.connect(config=config)
+        if filesystem is not None:
+            self.con.register_filesystem(filesystem)
         self._budget = _bytes(self._fetch("SELECT current_setting('memory_limit')")[0][0])
         self._landed = "landed"
         self.con.execute(

@@ -12,7 +12,7 @@ from medalist.metastore import iso, now
 
 class FileNotifier:
     def __init__(self, spec: FileNotification, pipeline: Pipeline) -> None:
-        default = pipeline.lake_path / "_medalist" / "notifications.jsonl"
+        default = pipeline.state_dir / "notifications.jsonl"  # <lake>/_medalist locally
         self.path = (pipeline.base_dir / spec.path).resolve() if spec.path else default
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
