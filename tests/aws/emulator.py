@@ -18,6 +18,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO
 
 # moto accepts any credentials; the standard chain finds these in the environment.
@@ -38,15 +39,17 @@ def free_port() -> int:
 @contextmanager
 def moto_server(port: int | None = None) -> Iterator[str]:
     """Start `moto_server` on 127.0.0.1 and yield its endpoint URL; stop it afterwards.
+    DynamoDB requests are served one at a time (tests/aws/moto_serial.py says why).
 
     Fails loudly (never skips) when moto is not installed or the server does not come up."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "tests.aws.moto_serial", "127.0.0.1", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=log,
+            cwd=Path(__file__).resolve().parents[2],  # where `tests` is importable
         )
         try:
             _wait_until_up(proc, url, log)
