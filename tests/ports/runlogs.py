@@ -18,7 +18,7 @@ from medalist.aws import AwsTarget
 from medalist.runlog import RunRecord
 from medalist.runlog.dynamodb import DynamoRunLog
 from medalist.runlog.sqlite import SqliteRunLog
-from tests.aws.emulator import REGION
+from tests.aws.emulator import REGION, use_fake_credentials
 
 ADAPTERS = ["sqlite", "dynamodb"]
 
@@ -32,6 +32,7 @@ class Spec:
     def open(self) -> Any:
         if self.kind == "sqlite":
             return SqliteRunLog(Path(self.where))
+        use_fake_credentials()  # a process started before the emulator was has none
         return DynamoRunLog(self.where, AwsTarget(REGION, self.endpoint))
 
 
@@ -65,14 +66,18 @@ def record(
 def claim_files(spec: Spec, files: list[str], start: Any, results: Any, seed: int) -> None:
     """In a process of its own: open the adapter, wait at the `start` barrier for the others,
     then try to claim every file (in an order of its own). Puts (file, run_id) of the claims it
-    won on `results`."""
-    runlog = spec.open()
-    order = files[:]
-    random.Random(seed).shuffle(order)
-    start.wait(timeout=120)
-    won = []
-    for file in order:
-        claimed = runlog.claim(record(file=file, file_hash=f"hash-of-{file}"))
-        if claimed is not None:
-            won.append((file, claimed.run_id))
-    results.put(won)
+    won on `results`, or the error that stopped it (and breaks the barrier: no one waits)."""
+    try:
+        runlog = spec.open()
+        order = files[:]
+        random.Random(seed).shuffle(order)
+        start.wait(timeout=120)
+        won = []
+        for file in order:
+            claimed = runlog.claim(record(file=file, file_hash=f"hash-of-{file}"))
+            if claimed is not None:
+                won.append((file, claimed.run_id))
+        results.put(won)
+    except BaseException as exc:
+        start.abort()
+        results.put(f"process {seed}: {type(exc).__name__}: {exc}")

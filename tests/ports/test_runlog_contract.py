@@ -15,6 +15,7 @@ from ulid import ULID
 
 from medalist.errors import NotFound
 from medalist.metastore import now
+from medalist.notify.outbox import deliver_due
 from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status, Transition
 from tests.aws.emulator import unique
 from tests.ports.runlogs import ADAPTERS, T0, Spec, claim_files, record
@@ -96,24 +97,53 @@ def test_every_field_reads_back_as_written(runlog):
     assert runlog.get(run.run_id).outputs["Crawl"]["seconds"] == 0.25
 
 
-def test_threads_racing_for_one_file_make_one_run(runlog):
-    won: list[RunRecord] = []
-    start = threading.Barrier(8)
+def race(n: int, attempt: Any) -> list[Any]:
+    """Run `attempt` in n threads released at once; the results that are not None/False."""
+    start, results = threading.Barrier(n), []
 
-    def claim() -> None:
+    def one() -> None:
         start.wait()
-        claimed = runlog.claim(record())
-        if claimed is not None:
-            won.append(claimed)
+        results.append(attempt())
 
-    threads = [threading.Thread(target=claim) for _ in range(8)]
+    threads = [threading.Thread(target=one) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return [r for r in results if r]
+
+
+def test_threads_racing_for_one_file_make_one_run(runlog):
+    won = race(8, lambda: runlog.claim(record()))
 
     assert len(won) == 1
     assert runlog.claimed_by("orders", "orders/a.csv", "h1") == won[0]
+
+
+def test_threads_updating_one_version_leave_one_winner(runlog):
+    run = runlog.claim(record())
+
+    def take_over() -> RunRecord | None:
+        mine = f"host:{threading.get_ident()}:t"
+        try:
+            return runlog.update(run.model_copy(update={"lease_owner": mine}))
+        except ConcurrentUpdate:
+            return None
+
+    (winner,) = race(8, take_over)
+    assert runlog.get(run.run_id) == winner and winner.version == 2
+
+
+def test_threads_racing_for_a_lock_leave_one_holder(runlog):
+    owners = race(
+        8,
+        lambda: (
+            runlog.lock("pipeline:shop", f"h:{threading.get_ident()}:x", now() + HOUR)
+            and threading.get_ident()
+        ),
+    )
+    assert len(owners) == 1
+    assert runlog.lock_holder("pipeline:shop")[0] == f"h:{owners[0]}:x"
 
 
 def test_twenty_processes_claiming_ten_files_at_once_make_ten_runs(spec):
@@ -121,7 +151,8 @@ def test_twenty_processes_claiming_ten_files_at_once_make_ten_runs(spec):
     connection or boto3 client), all claiming the same 10 files at the same moment."""
     spec.open()  # the store (and the DynamoDB table) exists before the race starts
     files = [f"orders/2026-11-{d:02d}.csv" for d in range(1, 11)]
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")  # fresh processes, imports paid once
+    ctx.set_forkserver_preload(["tests.ports.runlogs"])
     start, queue = ctx.Barrier(PROCESSES), ctx.Queue()
     procs = [
         ctx.Process(target=claim_files, args=(spec, files, start, queue, seed))
@@ -130,6 +161,7 @@ def test_twenty_processes_claiming_ten_files_at_once_make_ten_runs(spec):
     for p in procs:
         p.start()
     results = [queue.get(timeout=180) for _ in procs]
+    assert not [r for r in results if isinstance(r, str)]  # no process failed
     for p in procs:
         p.join(timeout=30)
         assert p.exitcode == 0
@@ -362,3 +394,29 @@ def test_an_alert_whose_sender_died_is_sent_by_the_next_once_its_lease_ends(runl
     assert runlog.take_alert(hook.key, "next-sender", now() + HOUR)
     runlog.alert_sent(hook.key, now())
     assert runlog.undelivered() == []
+
+
+class Channel:
+    """A real (in-process) channel that refuses the first `down` sends."""
+
+    def __init__(self, down: int) -> None:
+        self.down, self.received = down, []
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.down:
+            self.down -= 1
+            raise ConnectionError("channel down")
+        self.received.append(message)
+
+
+def test_an_alert_reaches_a_channel_that_was_down_once_it_is_back(runlog):
+    run = runlog.claim(record())
+    runlog.update(run, alerts=[alert(run, "hook")])
+    hook = Channel(down=2)
+
+    assert deliver_due(runlog, {"hook": hook}).failed
+    assert deliver_due(runlog, {"hook": hook}).sent == []  # backing off: not due yet
+    assert deliver_due(runlog, {"hook": hook}, force=True).failed
+    assert deliver_due(runlog, {"hook": hook}, force=True).sent == [alert(run, "hook").key]
+    assert deliver_due(runlog, {"hook": hook}, force=True).sent == []
+    assert hook.received == [{"status": "FAILED", "n": 1.5}]
