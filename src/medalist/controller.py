@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from ulid import ULID
 
 from medalist.config import Pipeline
-from medalist.leases import LEASE, owner_gone
+from medalist.leases import LEASE
 from medalist.metastore import now
 from medalist.notify.outbox import deliver_due
 from medalist.runlog import ConcurrentUpdate, RunRecord, Status
@@ -165,7 +165,7 @@ def take_over(ports: Ports, runner: Runner, run: RunRecord | None) -> RunRecord 
     resume after the last committed one (docs/decisions/0004-commit-protocol.md)."""
     if run is None or run.status != Status.RUNNING:
         return None
-    if not owner_gone(run.lease_owner, run.lease_expires_at):
+    if not ports.liveness.gone(run.lease_owner, run.lease_expires_at):
         return None
     try:
         return ports.runlog.update(

@@ -1,8 +1,12 @@
 """Leases: who is working on a run or holds a lock, and when a holder counts as gone.
 
-An owner is `host:pid:token`. The token tells apart two runners in one process; host and pid
-let a trigger on the same machine see at once that the holder's process has died. On another
-machine only the lease's expiry can tell, so a live holder renews its leases (`Heartbeat`).
+An owner is `host:pid:token`. The token tells apart two runners in one process. Whether a
+holder is gone is a port of its own (`Liveness`): the rule everywhere is the lease's expiry,
+since only that means the same thing on every machine; a live holder renews its leases
+(`Heartbeat`). On one machine, host and pid let a trigger see at once that the holder's process
+died (`LocalProcesses`): an optimisation that applies only to holders on this very host, and
+that pipelines whose runners share hostnames and PIDs across sandboxes (Lambda) must not use
+(`LeaseExpiry`). docs/decisions/0017-dynamodb-run-log.md
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ import os
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 from uuid import uuid4
 
 from medalist.metastore import now
@@ -24,21 +30,46 @@ def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
 
 
-def owner_gone(owner: str | None, expires_at: datetime | None) -> bool:
-    """True when the lease expired, or its holder ran on this host and its process is gone."""
-    if expires_at is not None and expires_at < now():
-        return True
-    host, _, rest = (owner or "").partition(":")
-    pid = rest.split(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
+class Liveness(Protocol):
+    """Whether the holder of a lease (a run's, a lock's) is gone, so it may be taken over."""
+
+    def gone(self, owner: str | None, expires_at: datetime | None) -> bool:
+        """True when `owner`, whose lease ends at `expires_at`, can be presumed gone."""
+
+
+class LeaseExpiry:
+    """The rule: a holder is gone once its lease expired, wherever it ran."""
+
+    def gone(self, owner: str | None, expires_at: datetime | None) -> bool:
+        return expires_at is not None and expires_at < now()
+
+
+@dataclass(frozen=True)
+class LocalProcesses(LeaseExpiry):
+    """The rule, plus a shortcut for a holder on this host (e.g. "ann-laptop:4242:1f3a9c0e"):
+    its process is gone, so it is gone before its lease runs out. A holder on any other host is
+    judged by its lease alone: its PID means nothing here."""
+
+    host: str = field(default_factory=socket.gethostname)
+
+    def gone(self, owner: str | None, expires_at: datetime | None) -> bool:
+        if super().gone(owner, expires_at):
+            return True
+        host, _, rest = (owner or "").partition(":")
+        pid = rest.split(":")[0]
+        if host != self.host or not pid.isdigit():
+            return False
+        return not _process_alive(int(pid))
+
+
+def _process_alive(pid: int) -> bool:
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, owned by another user
         return False
-    return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
 
 
 class Heartbeat:

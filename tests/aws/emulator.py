@@ -39,15 +39,16 @@ def free_port() -> int:
 
 @contextmanager
 def moto_server(port: int | None = None) -> Iterator[str]:
-    """Start moto's server (with our Lambda runtime: tests/aws/lambda_runtime.py) on 127.0.0.1
-    and yield its endpoint URL; stop it afterwards.
+    """Start moto's server on 127.0.0.1 and yield its endpoint URL; stop it afterwards.
+    DynamoDB requests are served one at a time (tests/aws/moto_serial.py says why), and Lambda
+    runs the functions' handlers (tests/aws/lambda_runtime.py).
 
     Fails loudly (never skips) when moto is not installed or the server does not come up."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.aws.lambda_runtime", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "tests.aws.moto_serial", "127.0.0.1", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=log,
             cwd=ROOT,

@@ -1,4 +1,4 @@
-"""moto's server with a Lambda runtime plugged in: `python -m tests.aws.lambda_runtime -p PORT`.
+"""A Lambda runtime plugged into moto's server (tests/aws/moto_serial.py installs it).
 
 Without Docker, moto's Lambda returns canned payloads and never runs code. Here an invoke runs
 the function's Handler (`package.module.function`, importable in this Python) in the server
@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import importlib
 import json
-import sys
 from typing import Any
 
-from moto import server
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 
@@ -41,10 +39,9 @@ def _invoke(
     return json.dumps(result).encode()
 
 
-if __name__ == "__main__":
+def install() -> None:
     LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
     # No Docker here: Lambda is the simple backend (running our handlers, above), and Step
     # Functions executions interpret their definitions for real.
     default_user_config["lambda"] = {"use_docker": False}
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
-    server.main(sys.argv[1:])

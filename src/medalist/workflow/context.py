@@ -10,6 +10,7 @@ from medalist.catalog import Catalog
 from medalist.config import DatasetSpec, Pipeline
 from medalist.destination import Destination
 from medalist.engine import Engine
+from medalist.leases import Liveness, LocalProcesses
 from medalist.notify import Notifier
 from medalist.runlog import Outbox, RunLog, RunRecord
 from medalist.storage import Storage
@@ -28,6 +29,8 @@ class Ports:
     notifiers: dict[str, Notifier]  # by channel name
     engine: Callable[[], Engine]
     destination: Callable[[], Destination]
+    # When a lease holder counts as gone: expiry, plus the PID check for holders on this host.
+    liveness: Liveness = field(default_factory=LocalProcesses)
 
 
 @dataclass

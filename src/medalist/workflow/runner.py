@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from medalist.errors import MedalistError, as_medalist_error
-from medalist.leases import LEASE, Heartbeat, new_owner, owner_gone
+from medalist.leases import LEASE, Heartbeat, new_owner
 from medalist.metastore import now
 from medalist.notify import route, run_message
 from medalist.notify.outbox import deliver_due
@@ -86,7 +86,7 @@ class Runner:
         name, runlog, waited = f"pipeline:{ctx.pipeline.name}", ctx.ports.runlog, False
         while not runlog.lock(name, self.owner, now() + LEASE):
             holder = runlog.lock_holder(name)
-            if holder and owner_gone(*holder):
+            if holder and ctx.ports.liveness.gone(*holder):
                 if runlog.lock(name, self.owner, now() + LEASE, replacing=holder[0]):
                     break
                 continue

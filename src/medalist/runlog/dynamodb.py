@@ -1,0 +1,312 @@
+"""The run log, file registry, locks, heads and alert outbox in one DynamoDB table.
+
+The same semantics as the SQLite adapter, written as DynamoDB writes them: a claim is a
+transaction of conditional puts, an update a Put conditional on `version` in one
+TransactWriteItems with the heads it moves and the alerts it queues. Every read that decides
+what to keep or delete is a strongly consistent GetItem or Query on the base table; only
+listing finished runs for people reads a GSI. Item layout: runlog/dynamo_items.py and
+docs/decisions/0017-dynamodb-run-log.md.
+"""
+
+from __future__ import annotations
+
+import builtins
+import heapq
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from medalist.aws import AwsTarget
+from medalist.errors import NotFound, TerminalError
+from medalist.metastore import now
+from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status
+from medalist.runlog import dynamo_items as items
+from medalist.runlog.dynamo_table import DynamoTable
+
+_NEW = "attribute_not_exists(pk)"
+_NAMES = {
+    "#run": "run_id",
+    "#version": "version",
+    "#owner": "owner",
+    "#expires": "expires_at",
+    "#status": "status",
+    "#lease_owner": "lease_owner",
+    "#lease_expires": "lease_expires_at",
+    "#lease_until": "lease_until",
+    "#attempts": "attempts",
+    "#last_error": "last_error",
+    "#next_at": "next_at",
+}
+
+
+def _names(*used: str) -> dict[str, str]:
+    return {n: _NAMES[n] for n in used}
+
+
+class DynamoRunLog:
+    """RunLog and Outbox on the DynamoDB table `table` (created, on-demand, when missing)."""
+
+    def __init__(self, table: str, target: AwsTarget) -> None:
+        self.table = DynamoTable(table, target)
+        self.table.ensure()
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def claim(self, run: RunRecord) -> RunRecord | None:
+        claimed = items.bounded(run.model_copy(update={"version": 1}))
+        registry = items.claim_key(run.dataset, run.file, run.file_hash)
+        if run.replaces:  # move the file's registration from the run it replaces
+            take: dict[str, Any] = {
+                "Update": {
+                    "Key": registry,
+                    "UpdateExpression": "SET #run = :new",
+                    "ConditionExpression": "#run = :old",
+                    "ExpressionAttributeNames": _names("#run"),
+                    "ExpressionAttributeValues": {":new": run.run_id, ":old": run.replaces},
+                }
+            }
+        else:
+            take = {
+                "Put": {"Item": {**registry, "run_id": run.run_id}, "ConditionExpression": _NEW}
+            }
+        reasons = self.table.transact(
+            [
+                take,
+                {"Put": {"Item": items.run_item(claimed), "ConditionExpression": _NEW}},
+                {"Put": {"Item": items.id_key(run.run_id)}},
+                {"Put": {"Item": {**items.path_run_key(claimed), "run_id": run.run_id}}},
+                *self._indexes(claimed),
+            ]
+        )
+        if reasons is None:
+            return claimed
+        if set(reasons) <= {"None", "ConditionalCheckFailed"}:
+            return None  # the file is claimed already (or the run id is taken)
+        raise self._cancelled(f"claiming {run.file} for run {run.run_id}", reasons)
+
+    def claimed_by(self, dataset: str, file: str, file_hash: str) -> RunRecord | None:
+        found = self.table.get(items.claim_key(dataset, file, file_hash))
+        return self._run(found["run_id"]) if found else None
+
+    def last_run(self, dataset: str, file: str) -> RunRecord | None:
+        newest = self.table.query(items.file_pk(dataset, file), "RUN#", newest_first=True, page=1)
+        found = next(newest, None)
+        return self._run(found["run_id"]) if found else None
+
+    def update(
+        self,
+        run: RunRecord,
+        heads: Mapping[str, str] | None = None,
+        alerts: Sequence[Alert] = (),
+    ) -> RunRecord:
+        new = items.bounded(run.model_copy(update={"version": run.version + 1}))
+        queued = {a.key: a for a in reversed(alerts)}  # the first of a key wins, as in SQLite
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "Item": items.run_item(new),
+                    "ConditionExpression": "#version = :version",
+                    "ExpressionAttributeNames": _names("#version"),
+                    "ExpressionAttributeValues": {":version": run.version},
+                }
+            },
+            *self._indexes(new),
+            *(
+                {"Put": {"Item": {"pk": items.heads_pk(run.pipeline), "sk": k, "version": v}}}
+                for k, v in (heads or {}).items()
+            ),
+            *({"Put": {"Item": items.alert_item(a)}} for a in queued.values()),
+        ]
+        reasons = self.table.transact(actions)
+        if reasons is None:
+            return new
+        if reasons[0] == "ConditionalCheckFailed":
+            raise ConcurrentUpdate(f"run {run.run_id} changed since version {run.version}")
+        raise self._cancelled(f"updating run {run.run_id}", reasons)
+
+    def _indexes(self, run: RunRecord) -> list[dict[str, Any]]:
+        """The dataset's entry for the run, and its entry among RUNNING runs (or its removal),
+        written in the same transaction as the run itself."""
+        running: dict[str, Any] = (
+            {"Put": {"Item": items.running_item(run)}}
+            if run.status == Status.RUNNING
+            else {"Delete": {"Key": items.running_key(run)}}
+        )
+        return [{"Put": {"Item": items.dataset_item(run)}}, running]
+
+    def renew(self, run_id: str, owner: str, until: datetime) -> bool:
+        return self.table.update(
+            items.run_key(run_id),
+            "SET #lease_expires = :until",
+            "#lease_owner = :owner AND #status = :running",
+            names=_names("#lease_expires", "#lease_owner", "#status"),
+            values={":until": items.stamp(until), ":owner": owner, ":running": "RUNNING"},
+        )
+
+    def heads(self, pipeline: str) -> dict[str, str]:
+        return {i["sk"]: i["version"] for i in self.table.query(items.heads_pk(pipeline))}
+
+    def live_runs(self, dataset: str) -> set[str]:
+        entries = [e for e in self._dataset_entries(dataset) if e["committed"]]
+        superseded = {e["replaces"] for e in entries if e.get("replaces")}
+        return {e["run_id"] for e in entries} - superseded
+
+    def replaced_runs(self, dataset: str) -> set[str]:
+        return {e["replaces"] for e in self._dataset_entries(dataset) if e.get("replaces")}
+
+    def _dataset_entries(
+        self, dataset: str, newest_first: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        return self.table.query(items.dataset_pk(dataset), "RUN#", newest_first=newest_first)
+
+    # -- locks --------------------------------------------------------------------------------
+
+    def lock(self, name: str, owner: str, until: datetime, *, replacing: str | None = None) -> bool:
+        condition = f"{_NEW} OR #owner = :owner OR #expires < :now"
+        values = {":owner": owner, ":now": items.stamp(now())}
+        if replacing is not None:
+            condition += " OR #owner = :replacing"
+            values[":replacing"] = replacing
+        item = {**items.lock_key(name), "owner": owner, "expires_at": items.stamp(until)}
+        return self.table.put(item, condition, names=_names("#owner", "#expires"), values=values)
+
+    def lock_holder(self, name: str) -> tuple[str, datetime] | None:
+        found = self.table.get(items.lock_key(name))
+        return (found["owner"], datetime.fromisoformat(found["expires_at"])) if found else None
+
+    def unlock(self, name: str, owner: str) -> None:
+        self.table.delete(
+            items.lock_key(name),
+            "#owner = :owner",
+            names=_names("#owner"),
+            values={":owner": owner},
+        )
+
+    # -- the outbox ---------------------------------------------------------------------------
+
+    def due_alerts(self, at: datetime, limit: int = 100) -> list[Alert]:
+        due = [a for a in self.undelivered() if (a.next_at or a.created_at) <= at]
+        return due[:limit]
+
+    def take_alert(self, key: str, owner: str, until: datetime) -> bool:
+        return self.table.update(
+            items.alert_key(key),
+            "SET #lease_owner = :owner, #lease_until = :until",
+            "attribute_exists(pk) AND (attribute_not_exists(#lease_until) OR #lease_until < :now)",
+            names=_names("#lease_owner", "#lease_until"),
+            values={
+                ":owner": owner,
+                ":until": items.stamp(until),
+                ":now": items.stamp(now()),
+            },
+        )
+
+    def alert_sent(self, key: str, at: datetime) -> None:
+        """Move the alert out of the pending partition, into its own item for the record."""
+        found = self.table.get(items.alert_key(key))
+        if found is None:
+            return  # delivered and moved already
+        for dropped in ("lease_owner", "lease_until", "last_error"):
+            found.pop(dropped, None)
+        sent = {
+            **found,
+            **items.sent_key(key),
+            "attempts": int(found.get("attempts", 0)) + 1,
+            "delivered_at": items.stamp(at),
+        }
+        self.table.transact(
+            [
+                {
+                    "Delete": {
+                        "Key": items.alert_key(key),
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+                {"Put": {"Item": sent}},
+            ]
+        )
+
+    def alert_failed(self, key: str, error: str, next_at: datetime) -> None:
+        self.table.update(
+            items.alert_key(key),
+            "SET #attempts = #attempts + :one, #last_error = :error, #next_at = :next "
+            "REMOVE #lease_owner, #lease_until",
+            "attribute_exists(pk)",
+            names=_names("#attempts", "#last_error", "#next_at", "#lease_owner", "#lease_until"),
+            values={":one": 1, ":error": error, ":next": items.stamp(next_at)},
+        )
+
+    def undelivered(self) -> list[Alert]:
+        pending = [items.alert_from_item(i) for i in self.table.query(items.OUTBOX)]
+        return sorted(pending, key=lambda a: (a.created_at, a.key))
+
+    def _cancelled(self, what: str, reasons: Sequence[str]) -> TerminalError:
+        return TerminalError(
+            f"{self.table.resource}: {what} was refused ({', '.join(reasons)})",
+            fix="The reasons are DynamoDB's TransactWriteItems cancellation reasons.",
+        )
+
+    # -- reading runs -------------------------------------------------------------------------
+
+    def get(self, run_id: str) -> RunRecord:
+        """By id or unique prefix: a begins_with Query on the RUNIDS partition (2 items at most),
+        then the run's own item. Run ids are ULIDs, upper case; a prefix is upper-cased."""
+        found = list(islice(self.table.query(items.RUNIDS, run_id.upper(), page=2), 2))
+        if len(found) != 1:
+            why = "no run" if not found else "more than one run"
+            raise NotFound(f"{why} has an id starting with {run_id!r}", fix="See `medalist runs`.")
+        return self._run(found[0]["sk"])
+
+    def _run(self, run_id: str) -> RunRecord:
+        found = self.table.get(items.run_key(run_id))
+        if found is None:
+            raise NotFound(f"no run {run_id} in {self.table.resource}", fix="See `medalist runs`.")
+        return items.run_from_item(found)
+
+    def list(
+        self, *, dataset: str | None = None, status: Status | None = None, limit: int | None = 50
+    ) -> list[RunRecord]:
+        if dataset is not None:  # the dataset's partition: consistent, newest first
+            entries = self._dataset_entries(dataset, newest_first=True)
+            wanted = (e["run_id"] for e in entries if status is None or e["status"] == status)
+            return self._runs(islice(wanted, limit))
+        if status == Status.RUNNING:
+            return self._running(limit)
+        if status is not None:
+            return self._finished(status, limit)
+        merged = heapq.merge(
+            self._running(limit),
+            self._finished(Status.SUCCEEDED, limit),
+            self._finished(Status.FAILED, limit),
+            key=items.started_key,
+            reverse=True,
+        )
+        return _unique(merged, limit)
+
+    def _running(self, limit: int | None) -> builtins.list[RunRecord]:
+        """RUNNING runs, from their base-table partition: what sweeps keep must be current."""
+        entries = self.table.query(items.RUNNING, newest_first=True, page=limit or 0)
+        return self._runs(islice((e["run_id"] for e in entries), limit))
+
+    def _finished(self, status: Status, limit: int | None) -> builtins.list[RunRecord]:
+        """SUCCEEDED or FAILED runs from the status GSI (eventually consistent: for display)."""
+        found = self.table.query_index(str(status), page=limit or 0)
+        return [items.run_from_item(i) for i in islice(found, limit)]
+
+    def _runs(self, run_ids: Iterable[str]) -> builtins.list[RunRecord]:
+        """The runs of `run_ids`, in that order, read consistently."""
+        order = list(run_ids)
+        found = {i["run_id"]: i for i in self.table.batch_get([items.run_key(r) for r in order])}
+        return [items.run_from_item(found[r]) for r in order if r in found]
+
+
+def _unique(runs: Iterable[RunRecord], limit: int | None) -> list[RunRecord]:
+    """Runs without repeats (a run finishing while listed can show twice), at most `limit`."""
+    seen: set[str] = set()
+    out: list[RunRecord] = []
+    for run in runs:
+        if run.run_id not in seen and (limit is None or len(out) < limit):
+            seen.add(run.run_id)
+            out.append(run)
+    return out
