@@ -1,8 +1,7 @@
 """Helpers for running a pipeline whose zones are on the local S3 endpoint.
 
-Until the DynamoDB run log and the Glue catalog are merged, `s3_ports` pairs S3Storage and the
-S3-reading engine with the SQLite run log and catalog in a local folder: pipeline.yaml names
-`runlog: dynamodb://…` (a lake on S3 requires it) but the test decides what serves it.
+Every port on the endpoint: zones on S3, the run log in a DynamoDB table and the catalog in a
+Glue database of the test's own (unique names), wired by `open_ports` as a user's would be.
 """
 
 from __future__ import annotations
@@ -13,16 +12,8 @@ from typing import Any
 import boto3
 import duckdb
 
-from medalist.catalog.sqlite import SqliteCatalog
-from medalist.config import Pipeline
-from medalist.destination import open_destination
-from medalist.engine.duckdb import DuckDBEngine
-from medalist.notify import open_notifiers
-from medalist.runlog.sqlite import SqliteRunLog
 from medalist.storage import Storage, Zone
-from medalist.storage.s3 import STAGING, S3Storage, s3_filesystem
-from medalist.wiring import s3_roots
-from medalist.workflow.context import Ports
+from medalist.storage.s3 import STAGING, S3Storage
 from tests.aws.emulator import REGION, unique
 
 ZONES: tuple[Zone, ...] = ("landing", "silver", "gold", "quarantine")
@@ -35,7 +26,8 @@ def s3_lake_config(endpoint: str, layout: str) -> dict[str, Any]:
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
     where = {"LocationConstraint": REGION}
     config: dict[str, Any] = {
-        "runlog": "dynamodb://medalist-runs",
+        "runlog": f"dynamodb://{unique('runs')}",
+        "catalog": f"glue://{unique('shop').replace('-', '_')}",
         "aws": {"region": REGION, "endpoint_url": endpoint},
     }
     if layout == "prefix":
@@ -49,24 +41,6 @@ def s3_lake_config(endpoint: str, layout: str) -> dict[str, Any]:
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration=where)
             config["zones"][zone] = f"s3://{bucket}/shop"
     return config
-
-
-def s3_ports(pipeline: Pipeline, metastore: Path) -> Ports:
-    """Ports of a lake on S3 with the run log and catalog in a local SQLite file."""
-    target = pipeline.aws_target
-    runlog = SqliteRunLog(metastore)
-    filesystem = s3_filesystem(target)
-    return Ports(
-        storage=S3Storage(s3_roots(pipeline), target),
-        catalog=SqliteCatalog(metastore),
-        runlog=runlog,
-        outbox=runlog,
-        notifiers=open_notifiers(pipeline),
-        engine=lambda: DuckDBEngine(
-            pipeline.memory_limit, pipeline.state_dir / "tmp", filesystem=filesystem
-        ),
-        destination=lambda: open_destination(pipeline.destination_url),
-    )
 
 
 def land(storage: Storage, folder: Path) -> None:

@@ -18,8 +18,8 @@ from medalist.config import load_pipeline
 from medalist.controller import Outcome, run_pipeline
 from medalist.demo import write_project
 from medalist.storage.s3 import S3Storage, s3_filesystem
-from medalist.wiring import local_ports
-from tests.aws.lake import ZONES, land, s3_lake_config, s3_ports, staged_left, zone_rows
+from medalist.wiring import local_ports, open_ports
+from tests.aws.lake import ZONES, land, s3_lake_config, staged_left, zone_rows
 from tests.conftest import SERVER_URL, _server
 
 TABLES = {
@@ -105,7 +105,7 @@ def test_the_demo_on_s3_gives_what_it_gives_on_a_local_lake(
             yaml.safe_dump({**raw, **s3_lake_config(aws_endpoint, layout), "destination": url})
         )
         pipeline = load_pipeline(config)
-        ports = s3_ports(pipeline, tmp_path / "metastore")
+        ports = open_ports(pipeline)
         land(ports.storage, local_run["folder"] / "lake" / "landing")
 
         outcome = run_pipeline(pipeline, ports)

@@ -17,10 +17,11 @@ from medalist.errors import Refused
 from medalist.operate import replay_dataset, retry_run
 from medalist.runlog import Status
 from medalist.storage.s3 import S3Storage
+from medalist.wiring import open_ports
 from medalist.workflow.context import Ports
 from medalist.workflow.definition import INGEST
 from medalist.workflow.runner import Runner
-from tests.aws.lake import s3_lake_config, s3_ports, staged_left
+from tests.aws.lake import s3_lake_config, staged_left
 from tests.conftest import DAILY_SALES, HEADER, ORDERS_CONTRACT, read_table
 
 LAYOUTS = ["prefix", "buckets"]
@@ -43,7 +44,7 @@ class S3Project:
         }
         (self.root / "pipeline.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         pipeline = load_pipeline(self.root / "pipeline.yaml")
-        return pipeline, s3_ports(pipeline, self.metastore)
+        return pipeline, open_ports(pipeline)
 
 
 def _put(ports: Ports, path: str, text: str) -> None:

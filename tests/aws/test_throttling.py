@@ -17,9 +17,10 @@ from medalist.controller import run_pipeline
 from medalist.errors import TransientError
 from medalist.runlog import Status
 from medalist.storage.s3 import S3Storage
+from medalist.wiring import open_ports
 from tests.aws.emulator import REGION
 from tests.aws.faults import FaultyEndpoint
-from tests.aws.lake import s3_lake_config, s3_ports
+from tests.aws.lake import s3_lake_config
 from tests.conftest import DAILY_SALES, HEADER, ORDERS_CONTRACT
 from tests.storage.conftest import s3_roots
 
@@ -45,7 +46,7 @@ def test_a_run_through_a_throttling_endpoint_succeeds(
     }
     (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(config))
     pipeline = load_pipeline(tmp_path / "pipeline.yaml")
-    ports = s3_ports(pipeline, tmp_path / "metastore")
+    ports = open_ports(pipeline)
     assert isinstance(ports.storage, S3Storage)
     ports.storage.s3.put_object(
         Bucket=ports.storage.roots["landing"].bucket,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from medalist.errors import MedalistError, as_medalist_error
@@ -40,6 +41,40 @@ class Runner:
         self.sleep = sleep
         self.owner = new_owner()  # lease owner of every run and lock this runner holds
         self._locks: set[str] = set()
+        self.skip_channels: set[str] = set()  # channels another executor publishes to
+
+    def run_state(self, ctx: RunContext, name: str, *, retry: bool = True) -> StateResult:
+        """Run and commit one state of a run, as one Task of a Step Functions execution does
+        (the states before it are committed already). `retry=False` leaves retrying to the
+        caller (the state machine's Retry). A failure is written to the run's history and
+        raised; the caller records the run's outcome (`finish`)."""
+        for state in self.workflow.states:
+            if state.name in ctx.run.outputs:
+                ctx.results[state.name] = result_from_dict(state.name, ctx.run.outputs[state.name])
+        state = next(s for s in self.workflow.states if s.name == name)
+        if name in ctx.results:  # committed by an earlier attempt whose answer was lost
+            return ctx.results[name]
+        if not retry:
+            state = replace(state, retry=replace(state.retry, max_attempts=1))
+        with Heartbeat(lambda: self._renew(ctx)):
+            try:
+                with self._exclusive(ctx, state):
+                    result = self._attempt(ctx, state)
+                    self._commit(ctx, state, result)
+            except ConcurrentUpdate as exc:
+                raise LeaseLost(str(exc)) from None
+            except MedalistError as err:
+                self._write(ctx, name, Status.RUNNING, detail=f"attempt failed: {err}",
+                            error=err.to_dict())  # fmt: skip
+                raise
+        return result
+
+    def finish(self, ctx: RunContext, status: Status, err: MedalistError | None) -> RunRecord:
+        """Record a run's outcome (the state it halted in, or its last), with its alerts."""
+        state = ctx.run.state or self.workflow.states[0].name
+        if status == Status.SUCCEEDED:
+            state = self.workflow.states[-1].name
+        return self._finish(ctx, status, state, err)
 
     def execute(self, ctx: RunContext) -> RunRecord:
         """Run every state in order; return the final record (SUCCEEDED or FAILED).
@@ -172,12 +207,14 @@ class Runner:
             "lease_expires_at": None,
             "duration_s": round((ended - ctx.run.started_at).total_seconds(), 3),
         }
+        fields["error"] = None  # a failed attempt's error, retried since, is not the outcome
         if err is not None:  # the last state's SUCCEEDED step is already in the history
             fields["error"] = err.to_dict()
             step = Transition(state=state, status=status, at=ended, detail=str(err))
             fields["history"] = [*ctx.run.history, step]
         final = ctx.run.model_copy(update=fields)
         alerts = route(ctx.pipeline, final, run_message(final, ctx.pipeline.dashboard_url))
+        alerts = [alert for alert in alerts if alert.channel not in self.skip_channels]
         ctx.run = ctx.ports.runlog.update(final, alerts=alerts)
         deliver_due(ctx.ports.outbox, ctx.ports.notifiers)
         return ctx.run

@@ -1,0 +1,80 @@
+"""AWS Lambda entry points (the template's Handler values). Each loads the pipeline packaged
+beside it once per warm container and calls medalist.serverless with the AWS adapters.
+
+Environment (set by the template): MEDALIST_CONFIG (pipeline.yaml), MEDALIST_STATE_MACHINE
+(the ARN executions start on), MEDALIST_ALERT_TOPIC (the topic the state machine publishes to).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from typing import Any
+
+from medalist import serverless
+from medalist.config import Pipeline, load_pipeline, resolve_config_path
+from medalist.leases import LeaseExpiry
+from medalist.runlog import RunRecord
+from medalist.workflow.context import Ports
+
+
+@cache
+def _loaded() -> tuple[Pipeline, Ports]:
+    from medalist.wiring import open_ports
+
+    pipeline = load_pipeline(resolve_config_path(None))
+    ports = open_ports(pipeline)
+    ports.liveness = LeaseExpiry()  # hostnames and PIDs mean nothing across Lambda sandboxes
+    return pipeline, ports
+
+
+def controller(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """S3 events (through EventBridge and SQS) or the daily sweep: claim new files, start one
+    execution per run."""
+    pipeline, ports = _loaded()
+    sfn = pipeline.aws_target.client("stepfunctions")
+    machine = os.environ["MEDALIST_STATE_MACHINE"]
+
+    def start(run: RunRecord, name: str) -> bool:
+        try:
+            sfn.start_execution(
+                stateMachineArn=machine, name=name, input=json.dumps({"run_id": run.run_id})
+            )
+        except sfn.exceptions.ExecutionAlreadyExists:
+            return False
+        return True
+
+    prefix = pipeline.zone_url("landing").split("://", 1)[-1].partition("/")[2]
+    done = serverless.claim_and_start(pipeline, ports, start, serverless.landed_keys(event, prefix))
+    return {
+        "started": [r.run_id for r in done.runs],
+        "busy": done.skipped,
+        "batchItemFailures": [],
+    }
+
+
+def run_state(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """One Task of the state machine (compute: lambda): retries are the state machine's."""
+    pipeline, ports = _loaded()
+    return serverless.run_state(pipeline, ports, event["run_id"], event["state"], retry=False)
+
+
+def finish(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """RecordSuccess / RecordFailure: the outcome in the run log, the message to publish."""
+    pipeline, ports = _loaded()
+    topic = os.environ.get("MEDALIST_ALERT_TOPIC", "")
+    own = {
+        name
+        for name, spec in _channels(pipeline).items()
+        if getattr(spec, "topic_arn", None) == topic
+    }
+    return serverless.finish(
+        pipeline, ports, event["run_id"], event["status"], event.get("error"), own
+    )
+
+
+def _channels(pipeline: Pipeline) -> dict[str, Any]:
+    from medalist.notify import channels
+
+    return dict(channels(pipeline))

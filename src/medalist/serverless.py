@@ -1,0 +1,208 @@
+"""The workflow as Step Functions runs it: the controller claims files and starts one execution
+per run; each Task runs one state; the finish task records the outcome. The same claiming,
+states and outcome code as `medalist run` (controller.py, workflow/runner.py), with the
+execution as the run's lease holder instead of a local process (decision 0023).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus
+
+from ulid import ULID
+
+from medalist.config import Pipeline
+from medalist.controller import _unchanged_since_last_run, new_files, new_run
+from medalist.errors import MedalistError, TerminalError
+from medalist.leases import LEASE
+from medalist.metastore import now
+from medalist.notify import run_message
+from medalist.runlog import ConcurrentUpdate, RunRecord, Status
+from medalist.workflow.context import Ports, RunContext
+from medalist.workflow.definition import INGEST
+from medalist.workflow.runner import Runner
+
+
+class MedalistTransientError(Exception):
+    """Raised by a state's handler for an error worth retrying: its class name is the error
+    type Lambda reports and the state machine's Retry names."""
+
+
+class MedalistTerminalError(Exception):
+    """Raised by a state's handler for an error retrying cannot help: straight to the Catch."""
+
+
+def execution_owner(run_id: str) -> str:
+    """Every Task of one run's execution holds the run's lease under this one name."""
+    return f"sfn:{run_id}"
+
+
+def runner_for(run_id: str) -> Runner:
+    runner = Runner(INGEST)
+    runner.owner = execution_owner(run_id)
+    return runner
+
+
+@dataclass
+class Started:
+    runs: list[RunRecord] = field(default_factory=list)  # executions started (new or resumed)
+    skipped: list[str] = field(default_factory=list)  # landed files already claimed and alive
+
+
+def landed_keys(event: dict[str, Any], landing_prefix: str) -> set[str] | None:
+    """Landing paths named by an event: SQS records carrying EventBridge "Object Created"
+    events or S3 notifications (whose keys arrive URL-encoded); None for the scheduled sweep,
+    which looks at all of landing."""
+    if event.get("sweep"):
+        return None
+    keys: set[str] = set()
+    for record in event.get("Records", []):
+        body = json.loads(record["body"]) if "body" in record else record
+        if "detail" in body:  # EventBridge: keys as they are
+            keys.add(body["detail"]["object"]["key"])
+        for inner in body.get("Records", []):  # S3 notification: keys URL-encoded
+            if "s3" in inner:
+                keys.add(unquote_plus(inner["s3"]["object"]["key"]))
+    prefix = landing_prefix.strip("/") + "/" if landing_prefix.strip("/") else ""
+    return {k.removeprefix(prefix) for k in keys if k.startswith(prefix)}
+
+
+def claim_and_start(
+    pipeline: Pipeline,
+    ports: Ports,
+    start: Callable[[RunRecord, str], bool],
+    keys: set[str] | None,
+) -> Started:
+    """Claim each new landed file (only `keys`, or all of landing) and start its execution;
+    resume a claimed run whose execution is gone. `start(run, name)` starts the execution named
+    `name` for the run and returns False if an execution of that name already exists, so a
+    duplicate event starts nothing."""
+    started = Started()
+    for dataset, landed in new_files(pipeline, ports):
+        if keys is not None and landed.path not in keys:
+            continue
+        if _unchanged_since_last_run(ports, dataset, landed):
+            continue
+        file_hash = ports.storage.checksum("landing", landed.path)
+        run_id = str(ULID())
+        fresh = new_run(
+            runner_for(run_id), run_id, pipeline.name, dataset, landed.path, file_hash, landed.size
+        ).model_copy(update={"file_mtime": landed.mtime})
+        claimed = ports.runlog.claim(fresh)
+        if claimed is not None:
+            if start(claimed, claimed.run_id):
+                started.runs.append(claimed)
+            continue
+        holder = ports.runlog.claimed_by(dataset, landed.path, file_hash)
+        resumed = _resume(ports, holder, start)
+        if resumed is not None:
+            started.runs.append(resumed)
+        elif holder is not None and holder.status == Status.RUNNING:
+            started.skipped.append(landed.path)
+    return started
+
+
+def _resume(
+    ports: Ports, run: RunRecord | None, start: Callable[[RunRecord, str], bool]
+) -> RunRecord | None:
+    """A RUNNING run whose lease expired (its execution died, or its event was lost after the
+    claim): renew the lease under a new execution and start it; its committed states are kept."""
+    if run is None or run.status != Status.RUNNING:
+        return None
+    if not ports.liveness.gone(run.lease_owner, run.lease_expires_at):
+        return None
+    try:
+        taken = ports.runlog.update(
+            run.model_copy(
+                update={
+                    "lease_owner": execution_owner(run.run_id),
+                    "lease_expires_at": now() + LEASE,
+                }
+            )
+        )
+    except ConcurrentUpdate:  # another controller resumed it first
+        return None
+    attempt = sum(1 for step in run.history if step.state == "Crawl" and step.attempt == 1)
+    return taken if start(taken, f"{run.run_id}-resume-{attempt}-{ULID()}") else None
+
+
+def run_state(
+    pipeline: Pipeline, ports: Ports, run_id: str, state: str, *, retry: bool
+) -> dict[str, Any]:
+    """One Task: run and commit `state` of the run. A medalist error is raised as the class the
+    state machine's Retry and Catch match (its message keeps the file, row, column and fix)."""
+    run = ports.runlog.get(run_id)
+    engine = ports.engine()
+    try:
+        result = runner_for(run_id).run_state(
+            RunContext(pipeline, run, ports, engine), state, retry=retry
+        )
+    except MedalistError as err:
+        kind = MedalistTransientError if err.kind == "transient" else MedalistTerminalError
+        raise kind(str(err)) from err
+    finally:
+        engine.close()
+    return {"run_id": run_id, "state": state, "result": result.to_dict()}
+
+
+def finish(
+    pipeline: Pipeline,
+    ports: Ports,
+    run_id: str,
+    status: str,
+    error: dict[str, Any] | None,
+    published_by_workflow: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Record the run's outcome (idempotent: a retried finish returns the same message), queue
+    its alerts for every channel but those the workflow publishes to itself, and return the
+    message NotifySuccess/NotifyFailure publish."""
+    from medalist.notify.sns import fit, message_attributes, sns_subject
+
+    run = ports.runlog.get(run_id)
+    if run.status == Status.RUNNING:
+        runner = runner_for(run_id)
+        runner.skip_channels = set(published_by_workflow)
+        err = None
+        if status == Status.FAILED:
+            err = _halt_error(run, error)
+        engine = ports.engine()
+        try:
+            run = runner.finish(RunContext(pipeline, run, ports, engine), Status(status), err)
+        finally:
+            engine.close()
+    message = run_message(run, pipeline.dashboard_url)
+    return {
+        "subject": sns_subject(message),
+        "body": fit(message, 256 * 1024),
+        "attributes": message_attributes(message),
+    }
+
+
+def _halt_error(run: RunRecord, caught: dict[str, Any] | None) -> MedalistError:
+    """Why the run halted: what the state's handler recorded, else what Step Functions caught
+    (a handler that never ran: timeout, out of memory, the service failing)."""
+    if run.error:
+        return _Recorded(run.error, run.state)
+    caught = caught or {}
+    cause = caught.get("Cause", "")
+    with contextlib.suppress(ValueError, AttributeError):
+        cause = json.loads(cause).get("errorMessage", cause)
+    return TerminalError(f"{caught.get('Error', 'States.TaskFailed')}: {cause}", state=run.state)
+
+
+class _Recorded(TerminalError):
+    """An error a state's handler already recorded, kept as it was (file, row, rule, fix)."""
+
+    def __init__(self, recorded: dict[str, Any], state: str | None) -> None:
+        super().__init__(str(recorded.get("message") or "failed"), state=state)
+        self.recorded = recorded
+
+    def render(self) -> str:
+        return self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.recorded, "state": self.recorded.get("state") or self.state}
