@@ -19,11 +19,15 @@ from medalist.runlog import RunRecord
 from medalist.workflow.context import Ports
 
 
-@cache
 def _loaded() -> tuple[Pipeline, Ports]:
+    return _load(os.environ.get("MEDALIST_CONFIG"))
+
+
+@cache
+def _load(config: str | None) -> tuple[Pipeline, Ports]:
     from medalist.wiring import open_ports
 
-    pipeline = load_pipeline(resolve_config_path(None))
+    pipeline = load_pipeline(resolve_config_path(config))
     ports = open_ports(pipeline)
     ports.liveness = LeaseExpiry()  # hostnames and PIDs mean nothing across Lambda sandboxes
     return pipeline, ports

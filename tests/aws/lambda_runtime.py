@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -29,6 +30,8 @@ def _invoke(
     fn = self.get_function(function_name, qualifier)  # ResourceNotFound as Lambda would
     module, _, attr = str(fn.handler).rpartition(".")
     event = json.loads(body) if body else {}
+    saved = {k: os.environ.get(k) for k in fn.environment_vars}
+    os.environ.update(fn.environment_vars)  # the function's configuration, as Lambda sets it
     try:
         handler = getattr(importlib.import_module(module), attr)
         result = handler(event, None)
@@ -36,6 +39,12 @@ def _invoke(
         response_headers["x-amz-function-error"] = "Unhandled"
         error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
         return json.dumps(error).encode()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return json.dumps(result).encode()
 
 

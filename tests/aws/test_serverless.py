@@ -1,0 +1,247 @@
+"""The deployed design end to end on the local AWS endpoint: an object lands in the landing
+bucket, S3 notifies the trigger queue, the controller function claims the file and starts an
+execution of the generated state machine, whose tasks run medalist's handlers with the AWS
+adapters; the run ends in DynamoDB, its alert on SNS, its rows in S3 and PostgreSQL.
+
+Emulator gaps met here (moto 5.2, no Docker):
+- Lambda runs handlers through tests/aws/lambda_runtime.py (in moto's server process).
+- The SQS -> Lambda event source mapping is not driven by moto: the test receives the queue's
+  messages and invokes the controller with them, as the mapping would.
+- CloudFormation's DefinitionSubstitutions are not applied: the test substitutes the ARNs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import psycopg
+import pytest
+import yaml
+
+from medalist.config import load_pipeline
+from medalist.deploy.asl import state_machine
+from medalist.runlog import Status
+from medalist.wiring import open_ports
+from medalist.workflow.definition import INGEST
+from tests.aws.emulator import REGION, unique
+from tests.aws.lake import s3_lake_config
+from tests.conftest import DAILY_SALES, HEADER, ORDERS_CONTRACT
+
+GOOD = HEADER + "1,2026-11-24 10:00:00,7,2,9.50,PAID\n2,2026-11-24 11:00:00,8,1,5.00,PAID\n"
+BAD = HEADER + "3,2026-11-25 10:00:00,7,0,9.50,PAID\n"  # quantity 0 breaks min: 1
+
+
+class Deployment:
+    """The stack's moving parts, made by hand on the endpoint for one pipeline."""
+
+    def __init__(self, endpoint: str, root: Path, pg_url: str) -> None:
+        self.endpoint = endpoint
+        lake = s3_lake_config(endpoint, "prefix")
+        self.topic = self("sns").create_topic(Name=unique("alerts"))["TopicArn"]
+        config = {
+            "name": "shop",
+            **lake,
+            "destination": pg_url,
+            "datasets": {"orders": {**ORDERS_CONTRACT, "max_bad_rows": 0}},
+            "models": {"daily_sales": DAILY_SALES},
+            "notifications": [{"type": "sns", "topic_arn": self.topic}],
+        }
+        self.config = root / "pipeline.yaml"
+        self.config.write_text(yaml.safe_dump(config, sort_keys=False))
+        self.pipeline = load_pipeline(self.config)
+        self.bucket, _, self.prefix = lake["lake"].removeprefix("s3://").partition("/")
+        self.inbox = self._queue_on_topic()
+        self.triggers = self._landing_notifications()
+        role = self("iam").create_role(RoleName=unique("medalist"), AssumeRolePolicyDocument="{}")[
+            "Role"
+        ]["Arn"]
+        name = unique("ingest")
+        machine_arn = f"arn:aws:states:{REGION}:123456789012:stateMachine:{name}"
+        env = {
+            "MEDALIST_CONFIG": str(self.config),
+            "MEDALIST_STATE_MACHINE": machine_arn,
+            "MEDALIST_ALERT_TOPIC": self.topic,
+        }
+        functions = {
+            kind: self._function(role, f"medalist.aws_handlers.{kind}", env)
+            for kind in ("controller", "run_state", "finish")
+        }
+        self.controller = functions["controller"]
+        definition = json.dumps(state_machine(INGEST, "shop", "lambda"))
+        for key, value in {
+            "StateFunctionArn": functions["run_state"],
+            "FinishFunctionArn": functions["finish"],
+            "AlertTopicArn": self.topic,
+        }.items():
+            definition = definition.replace("${" + key + "}", value)
+        self.machine = self("stepfunctions").create_state_machine(
+            name=name, definition=definition, roleArn=role
+        )["stateMachineArn"]
+        assert self.machine == machine_arn
+
+    def __call__(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
+
+    def _queue_on_topic(self) -> str:
+        url = self("sqs").create_queue(QueueName=unique("inbox"))["QueueUrl"]
+        arn = self("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        self("sns").subscribe(
+            TopicArn=self.topic,
+            Protocol="sqs",
+            Endpoint=arn["Attributes"]["QueueArn"],
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        return str(url)
+
+    def _landing_notifications(self) -> str:
+        url = self("sqs").create_queue(QueueName=unique("triggers"))["QueueUrl"]
+        arn = self("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        self("s3").put_bucket_notification_configuration(
+            Bucket=self.bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {
+                        "QueueArn": arn["Attributes"]["QueueArn"],
+                        "Events": ["s3:ObjectCreated:*"],
+                        "Filter": {
+                            "Key": {"FilterRules": [{"Name": "prefix", "Value": "shop/landing/"}]}
+                        },
+                    }
+                ]
+            },
+        )
+        return str(url)
+
+    def _function(self, role: str, handler: str, env: dict[str, str]) -> str:
+        return str(
+            self("lambda").create_function(
+                FunctionName=unique("fn"),
+                Runtime="python3.12",
+                Role=role,
+                Handler=handler,
+                Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+                Environment={"Variables": env},
+            )["FunctionArn"]
+        )
+
+    def land(self, name: str, text: str) -> list[dict[str, Any]]:
+        """Put a file in landing; the S3 notifications it caused (the queue's messages)."""
+        self("s3").put_object(Bucket=self.bucket, Key=f"shop/landing/{name}", Body=text.encode())
+        messages = (
+            self("sqs")
+            .receive_message(QueueUrl=self.triggers, MaxNumberOfMessages=10, WaitTimeSeconds=2)
+            .get("Messages", [])
+        )
+        for message in messages:
+            self("sqs").delete_message(
+                QueueUrl=self.triggers, ReceiptHandle=message["ReceiptHandle"]
+            )
+        return [m for m in messages if "Records" in json.loads(m["Body"])]
+
+    def trigger(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """Invoke the controller with queue messages, as the event source mapping does."""
+        event = {"Records": [{"messageId": m["MessageId"], "body": m["Body"]} for m in messages]}
+        answer = self("lambda").invoke(FunctionName=self.controller, Payload=json.dumps(event))
+        payload = json.loads(answer["Payload"].read())
+        assert "FunctionError" not in answer, payload
+        return dict(payload)
+
+    def executions(self) -> list[dict[str, Any]]:
+        """Every execution, once none is running any more."""
+        sfn, deadline = self("stepfunctions"), time.monotonic() + 120
+        while True:
+            found = sfn.list_executions(stateMachineArn=self.machine)["executions"]
+            if all(e["status"] != "RUNNING" for e in found):
+                return list(found)
+            assert time.monotonic() < deadline, "an execution still runs after 120 s"
+            time.sleep(0.3)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        messages = self("sqs").receive_message(
+            QueueUrl=self.inbox, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+            WaitTimeSeconds=2,
+        ).get("Messages", [])  # fmt: skip
+        for message in messages:
+            self("sqs").delete_message(QueueUrl=self.inbox, ReceiptHandle=message["ReceiptHandle"])
+        return messages
+
+
+@pytest.fixture
+def deployment(aws_endpoint: str, tmp_path: Path, pg_url: str) -> Deployment:
+    return Deployment(aws_endpoint, tmp_path, pg_url)
+
+
+def test_a_landed_object_runs_through_the_state_machine_once(
+    deployment: Deployment, pg_url: str
+) -> None:
+    messages = deployment.land("orders/2026-11-24 day.csv", GOOD)  # a space: URL-encoded key
+    assert messages, "S3 sent no notification to the trigger queue"
+    started = deployment.trigger(messages)
+    assert len(started["started"]) == 1
+    run_id = started["started"][0]
+
+    executions = deployment.executions()
+    assert [(e["name"], e["status"]) for e in executions] == [(run_id, "SUCCEEDED")]
+    run = open_ports(deployment.pipeline).runlog.get(run_id)
+    assert run.status == Status.SUCCEEDED
+    assert run.file == "orders/2026-11-24 day.csv"
+    done = [(t.state, t.status) for t in run.history if t.status == Status.SUCCEEDED]
+    assert done == [(s, Status.SUCCEEDED) for s in ("Crawl", "Transform", "Load")]
+    assert (run.rows_in, run.rows_silver, run.rows_loaded) == (2, 2, 3)  # + 1 gold row
+    with psycopg.connect(pg_url) as con:
+        assert con.execute("SELECT count(*) FROM silver.orders").fetchone() == (2,)
+        assert con.execute("SELECT orders FROM gold.daily_sales").fetchall() == [(2,)]
+    alerts = deployment.alerts()
+    assert len(alerts) == 1  # published by the state machine, not also through the outbox
+    assert alerts[0]["MessageAttributes"]["status"]["StringValue"] == "SUCCEEDED"
+
+    # The same event again (SQS delivers at least once): no second execution.
+    assert deployment.trigger(messages)["started"] == []
+    assert len(deployment.executions()) == 1
+
+
+def test_a_failing_transform_records_the_halt_and_publishes_fail(
+    deployment: Deployment, pg_url: str
+) -> None:
+    started = deployment.trigger(deployment.land("orders/2026-11-25.csv", BAD))
+    run_id = started["started"][0]
+
+    assert [e["status"] for e in deployment.executions()] == ["FAILED"]
+    run = open_ports(deployment.pipeline).runlog.get(run_id)
+    assert run.status == Status.FAILED and run.state == "Transform"
+    assert run.error is not None and "quantity" in run.error["message"]
+    alert = deployment.alerts()[0]
+    assert alert["MessageAttributes"]["status"]["StringValue"] == "FAILED"
+    body = json.loads(alert["Body"])
+    assert body["state"] == "Transform" and "quantity" in body["reason"]
+    # Nothing published: no silver file of the run counts, and the destination has no table.
+    ports = open_ports(deployment.pipeline)
+    assert ports.runlog.live_runs("orders") == set()
+    with psycopg.connect(pg_url) as con:
+        assert con.execute("SELECT to_regclass('silver.orders')").fetchone() == (None,)
+
+
+def test_glue_compute_runs_each_state_through_the_job_script(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto does not run `.sync` Glue tasks: the job entry point is driven as the job run would,
+    one `--run_id --state` invocation per Task, then the finish function."""
+    from medalist import glue_job, serverless
+    from medalist.aws_handlers import finish
+
+    monkeypatch.setenv("MEDALIST_CONFIG", str(deployment.config))
+    monkeypatch.setenv("MEDALIST_ALERT_TOPIC", deployment.topic)
+    deployment.land("orders/2026-11-24.csv", GOOD)
+    ports = open_ports(deployment.pipeline)
+    claimed = serverless.claim_and_start(deployment.pipeline, ports, lambda run, name: True, None)
+    (run,) = claimed.runs
+    for state in ("Crawl", "Transform", "Load"):
+        glue_job.main(["--JOB_ID", "j_1", "--run_id", run.run_id, "--state", state])
+    message = finish({"run_id": run.run_id, "status": "SUCCEEDED"}, None)
+    assert message["attributes"]["status"]["StringValue"] == "SUCCEEDED"
+    assert ports.runlog.get(run.run_id).status == Status.SUCCEEDED
+    assert ports.runlog.live_runs("orders") == {run.run_id}
