@@ -17,6 +17,7 @@ from medalist.config import Pipeline
 from medalist.deploy.cfn import to_yaml
 from medalist.deploy.compute import eventbridge_cron
 from medalist.deploy.template import template
+from medalist.errors import ConfigError
 
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 
@@ -35,7 +36,18 @@ def pipeline(**overrides: Any) -> Pipeline:
     return Pipeline.model_validate(config | overrides)
 
 
+AWS_KEYS: dict[str, Any] = {
+    "zones": {z: f"s3://acme-{z}/shop" for z in ("landing", "silver", "gold", "quarantine")},
+    "runlog": "dynamodb://shop-runs",
+    "catalog": "glue://shop_lake",
+    "aws": {"region": "eu-west-1"},
+    "notifications": [
+        {"type": "sns", "topic_arn": "arn:aws:sns:eu-west-1:123456789012:shop-alerts"}
+    ],
+}
+
 VARIANTS = {
+    "aws-pipeline": (pipeline(**AWS_KEYS), "lambda"),
     "glue-defaults": (pipeline(), "glue"),
     "lambda-defaults": (pipeline(), "lambda"),
     "custom-roles-and-schedule": (
@@ -129,3 +141,20 @@ def test_the_state_machine_is_the_generated_workflow_with_its_substitutions() ->
 )
 def test_cron_becomes_eventbridge_cron(cron: str, expected: str) -> None:
     assert eventbridge_cron(cron) == expected
+
+
+def test_the_stack_makes_what_pipeline_yaml_names() -> None:
+    resources = template(pipeline(**AWS_KEYS))["Resources"]
+    assert resources["LandingBucket"]["Properties"]["BucketName"] == "acme-landing"
+    assert resources["GoldBucket"]["Properties"]["BucketName"] == "acme-gold"
+    table = resources["RunLogTable"]["Properties"]
+    assert table["TableName"] == "shop-runs"
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]]  # the adapter's index
+    assert resources["Catalog"]["Properties"]["DatabaseInput"]["Name"] == "shop_lake"
+    assert resources["AlertTopic"]["Properties"]["TopicName"] == "shop-alerts"
+
+
+def test_one_bucket_for_every_zone_is_refused_with_the_layout_to_use() -> None:
+    one_bucket = pipeline(lake="s3://acme-lake/shop", runlog="dynamodb://shop-runs")
+    with pytest.raises(ConfigError, match="a bucket per zone"):
+        template(one_bucket)

@@ -17,6 +17,7 @@ from medalist.deploy.cfn import (
     sub,
     zone_objects,
 )
+from medalist.locations import parse_glue
 from medalist.workflow.definition import INGEST
 
 LAMBDA_RUNTIME = "python3.12"
@@ -322,7 +323,9 @@ def glue(pipeline: Pipeline, compute: Compute) -> Json:
             "Properties": {
                 "CatalogId": ref("AWS::AccountId"),
                 "DatabaseInput": {
-                    "Name": pipeline.name.replace("-", "_"),
+                    "Name": parse_glue(pipeline.catalog)
+                    if pipeline.catalog
+                    else pipeline.name.replace("-", "_"),
                     "Description": f"medalist pipeline {pipeline.name}: silver, gold, quarantine "
                     "tables (kept by the run's catalog adapter)",
                 },

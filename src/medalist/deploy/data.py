@@ -3,19 +3,41 @@ turns landing's object-created events into controller invocations."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from medalist.config import Pipeline
 from medalist.deploy.cfn import ZONES, Json, arn, logical, ref, sub
+from medalist.errors import ConfigError
+from medalist.locations import is_s3, parse_dynamodb, parse_s3
+from medalist.runlog.dynamo_table import TTL_ATTRIBUTE, table_definition
 
 
-def _bucket_name(zone: str) -> Json:
+def _bucket_name(pipeline: Pipeline, zone: str) -> Json | str:
+    """The bucket pipeline.yaml names for the zone, so the deployed functions find what the stack
+    made; generated names for a pipeline still on a local lake."""
+    if pipeline.zones is not None and zone != "athena":
+        return parse_s3(pipeline.zone_url(zone)).bucket
     return sub("${AWS::StackName}-${AWS::AccountId}-" + zone)
 
 
-def buckets() -> Json:
+def check_layout(pipeline: Pipeline) -> None:
+    """The stack makes a bucket per zone (IAM then grants per bucket, as the seed does)."""
+    if is_s3(pipeline.lake) and pipeline.zones is None:
+        raise ConfigError(
+            f"lake: {pipeline.lake} puts every zone in one bucket; the stack makes a bucket per "
+            "zone so that IAM can grant each role its zones",
+            fix="Name a bucket per zone under zones: (landing, silver, gold, quarantine); "
+            "docs/aws.md shows the layout.",
+        )
+
+
+def buckets(pipeline: Pipeline) -> Json:
+    check_layout(pipeline)
     resources: Json = {}
     for zone in (*ZONES, "athena"):
         name = f"{logical(zone)}Bucket"
         bucket: Json = {
-            "BucketName": _bucket_name(zone),
+            "BucketName": _bucket_name(pipeline, zone),
             "BucketEncryption": {
                 "ServerSideEncryptionConfiguration": [
                     {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
@@ -98,34 +120,41 @@ def _lifecycle(zone: str) -> list[Json]:
     ]
 
 
-def run_log() -> Json:
-    """The run-log table (the DynamoDB adapter creates the same one when it is missing)."""
-    key = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
-    string = [{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")]
+def run_log(pipeline: Pipeline) -> Json:
+    """The run-log table: the definition the DynamoDB adapter creates when it is missing."""
+    table: Any = sub("${AWS::StackName}-runs")
+    if pipeline.runlog is not None:
+        table = parse_dynamodb(pipeline.runlog)
     return {
         "RunLogTable": {
             "Type": "AWS::DynamoDB::Table",
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
             "Properties": {
-                "TableName": sub("${AWS::StackName}-runs"),
-                "BillingMode": "PAY_PER_REQUEST",
-                "KeySchema": key,
-                "AttributeDefinitions": string,
+                "TableName": table,
+                **table_definition(),
                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-                "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+                "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
                 "SSESpecification": {"SSEEnabled": True},
             },
         }
     }
 
 
-def alerts() -> Json:
+def _topic_name(pipeline: Pipeline) -> Json | str:
+    for channel in pipeline.notifications:
+        arn_text = getattr(channel, "topic_arn", None)
+        if arn_text:
+            return str(arn_text).rsplit(":", 1)[-1]
+    return sub("${AWS::StackName}-alerts")
+
+
+def alerts(pipeline: Pipeline) -> Json:
     return {
         "AlertTopic": {
             "Type": "AWS::SNS::Topic",
             "Properties": {
-                "TopicName": sub("${AWS::StackName}-alerts"),
+                "TopicName": _topic_name(pipeline),
                 "KmsMasterKeyId": "alias/aws/sns",
             },
         },

@@ -19,9 +19,9 @@ from medalist.deploy.data import alerts, buckets, run_log, trigger_queue
 def template(pipeline: Pipeline, compute: Compute = "glue") -> Json:
     resources: Json = {}
     for part in (
-        buckets(),
-        run_log(),
-        alerts(),
+        buckets(pipeline),
+        run_log(pipeline),
+        alerts(pipeline),
         trigger_queue(),
         functions(compute),
         workflow(pipeline, compute),

@@ -17,10 +17,34 @@ from medalist.aws import AwsTarget, aws_error
 from medalist.errors import ConfigError, TransientError
 from medalist.runlog.dynamo_items import BY_STATUS, from_dynamo, to_dynamo
 
+TTL_ATTRIBUTE = "ttl"  # epoch seconds; only lapsed locks carry it
 KEY_SCHEMA = [
     {"AttributeName": "pk", "KeyType": "HASH"},
     {"AttributeName": "sk", "KeyType": "RANGE"},
 ]
+
+
+def table_definition() -> dict[str, Any]:
+    """Keys, index and billing of the run-log table: what the adapter creates when the table is
+    missing, and what the CloudFormation template declares (one definition for both)."""
+    strings = ("pk", "sk", "status", "started_key")
+    return {
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": KEY_SCHEMA,
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in strings],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": BY_STATUS,
+                "KeySchema": [
+                    {"AttributeName": "status", "KeyType": "HASH"},
+                    {"AttributeName": "started_key", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
+
+
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _CANCELLED = "TransactionCanceledException"
 # Reasons a transaction was cancelled that another try can get past.
@@ -63,28 +87,20 @@ class DynamoTable:
             self._wait()
 
     def _create(self) -> None:
-        strings = ("pk", "sk", "status", "started_key")
         try:
-            self._client.create_table(
-                TableName=self.name,
-                BillingMode="PAY_PER_REQUEST",
-                KeySchema=KEY_SCHEMA,
-                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in strings],
-                GlobalSecondaryIndexes=[
-                    {
-                        "IndexName": BY_STATUS,
-                        "KeySchema": [
-                            {"AttributeName": "status", "KeyType": "HASH"},
-                            {"AttributeName": "started_key", "KeyType": "RANGE"},
-                        ],
-                        "Projection": {"ProjectionType": "ALL"},
-                    }
-                ],
-            )
+            self._client.create_table(TableName=self.name, **table_definition())
         except Exception as exc:
             if _code(exc) != "ResourceInUseException":  # another process created it first
                 raise self._error(exc) from exc
         self._wait()
+        try:  # lapsed locks go away by themselves (the template does the same)
+            self._client.update_time_to_live(
+                TableName=self.name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+            )
+        except Exception as exc:
+            if "already enabled" not in str(exc).lower():
+                raise self._error(exc) from exc
 
     def _wait(self) -> None:
         try:

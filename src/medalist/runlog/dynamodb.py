@@ -22,7 +22,7 @@ from medalist.errors import NotFound, TerminalError
 from medalist.metastore import now
 from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status
 from medalist.runlog import dynamo_items as items
-from medalist.runlog.dynamo_table import DynamoTable
+from medalist.runlog.dynamo_table import TTL_ATTRIBUTE, DynamoTable
 
 _NEW = "attribute_not_exists(pk)"
 _NAMES = {
@@ -168,7 +168,13 @@ class DynamoRunLog:
         if replacing is not None:
             condition += " OR #owner = :replacing"
             values[":replacing"] = replacing
-        item = {**items.lock_key(name), "owner": owner, "expires_at": items.stamp(until)}
+        item = {
+            **items.lock_key(name),
+            "owner": owner,
+            "expires_at": items.stamp(until),
+            # DynamoDB's TTL deletes a lock a day after it lapsed (an expired lock is free)
+            TTL_ATTRIBUTE: int(until.timestamp()) + 86400,
+        }
         return self.table.put(item, condition, names=_names("#owner", "#expires"), values=values)
 
     def lock_holder(self, name: str) -> tuple[str, datetime] | None:
