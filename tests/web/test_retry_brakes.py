@@ -78,7 +78,7 @@ def test_retries_of_one_run_are_spaced_out_doubling_up_to_15_minutes(times, wait
 
 
 def test_history_stays_bounded_and_the_retry_count_survives(lake, monkeypatch):
-    project, (_, failed), _, _ = lake
+    project, (_, failed), tokens, client = lake
     monkeypatch.setattr(operate, "RETRY_SPACING_S", 0.0)  # no spacing: retry in a loop
     ports = local_ports(project.pipeline)
 
@@ -91,6 +91,8 @@ def test_history_stays_bounded_and_the_retry_count_survives(lake, monkeypatch):
     assert stored.history[0].detail == failed.history[0].detail  # how the run began
     assert retries_so_far(stored)[0] == 40  # the count rides on the last retry's transition
     assert stored.status == Status.FAILED
+    page = client.get(f"/runs/{failed.run_id}", headers=as_role(tokens, "engineer"))
+    assert f"{stored.history_dropped} transitions between the first and the last" in page.text
 
 
 def test_the_run_log_keeps_the_first_and_last_transitions_and_counts_the_rest(lake):
