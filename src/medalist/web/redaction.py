@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medalist.access import User
@@ -39,7 +40,8 @@ class Redacting:
             nonlocal redactor, start
             if message["type"] == "http.response.start":
                 user = state.get(USER)
-                redactor = self.redactor_for(user) if user is not None else None
+                if user is not None:  # it reads the run log: not on the event loop's thread
+                    redactor = await anyio.to_thread.run_sync(self.redactor_for, user)
                 if redactor is None:
                     await send(message)
                 else:
