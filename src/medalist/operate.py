@@ -5,7 +5,7 @@ their earlier runs wrote."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from ulid import ULID
 
@@ -17,6 +17,43 @@ from medalist.metastore import now
 from medalist.runlog import ConcurrentUpdate, RunRecord, Status, Transition
 from medalist.workflow.context import Ports
 from medalist.workflow.runner import Runner
+
+RETRY_REQUESTED = "retry requested"  # how a retry's own transition starts its detail
+RETRY_SPACING_S = 10.0  # after a run's first retry, the next may start 10 s later ...
+RETRY_SPACING_CAP_S = 900.0  # ... then 20 s, 40 s, ... at most 15 minutes apart
+
+
+class RetryBusy(Refused):
+    """The run is being retried (or resumed) by someone else right now: a 409 over HTTP."""
+
+
+class RetryTooSoon(Refused):
+    """The run was retried too recently (retries of one run are spaced out): a 429 over HTTP.
+    `retry_after` is the number of seconds to wait."""
+
+    def __init__(self, message: str, *, retry_after: float, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.retry_after = retry_after
+
+
+def retries_so_far(run: RunRecord) -> tuple[int, datetime | None]:
+    """(how many times the run was retried, when last): the last retry's transition carries
+    the count in `attempt`, so this holds however much of the history was dropped."""
+    for step in reversed(run.history):
+        if step.detail and step.detail.startswith(RETRY_REQUESTED):
+            return step.attempt, step.at
+    return 0, None
+
+
+def retry_wait(run: RunRecord, at: datetime) -> float:
+    """Seconds until the run may be retried again: the spacing doubles with each retry
+    (10 s, 20 s, 40 s, ... at most 15 min), so a script or a fuzzer retrying one failed run
+    in a loop gets a handful of retries an hour instead of hundreds."""
+    count, last = retries_so_far(run)
+    if last is None:
+        return 0.0
+    spacing = min(RETRY_SPACING_S * 2 ** (count - 1), RETRY_SPACING_CAP_S)
+    return max(0.0, (last + timedelta(seconds=spacing) - at).total_seconds())
 
 
 def retry_run(
@@ -34,7 +71,7 @@ def retry_run(
     if run.status == Status.RUNNING:
         resumed = take_over(ports, runner, run)
         if resumed is None:
-            raise Refused(
+            raise RetryBusy(
                 f"run {run.run_id} is RUNNING in {run.lease_owner}",
                 fix="Wait for it; `medalist show` follows its states.",
             )
@@ -45,12 +82,25 @@ def retry_run(
             f"run {run.run_id} SUCCEEDED; there is nothing to retry",
             fix=f"To process {run.file} again, `medalist replay {run.dataset} --file {run.file}`.",
         )
+    at = now()
+    wait = retry_wait(run, at)
+    if wait > 0:
+        count, last = retries_so_far(run)
+        ready = at + timedelta(seconds=wait)
+        raise RetryTooSoon(
+            f"run {run.run_id} was retried {count} time{'s' if count > 1 else ''}, last at "
+            f"{last:%H:%M:%S} UTC; it may be retried again at {ready:%H:%M:%S} UTC",
+            retry_after=wait,
+            fix="Each retry of a run waits twice as long as the one before (at most 15 min): "
+            "fix what made it fail first.",
+        )
     _same_content(ports, run)
     step = Transition(
         state=run.state or "Crawl",
         status=Status.RUNNING,
-        at=now(),
-        detail=f"retry requested after FAILED at {run.state}",
+        at=at,
+        attempt=retries_so_far(run)[0] + 1,
+        detail=f"{RETRY_REQUESTED} after FAILED at {run.state}",
     )
     try:
         claimed = ports.runlog.update(
@@ -67,7 +117,7 @@ def retry_run(
             )
         )
     except ConcurrentUpdate:
-        raise Refused(
+        raise RetryBusy(
             f"run {run.run_id} changed while being retried; another process retried it",
             fix="See `medalist show`.",
         ) from None

@@ -11,14 +11,21 @@ see. It is a security boundary, kept three times over:
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import sqlglot
 from sqlglot import exp
+from sqlglot.optimizer.scope import traverse_scope
+from sqlglot.tokens import TokenType
 
 from medalist.access import User, Users
 from medalist.config import Format, Pipeline
@@ -26,6 +33,7 @@ from medalist.contracts.rules import ident, literal
 from medalist.engine.duckdb import DuckDBEngine
 from medalist.engine.formats import detect_format
 from medalist.errors import Refused
+from medalist.incremental import INCOMING
 from medalist.states.lake import expose_gold, expose_silver
 from medalist.workflow.context import Ports
 
@@ -33,12 +41,31 @@ TIME_LIMIT_S = 10.0
 PAGE_ROWS = 100
 DOWNLOAD_ROWS = 100_000
 MEMORY_LIMIT = "512MB"
-# Table functions that read files or run SQL given as text: never from the console.
+# Bounds checked before the parser runs: sqlglot recurses once per nesting level, so 50
+# nested parentheses used to end in RecursionError (a 500).
+MAX_SQL_CHARS = 20_000
+MAX_NESTING = 32
+_OPEN = {TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE}
+_CLOSE = {TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE}
+ZONES = ("landing", "silver", "gold", "quarantine")
+# Functions that read files, run SQL given as text, or show the catalog and the settings
+# (whose view definitions and allowed_directories carry the lake's absolute paths).
 _DENIED = re.compile(
     r"^(read_\w+|\w+_scan|glob|sniff_csv|query|query_table|parquet_\w+|iceberg_\w+|delta_\w+|"
-    r"duckdb_\w+|pragma_\w+|which_secret|load_aws_credentials)$",
+    r"duckdb_\w+|pragma_\w+|sqlite_\w+|pg_(?!typeof$)\w+|current_setting|which_secret|"
+    r"load_aws_credentials|getenv)$",
     re.IGNORECASE,
 )
+# Table functions (in FROM) that make rows out of their arguments only.
+_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "json_each", "json_tree"})
+# Catalog views that list only what the sandbox holds (the role's zone schemas) and carry no
+# view definitions; information_schema.views and sqlite_master / duckdb_views() do.
+_CATALOG_VIEWS = frozenset({"schemata", "tables", "columns"})
+
+
+class BadQuery(Refused):
+    """The text is not a query the console can run: malformed, too big, too deep, or the
+    engine could not run it. A 400 over HTTP (a refusal by role is a 403)."""
 
 
 @dataclass(frozen=True)
@@ -50,25 +77,30 @@ class QueryResult:
 
 
 def check_sql(sql: str, user: User) -> str:
-    """The statement, if the console may run it for `user`; else Refused saying why."""
+    """The statement, if the console may run it for `user`; else BadQuery (malformed) or
+    Refused (not allowed) saying why. Decision 0014 lists what is denied and why."""
     text = sql.strip().rstrip(";").strip()
     if not text:
-        raise Refused("the query is empty")
+        raise BadQuery("the query is empty")
+    if len(text) > MAX_SQL_CHARS:
+        raise BadQuery(
+            f"the query is {len(text):,} characters; the console takes at most {MAX_SQL_CHARS:,}",
+            fix="Shorten it, e.g. move long value lists into a gold model.",
+        )
+    try:  # JSON may carry a lone surrogate ("\ud800"): neither DuckDB nor SQLite takes it
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadQuery(
+            f"the query is not valid Unicode text at character {exc.start + 1}",
+            fix="Remove the stray surrogate escape (\\ud800-\\udfff) from it.",
+        ) from None
     body = re.sub(r"^explain(\s+analyze)?\s+", "", text, flags=re.IGNORECASE)
-    try:
-        statements = [s for s in sqlglot.parse(body, dialect="duckdb") if s is not None]
-    except sqlglot.errors.ParseError as exc:
-        first = exc.errors[0] if exc.errors else {}
-        raise Refused(f"not valid SQL: {first.get('description', exc)}") from None
-    if len(statements) != 1:
-        raise Refused("one statement at a time", fix="Remove everything after the first `;`.")
-    (tree,) = statements
+    tree = _parse(body)
     if not isinstance(tree, exp.Query | exp.Describe):
         raise Refused(
             f"only SELECT, WITH, EXPLAIN and DESCRIBE run here, not {tree.key.upper()}",
             fix="The console is read-only.",
         )
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for func in tree.find_all(exp.Func):
         name = func.name if isinstance(func, exp.Anonymous) else func.sql_name()
         if _DENIED.match(name or ""):
@@ -76,21 +108,104 @@ def check_sql(sql: str, user: User) -> str:
                 f"{name}() is not allowed in the console",
                 fix="Query the zones' tables (e.g. gold.daily_sales) instead of files.",
             )
+    ctes = _cte_references(tree)
     for table in tree.find_all(exp.Table):
-        if not table.name or isinstance(table.this, exp.Func):
-            continue
-        zone = table.db.lower()
-        if not zone:
-            if table.name.lower() in ctes:
-                continue
-            raise Refused(
-                f"table {table.name!r} needs its zone, e.g. gold.{table.name}",
-                fix=f"Zones you may read: {', '.join(sorted(user.role.zone_set))}.",
-            )
-        if table.catalog or zone not in ("landing", "silver", "gold", "quarantine"):
-            raise Refused(f"{table.sql()!r} is not a table of the lake's zones")
-        user.require(zone)
+        if id(table) not in ctes:
+            _check_table(table, user)
     return text
+
+
+def _parse(body: str) -> exp.Expr:
+    """One statement's tree, or BadQuery whatever the tokenizer or the parser raises."""
+    try:
+        tokens = sqlglot.Dialect.get_or_raise("duckdb").tokenize(body)
+        depth = deepest = 0
+        for token in tokens:
+            depth += (token.token_type in _OPEN) - (token.token_type in _CLOSE)
+            deepest = max(deepest, depth)
+        if deepest > MAX_NESTING:
+            raise BadQuery(
+                f"the query nests {deepest} levels deep; the console takes at most {MAX_NESTING}",
+                fix="Flatten it, e.g. with WITH clauses.",
+            )
+        statements = [s for s in sqlglot.parse(body, dialect="duckdb") if s is not None]
+    except BadQuery:
+        raise
+    except sqlglot.errors.ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        raise BadQuery(f"not valid SQL: {_short(first.get('description') or exc)}") from None
+    except RecursionError:
+        raise BadQuery(
+            "the query nests too deeply to check", fix="Flatten it, e.g. with WITH clauses."
+        ) from None
+    except Exception as exc:  # sqlglot's TokenError, and what it wraps (IndexError, ...)
+        raise BadQuery(f"not valid SQL: {_short(exc)}", fix=_UNCLOSED) from None
+    if len(statements) != 1:
+        raise BadQuery("one statement at a time", fix="Remove everything after the first `;`.")
+    return statements[0]
+
+
+_UNCLOSED = "Check for an unclosed quote ('), identifier (\"), comment (/*) or $$ string."
+
+
+def _short(reason: object) -> str:
+    text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def _cte_references(tree: exp.Expr) -> set[int]:
+    """ids of the Table nodes that name a CTE visible in their own scope (sqlglot's scopes,
+    as the engine resolves them). A name only shadowed in another scope is not one of them:
+    `FROM sqlite_master, (WITH sqlite_master AS (...) ...)` reads the real sqlite_master."""
+    try:
+        scopes = traverse_scope(tree)
+    except RecursionError:
+        raise BadQuery(
+            "the query nests too deeply to check", fix="Flatten it, e.g. with WITH clauses."
+        ) from None
+    except Exception:  # a shape the scope walk does not know: every table must be zoned
+        return set()
+    found = set()
+    for scope in scopes:
+        visible = {name.lower() for name in scope.cte_sources}
+        for table in scope.tables:
+            if not (table.db or table.catalog) and table.name.lower() in visible:
+                found.add(id(table))
+    return found
+
+
+def _check_table(table: exp.Table, user: User) -> None:
+    """A table the query reads: a table function that only makes rows, a zone's table the
+    role may see, or the catalog's list of those; Refused otherwise."""
+    if isinstance(table.this, exp.Func):
+        func = table.this
+        name = (func.name if isinstance(func, exp.Anonymous) else func.sql_name()).lower()
+        if table.db or table.catalog or name not in _TABLE_FUNCTIONS:
+            raise Refused(
+                f"{name}() is not allowed in the console",
+                fix=f"Table functions allowed: {', '.join(sorted(_TABLE_FUNCTIONS))}.",
+            )
+        return
+    zone = table.db.lower()
+    zones = ", ".join(sorted(user.role.zone_set))
+    if not zone:
+        raise Refused(
+            f"table {table.name!r} needs its zone, e.g. gold.{table.name}",
+            fix=f"Zones you may read: {zones}. A quoted file path is not a table here.",
+        )
+    if table.catalog:
+        raise Refused(f"{table.sql()!r} is not a table of the lake's zones", fix=_ZONES_FIX)
+    if zone == "information_schema" and table.name.lower() in _CATALOG_VIEWS:
+        return
+    if zone not in ZONES:
+        raise Refused(f"{table.sql()!r} is not a table of the lake's zones", fix=_ZONES_FIX)
+    user.require(zone)
+
+
+_ZONES_FIX = (
+    "Name tables as zone.table (e.g. gold.daily_sales); DESCRIBE or "
+    "information_schema.tables / columns list them."
+)
 
 
 class Console:
@@ -115,7 +230,12 @@ class Console:
         return result
 
     def _execute(self, text: str, page: int, page_rows: int, limit_s: float) -> QueryResult:
-        engine = self._sandbox()
+        with self.sandbox() as engine:
+            return self._fetch_page(engine, text, page, page_rows, limit_s)
+
+    def _fetch_page(
+        self, engine: DuckDBEngine, text: str, page: int, page_rows: int, limit_s: float
+    ) -> QueryResult:
         con = engine.con
         timer = threading.Timer(limit_s, con.interrupt)
         started = time.monotonic()
@@ -131,26 +251,41 @@ class Console:
             columns = [d[0] for d in cursor.description or []]
             rows = cursor.fetchmany(page_rows + 1)
         except duckdb.InterruptException:
-            raise Refused(
+            raise BadQuery(
                 f"stopped after the {limit_s:g} s time limit",
                 fix="Filter or aggregate more, or add a LIMIT.",
             ) from None
         except duckdb.Error as exc:
             message = str(exc).strip().splitlines()[0]
-            raise Refused(f"the engine refused it: {message}") from None
+            raise BadQuery(f"the engine refused it: {_short(message)}") from None
         finally:
             timer.cancel()
-            engine.close()
         return QueryResult(
             columns, rows[:page_rows], len(rows) > page_rows, time.monotonic() - started
         )
 
-    def _sandbox(self) -> DuckDBEngine:
-        """A fresh DuckDB with views over the user's zones only, then locked down."""
+    @contextmanager
+    def sandbox(self) -> Iterator[DuckDBEngine]:
+        """A fresh DuckDB with views over the user's zones only, then locked down; closed
+        and its spill folder removed afterwards.
+
+        DuckDB always lets a connection read its own temp folder (it adds it to
+        allowed_directories), and by default that is the server's .tmp/, where any query's
+        spilled rows land. So each console query spills into a fresh, empty folder of its
+        own: all it can read there is what it spilled itself."""
+        spill = Path(tempfile.mkdtemp(prefix="medalist-console-"))
+        engine = DuckDBEngine(MEMORY_LIMIT, temp_dir=spill)
+        try:
+            self._lock_down(engine)
+            yield engine
+        finally:
+            engine.close()
+            shutil.rmtree(spill, ignore_errors=True)
+
+    def _lock_down(self, engine: DuckDBEngine) -> None:
         lake, zones = self.pipeline.lake_path, self.user.role.zone_set
-        engine = DuckDBEngine(MEMORY_LIMIT)
         con = engine.con
-        con.execute("DROP SCHEMA silver CASCADE; DROP SCHEMA gold CASCADE")
+        con.execute(f"DROP SCHEMA silver CASCADE; DROP SCHEMA gold CASCADE; DROP SCHEMA {INCOMING}")
         for zone in sorted(zones):
             con.execute(f"CREATE SCHEMA {zone}")
         if "silver" in zones:
@@ -165,7 +300,6 @@ class Console:
         con.execute(f"SET allowed_directories = [{folders}]")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
-        return engine
 
     def _expose_quarantine(self, con: duckdb.DuckDBPyConnection) -> None:
         for name in self.pipeline.datasets:

@@ -1,39 +1,15 @@
 """The dashboard's API and pages per role, in-process: what each role sees, what it is refused,
-login and CSRF, and the SQL console's refusals (a table of hostile queries)."""
+login and CSRF (the SQL console: test_console.py)."""
 
 from __future__ import annotations
 
-import duckdb
-import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from medalist.access import Users
 from medalist.cli import app
-from medalist.errors import Refused
-from medalist.query import Console
 from medalist.web.app import create_app
-from medalist.wiring import local_ports
-from tests.conftest import HEADER
-
-GOOD = HEADER + "1,2026-11-24 09:00:00,7,2,10.00,PAID\n2,2026-11-24 10:00:00,7,0,1.00,PAID\n"
-
-
-@pytest.fixture
-def lake(make_project):
-    """A project with one good run (one row quarantined), one failed run, and three users."""
-    project = make_project(notifications=[])
-    project.land("orders/2026-11-24.csv", GOOD)
-    project.land("orders/secret-name-2026-11-25.csv", b"\x00binary")
-    runs = sorted(project.run().runs, key=lambda r: r.file)
-    users = Users(project.pipeline)
-    tokens = {role: users.add(f"{role}-user", role) for role in ("analyst", "engineer", "admin")}
-    client = TestClient(create_app(project.pipeline))
-    return project, runs, tokens, client
-
-
-def as_role(tokens, role):
-    return {"Authorization": f"Bearer {tokens[role]}"}
+from tests.web.conftest import as_role
 
 
 def test_without_a_token_the_api_says_401_and_pages_send_you_to_login(lake):
@@ -107,80 +83,6 @@ def test_single_user_mode_when_no_user_exists(make_project):
     page = client.get("/")
 
     assert page.status_code == 200 and "single-user mode" in page.text
-
-
-HOSTILE = [
-    ("file read", "SELECT * FROM read_csv('/etc/passwd')"),
-    ("file read, auto", "SELECT * FROM read_csv_auto('/etc/passwd')"),
-    ("text read", "SELECT * FROM read_text('/etc/hostname')"),
-    ("blob read", "SELECT * FROM read_blob('/etc/hostname')"),
-    ("parquet read", "SELECT * FROM read_parquet('/tmp/*.parquet')"),
-    ("json read", "SELECT * FROM read_json('/tmp/x.json')"),
-    ("glob", "SELECT * FROM glob('/etc/*')"),
-    ("bare path", "SELECT * FROM '/etc/passwd'"),
-    ("sql as text", "SELECT * FROM query('SELECT 1')"),
-    ("attach", "ATTACH '/tmp/x.duckdb' AS x"),
-    ("copy to", "COPY (SELECT 1) TO '/tmp/out.csv'"),
-    ("export", "EXPORT DATABASE '/tmp/dump'"),
-    ("install", "INSTALL httpfs"),
-    ("load", "LOAD httpfs"),
-    ("pragma", "PRAGMA database_list"),
-    ("set", "SET memory_limit = '64GB'"),
-    ("reset", "RESET enable_external_access"),
-    ("create", "CREATE TABLE gold.x AS SELECT 1"),
-    ("insert", "INSERT INTO gold.daily_sales VALUES (NULL, 1, 1)"),
-    ("delete", "DELETE FROM gold.daily_sales"),
-    ("drop", "DROP VIEW gold.daily_sales"),
-    ("two statements", "SELECT 1; SELECT 2"),
-    ("hidden second statement", "SELECT 1; /* comment */ DROP VIEW gold.daily_sales"),
-    ("comment trick", "SELECT 1 --\n; ATTACH '/tmp/y.duckdb'"),
-    ("zone the role lacks", "SELECT * FROM silver.orders"),
-    ("quarantine for analyst", "SELECT * FROM quarantine.orders"),
-    ("table without zone", "SELECT * FROM daily_sales"),
-    ("catalog trick", "SELECT * FROM memory.gold.daily_sales"),
-    ("settings function", "SELECT * FROM duckdb_settings()"),
-    ("call", "CALL pragma_version()"),
-    ("subquery file read", "SELECT (SELECT count(*) FROM read_csv('/etc/passwd'))"),
-    ("cte file read", "WITH x AS (SELECT * FROM read_csv('/etc/passwd')) SELECT * FROM x"),
-    ("not sql", "hello there"),
-    ("empty", "   ;  "),
-]
-
-
-@pytest.mark.parametrize(("what", "sql"), HOSTILE, ids=[h[0] for h in HOSTILE])
-def test_hostile_queries_are_refused_before_the_engine(lake, what, sql):
-    _, _, tokens, client = lake
-
-    answer = client.post("/api/query", headers=as_role(tokens, "analyst"), json={"sql": sql})
-
-    assert answer.status_code == 403, (what, answer.json())
-    assert answer.json()["detail"]
-
-
-def test_a_huge_cross_join_is_stopped_by_the_time_limit(lake):
-    project, _, _, _ = lake
-    users = Users(project.pipeline)
-    console = Console(project.pipeline, local_ports(project.pipeline), users.local_admin(), users)
-
-    with pytest.raises(Refused, match="stopped after the 1 s time limit"):
-        console.run("SELECT count(*) FROM range(100000000) a, range(100000000) b", limit_s=1)
-
-
-def test_the_engine_itself_refuses_files_even_if_a_check_missed_them(lake):
-    project, _, _, _ = lake
-    users = Users(project.pipeline)
-    console = Console(project.pipeline, local_ports(project.pipeline), users.local_admin(), users)
-    engine = console._sandbox()  # the locked DuckDB alone, without the SQL check in front
-
-    for sql in (
-        "SELECT * FROM read_csv('/etc/passwd')",
-        "SET enable_external_access = true",
-        "ATTACH '/tmp/z.duckdb' AS z",
-        "COPY (SELECT 1) TO '/tmp/z.csv'",
-    ):
-        with pytest.raises(duckdb.Error, match=r"(disabled|locked)"):
-            engine.con.execute(sql)
-    engine.close()
 
 
 def test_users_cli_prints_a_token_once_and_ui_refuses_a_public_address_without_users(

@@ -53,13 +53,29 @@ class RunRecord(BaseModel):
     rows_loaded: int | None = None
     rule_counts: dict[str, int] = Field(default_factory=dict)
     error: dict[str, Any] | None = None
-    history: list[Transition] = Field(default_factory=list)
+    history: list[Transition] = Field(default_factory=list)  # stored bounded: see bounded()
+    history_dropped: int = 0  # transitions bounded() dropped from the middle of history
     outputs: dict[str, Any] = Field(default_factory=dict)  # each state's result, for resuming
     version: int = 0
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
     replaces: str | None = None  # a replay: the earlier run of the same file it supersedes
     file_mtime: float | None = None  # the file's mtime when it was hashed (the quick check)
+
+
+HISTORY_FIRST = 10  # a stored history keeps its first transitions (how the run began) ...
+HISTORY_LAST = 50  # ... and its last ones (what happens now); DynamoDB items are <= 400 KB
+
+
+def bounded(run: RunRecord) -> RunRecord:
+    """The record as every RunLog adapter stores it: at most HISTORY_FIRST + HISTORY_LAST
+    transitions, the ones in between dropped and counted in `history_dropped`. A run retried
+    385 times held 1,160 transitions; it keeps 60 and says how many it dropped."""
+    extra = len(run.history) - HISTORY_FIRST - HISTORY_LAST
+    if extra <= 0:
+        return run
+    kept = [*run.history[:HISTORY_FIRST], *run.history[-HISTORY_LAST:]]
+    return run.model_copy(update={"history": kept, "history_dropped": run.history_dropped + extra})
 
 
 @dataclass(frozen=True)
@@ -85,7 +101,8 @@ class ConcurrentUpdate(Exception):
 
 class RunLog(Protocol):
     def claim(self, run: RunRecord) -> RunRecord | None:
-        """Register the run's file and create the run atomically; None if the file is claimed.
+        """Register the run's file and create `bounded(run)` atomically; None if the file is
+        claimed.
         A replay (`run.replaces` set) instead moves the file's registration from the run it
         replaces to itself, and gets None if that run no longer holds it."""
 
@@ -101,7 +118,7 @@ class RunLog(Protocol):
         heads: Mapping[str, str] | None = None,
         alerts: Sequence[Alert] = (),
     ) -> RunRecord:
-        """Store a changed record if its version is current (else ConcurrentUpdate), and in
+        """Store `bounded(run)` if its version is current (else ConcurrentUpdate), and in
         the same transaction point each of `heads` (name -> version) of its pipeline and put
         `alerts` in the outbox."""
 

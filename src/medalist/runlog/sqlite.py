@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -13,7 +14,7 @@ from typing import Any
 
 from medalist.errors import NotFound
 from medalist.metastore import connect, iso, metastore_path, now
-from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status
+from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status, bounded
 
 _JSON_FIELDS = ("rule_counts", "error", "history", "outputs")
 _COMMITTED = "json_extract({t}.outputs, '$.Transform') IS NOT NULL"
@@ -50,7 +51,7 @@ class SqliteRunLog:
             return self.con.execute(sql, args).fetchall()
 
     def claim(self, run: RunRecord) -> RunRecord | None:
-        claimed = run.model_copy(update={"version": 1})
+        claimed = bounded(run).model_copy(update={"version": 1})
         row = _to_row(claimed)
         try:
             with self._transaction() as con:
@@ -95,7 +96,7 @@ class SqliteRunLog:
         heads: Mapping[str, str] | None = None,
         alerts: Sequence[Alert] = (),
     ) -> RunRecord:
-        new = run.model_copy(update={"version": run.version + 1})
+        new = bounded(run).model_copy(update={"version": run.version + 1})
         row = _to_row(new)
         sets = ", ".join(f"{k} = ?" for k in row)
         with self._transaction() as con:
@@ -219,8 +220,8 @@ class SqliteRunLog:
 
     def get(self, run_id: str) -> RunRecord:
         rows = self._query(
-            "SELECT * FROM runs WHERE run_id LIKE ? ORDER BY run_id LIMIT 2",
-            (run_id.upper() + "%",),
+            "SELECT * FROM runs WHERE run_id LIKE ? ESCAPE '\\' ORDER BY run_id LIMIT 2",
+            (re.sub(r"([%_\\])", r"\\\1", run_id.upper()) + "%",),
         )
         if len(rows) != 1:
             why = "no run" if not rows else "more than one run"

@@ -14,17 +14,20 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from medalist.access import Session, User, Users
 from medalist.config import Pipeline
-from medalist.errors import NotFound, Refused
-from medalist.operate import retry_run
-from medalist.query import DOWNLOAD_ROWS, Console
+from medalist.errors import MedalistError, NotFound, Refused
+from medalist.operate import RetryBusy, RetryTooSoon, retry_run
+from medalist.query import DOWNLOAD_ROWS, MAX_SQL_CHARS, BadQuery, Console
+from medalist.redact import redactor_for
 from medalist.runlog import Status
 from medalist.web import charts, views
+from medalist.web.redaction import USER, Redacting
 from medalist.wiring import local_ports
 from medalist.workflow.context import Ports
 from medalist.workflow.definition import INGEST
@@ -35,8 +38,41 @@ COOKIE = "medalist_session"
 
 
 class QueryIn(BaseModel):
-    sql: str
-    page: int = 0
+    sql: str = Field(
+        description=f"One SELECT, WITH, EXPLAIN or DESCRIBE, at most {MAX_SQL_CHARS:,} characters."
+    )
+    page: int = Field(0, ge=0, le=100_000, description="Which page of 100 rows.")
+
+
+class ErrorOut(BaseModel):
+    """Every refusal's body: what went wrong and what to do, in one sentence or two."""
+
+    detail: str
+
+
+# Status codes by error class, most specific first (decision 0014).
+STATUS: tuple[tuple[type[MedalistError], int], ...] = (
+    (BadQuery, 400),
+    (RetryBusy, 409),
+    (RetryTooSoon, 429),
+    (NotFound, 404),
+    (Refused, 403),
+)
+
+
+def _documented(*codes: int) -> dict[int | str, dict[str, Any]]:
+    what = {
+        400: "The query is malformed, too big or too deep, or the engine could not run it.",
+        401: "No token, or an unknown one: send Authorization: Bearer TOKEN.",
+        403: "The caller's role may not do or see this.",
+        404: "No such run or dataset.",
+        409: "The run is being retried or resumed right now.",
+        429: "The run was retried too recently; Retry-After says how long to wait.",
+    }
+    return {code: {"model": ErrorOut, "description": what[code]} for code in codes}
+
+
+READ = _documented(401, 403, 404)
 
 
 class NeedsLogin(Exception):
@@ -48,26 +84,43 @@ def create_app(pipeline: Pipeline, ports: Ports | None = None) -> FastAPI:
         title=f"medalist: {pipeline.name}",
         docs_url=None,  # Swagger UI loads from a CDN: the OpenAPI JSON is enough
         redoc_url=None,
+        openapi_url=None,  # served below, to logged-in users only when users exist
     )
     ports = ports or local_ports(pipeline)
+    the_ports = ports
     users = Users(pipeline)
+    lake = str(pipeline.lake_path.resolve())
+    app.add_middleware(Redacting, redactor_for=lambda user: redactor_for(user, the_ports, lake))
+    bearer = HTTPBearer(auto_error=False, description="A token from `medalist users add`.")
     local_csrf = secrets.token_urlsafe(24)  # single-user mode still protects its forms
     templates = Jinja2Templates(directory=HERE / "templates")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    def session(request: Request) -> Session:
+    def session(
+        request: Request,
+        _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
+    ) -> Session:
+        found = _session(request)
+        setattr(request.state, USER, found.user)  # whom the response is redacted for
+        return found
+
+    def _session(request: Request) -> Session:
         if users.single_user():
             return Session(users.local_admin(), local_csrf)
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
             user = users.by_token(header[7:].strip())
             if user is None:
-                raise HTTPException(401, "unknown token")
+                raise HTTPException(401, "unknown token", {"WWW-Authenticate": "Bearer"})
             return Session(user, "")  # no cookie, so no CSRF to check
         found = users.session(request.cookies.get(COOKIE, ""))
         if found is None:
-            if request.url.path.startswith("/api/"):
-                raise HTTPException(401, "log in: send Authorization: Bearer TOKEN")
+            if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
+                raise HTTPException(
+                    401,
+                    "log in: send Authorization: Bearer TOKEN",
+                    {"WWW-Authenticate": "Bearer"},
+                )
             raise NeedsLogin()
         return found
 
@@ -94,21 +147,30 @@ def create_app(pipeline: Pipeline, ports: Ports | None = None) -> FastAPI:
     async def _login(request: Request, exc: NeedsLogin) -> Response:
         return RedirectResponse("/login", status_code=303)
 
-    @app.exception_handler(Refused)
-    async def _refused(request: Request, exc: Refused) -> Response:
-        return _error(request, 403, str(exc))
+    async def _refused(request: Request, exc: Exception) -> Response:
+        status = status_of(exc)
+        headers = {}
+        if isinstance(exc, RetryTooSoon):
+            headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        return _error(request, status, str(exc), headers)
 
-    @app.exception_handler(NotFound)
-    async def _missing(request: Request, exc: NotFound) -> Response:
-        return _error(request, 404, str(exc))
+    for kind, _status in STATUS:
+        app.add_exception_handler(kind, _refused)
 
-    def _error(request: Request, status: int, message: str) -> Response:
+    def _error(
+        request: Request, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> Response:
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": message}, status_code=status)
+            return JSONResponse({"detail": message}, status_code=status, headers=headers)
         return HTMLResponse(
             templates.get_template("error.html").render(message=message, status=status),
             status_code=status,
+            headers=headers,
         )
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(s: Auth) -> JSONResponse:
+        return JSONResponse(app.openapi())
 
     # -- login ---------------------------------------------------------------------------------
 
@@ -235,9 +297,9 @@ def create_app(pipeline: Pipeline, ports: Ports | None = None) -> FastAPI:
                 result = console.run(sql, page_rows=DOWNLOAD_ROWS)
                 return _csv(result.columns, result.rows)
             result = console.run(sql, page=max(page_no, 0))
-            error = None
+            error, status = None, 200
         except Refused as exc:
-            result, error = None, str(exc)
+            result, error, status = None, str(exc), status_of(exc)
         response = page(
             request,
             s,
@@ -249,44 +311,44 @@ def create_app(pipeline: Pipeline, ports: Ports | None = None) -> FastAPI:
             history=users.history(s.user.name),
         )
         if error:
-            response.status_code = 403
+            response.status_code = status
         return response
 
     # -- API -----------------------------------------------------------------------------------
 
-    @app.get("/api/overview")
+    @app.get("/api/overview", responses=READ)
     def api_overview(s: Auth) -> dict[str, Any]:
         return views.overview(pipeline, ports)
 
-    @app.get("/api/runs")
+    @app.get("/api/runs", responses=READ)
     def api_runs(
         s: Auth, status: Status | None = None, dataset: str | None = None, day: str | None = None
     ) -> list[dict[str, Any]]:
         return _runs(s.user, status, dataset, day)
 
-    @app.get("/api/runs/{run_id}")
+    @app.get("/api/runs/{run_id}", responses=READ)
     def api_run(s: Auth, run_id: str) -> dict[str, Any]:
         return views.run_view(ports.runlog.get(run_id), s.user)
 
-    @app.get("/api/runs/{run_id}/quarantine")
+    @app.get("/api/runs/{run_id}/quarantine", responses=READ)
     def api_quarantine(s: Auth, run_id: str) -> dict[str, Any]:
         s.user.require("quarantine")
         columns, rows = views.quarantine_sample(ports, ports.runlog.get(run_id), limit=100)
         return {"columns": columns, "rows": [list(map(_jsonable, r)) for r in rows]}
 
-    @app.post("/api/runs/{run_id}/retry")
+    @app.post("/api/runs/{run_id}/retry", responses=_documented(401, 403, 404, 409, 429))
     def api_retry(s: Auth, run_id: str) -> dict[str, Any]:
         return _retry(s.user, run_id)
 
-    @app.get("/api/datasets")
+    @app.get("/api/datasets", responses=READ)
     def api_datasets(s: Auth) -> list[dict[str, Any]]:
         return [views.dataset_view(pipeline, ports, n) for n in pipeline.datasets]
 
-    @app.get("/api/datasets/{name}")
+    @app.get("/api/datasets/{name}", responses=READ)
     def api_dataset(s: Auth, name: str) -> dict[str, Any]:
         return _dataset(name)
 
-    @app.post("/api/query")
+    @app.post("/api/query", responses=_documented(400, 401, 403))
     def api_query(s: Auth, body: QueryIn) -> dict[str, Any]:
         result = Console(pipeline, ports, s.user, users).run(body.sql, page=max(body.page, 0))
         return {
@@ -296,7 +358,7 @@ def create_app(pipeline: Pipeline, ports: Ports | None = None) -> FastAPI:
             "seconds": round(result.seconds, 3),
         }
 
-    @app.get("/api/query/history")
+    @app.get("/api/query/history", responses=READ)
     def api_history(s: Auth) -> list[dict[str, Any]]:
         return users.history(s.user.name)
 
@@ -321,10 +383,15 @@ def create_app(pipeline: Pipeline, ports: Ports | None = None) -> FastAPI:
             )
         outcome = retry_run(pipeline, ports, Runner(INGEST), run_id)
         if not outcome.runs:
-            raise Refused(f"run {run_id} could not be retried now: another process holds it")
+            raise RetryBusy(f"run {run_id} could not be retried now: another process holds it")
         return views.run_view(outcome.runs[0], user)
 
     return app
+
+
+def status_of(exc: Exception) -> int:
+    """The HTTP status of a refusal (STATUS): 400 bad query, 403 not allowed, 404, 409, 429."""
+    return next(code for kind, code in STATUS if isinstance(exc, kind))
 
 
 def _jsonable(value: Any) -> Any:

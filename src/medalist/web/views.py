@@ -1,5 +1,5 @@
-"""What the pages and the API show, as plain data, already cut to what the user's role may see:
-file names and anything quoting them are landing's, quarantined rows are quarantine's."""
+"""What the pages and the API show, as plain data, cut to what the user's role may see:
+quarantined rows are quarantine's; file names are hidden where responses leave (redact)."""
 
 from __future__ import annotations
 
@@ -18,30 +18,16 @@ from medalist.runlog import RunRecord, Status
 from medalist.workflow.context import Ports
 from medalist.workflow.definition import INGEST
 
-HIDDEN = "(hidden: landing zone)"
-
-
-def _hide(text: str | None, run: RunRecord) -> str | None:
-    if text is None:
-        return None
-    return text.replace(f"landing/{run.file}", HIDDEN).replace(run.file, HIDDEN)
-
 
 def run_view(run: RunRecord, user: User) -> dict[str, Any]:
+    """A run as the pages and the API show it. File names in it (and in its messages) are
+    hidden from roles without landing where the response leaves (medalist.redact), not here."""
     data = run.model_dump(mode="json", exclude={"outputs", "lease_owner", "lease_expires_at"})
     crawl = run.outputs.get("Crawl", {})
     data["tables"] = run.outputs.get("Load", {}).get("tables", {})
     data["drift"] = crawl.get("drift")
     if not user.sees("landing"):
-        data["file"] = HIDDEN
-        data["file_hash"] = None
-        if run.error:
-            data["error"] = {
-                **run.error,
-                "message": _hide(run.error.get("message"), run),
-                "file": HIDDEN if run.error.get("file") else None,
-            }
-        data["history"] = [{**h, "detail": _hide(h["detail"], run)} for h in data["history"]]
+        data["file_hash"] = None  # a content hash tells whether two files are the same
     return data
 
 
