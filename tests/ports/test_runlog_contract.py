@@ -16,7 +16,15 @@ from ulid import ULID
 from medalist.errors import NotFound
 from medalist.metastore import now
 from medalist.notify.outbox import deliver_due
-from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status, Transition
+from medalist.runlog import (
+    HISTORY_FIRST,
+    HISTORY_LAST,
+    Alert,
+    ConcurrentUpdate,
+    RunRecord,
+    Status,
+    Transition,
+)
 from tests.aws.emulator import unique
 from tests.ports.runlogs import ADAPTERS, T0, Spec, claim_files, record
 
@@ -420,3 +428,19 @@ def test_an_alert_reaches_a_channel_that_was_down_once_it_is_back(runlog):
     assert deliver_due(runlog, {"hook": hook}, force=True).sent == [alert(run, "hook").key]
     assert deliver_due(runlog, {"hook": hook}, force=True).sent == []
     assert hook.received == [{"status": "FAILED", "n": 1.5}]
+
+
+def test_history_keeps_the_first_and_last_transitions_and_counts_the_rest(runlog):
+    """The port's bound (runlog.bounded), the same in every adapter: a run retried hundreds of
+    times fits a DynamoDB item and still shows how it began and how it ended."""
+    claimed = runlog.claim(record())
+    steps = [
+        Transition(state="Load", status=Status.RUNNING, at=T0, detail=f"step {n}")
+        for n in range(1160)
+    ]
+    once = runlog.update(claimed.model_copy(update={"history": steps}))
+    assert runlog.get(claimed.run_id) == once
+    assert len(once.history) == HISTORY_FIRST + HISTORY_LAST
+    assert once.history_dropped == 1160 - HISTORY_FIRST - HISTORY_LAST
+    assert [h.detail for h in once.history][:2] == ["step 0", "step 1"]
+    assert once.history[-1].detail == "step 1159"

@@ -20,7 +20,7 @@ from typing import Any
 from medalist.aws import AwsTarget
 from medalist.errors import NotFound, TerminalError
 from medalist.metastore import now
-from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status
+from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status, bounded
 from medalist.runlog import dynamo_items as items
 from medalist.runlog.dynamo_table import TTL_ATTRIBUTE, DynamoTable
 
@@ -54,7 +54,7 @@ class DynamoRunLog:
     # -- runs ---------------------------------------------------------------------------------
 
     def claim(self, run: RunRecord) -> RunRecord | None:
-        claimed = items.bounded(run.model_copy(update={"version": 1}))
+        claimed = items.bounded(bounded(run).model_copy(update={"version": 1}))
         registry = items.claim_key(run.dataset, run.file, run.file_hash)
         if run.replaces:  # move the file's registration from the run it replaces
             take: dict[str, Any] = {
@@ -100,7 +100,7 @@ class DynamoRunLog:
         heads: Mapping[str, str] | None = None,
         alerts: Sequence[Alert] = (),
     ) -> RunRecord:
-        new = items.bounded(run.model_copy(update={"version": run.version + 1}))
+        new = items.bounded(bounded(run).model_copy(update={"version": run.version + 1}))
         queued = {a.key: a for a in reversed(alerts)}  # the first of a key wins, as in SQLite
         actions: list[dict[str, Any]] = [
             {
