@@ -154,7 +154,10 @@ def _report(outcome: Outcome, nothing: str) -> None:
 def runs(
     config: ConfigOption = None,
     dataset: Annotated[str | None, typer.Option(help="Only this dataset.")] = None,
-    status: Annotated[Status | None, typer.Option(help="Only runs with this status.")] = None,
+    status: Annotated[
+        Status | None,
+        typer.Option(case_sensitive=False, help="Only runs with this status (any case)."),
+    ] = None,
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
 ) -> None:
     """Table of runs: id, dataset, file, status, state, rows, duration."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from medalist.errors import ConfigError
-from medalist.types import ALL_TYPE_NAMES, ColumnType
+from medalist.types import ALL_TYPE_NAMES, ColumnType, suggested_type
 
 CONFIG_ENV = "MEDALIST_CONFIG"
 DEFAULT_CONFIG = "pipeline.yaml"
@@ -86,8 +86,19 @@ class ColumnSpec(Strict):
         try:
             return str(ColumnType.parse(value))
         except ValueError as exc:
-            hint = _did_you_mean(value.lower(), ALL_TYPE_NAMES)
+            alias = suggested_type(value)
+            hint = (
+                f". Did you mean {alias!r}?"
+                if alias
+                else _did_you_mean(value.lower(), ALL_TYPE_NAMES)
+            )
             raise ValueError(f"{exc}. Use one of {', '.join(ALL_TYPE_NAMES)}{hint}") from None
+
+    @field_validator("min", "max", mode="before")
+    @classmethod
+    def _dates_as_text(cls, value: Any) -> Any:
+        """YAML reads `min: 2026-01-01` as a date: keep it as the ISO text the rule casts."""
+        return value.isoformat() if isinstance(value, date | datetime) else value
 
     @property
     def column_type(self) -> ColumnType:
