@@ -9,6 +9,7 @@ against the real server. Run as a script (`python tests/pgauth.py PORT`) for wal
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import sys
@@ -78,10 +79,8 @@ class WrongPasswordServer:
 
     @staticmethod
     def _safe(conn: socket.socket) -> None:
-        try:
+        with contextlib.suppress(ConnectionError, OSError, struct.error):
             _answer(conn)
-        except (ConnectionError, OSError, struct.error):
-            pass
 
     def close(self) -> None:
         self._listener.close()

@@ -52,9 +52,8 @@ def model_problems(pipeline: Pipeline, con: duckdb.DuckDBPyConnection) -> list[s
         except duckdb.Error:
             unbound.add(name)
             continue
-        _empty_table(
-            con, "gold", name, {c: str(t) for c, t in zip(relation.columns, relation.types)}
-        )
+        types = dict(zip(relation.columns, (str(t) for t in relation.types), strict=True))
+        _empty_table(con, "gold", name, types)
     return problems
 
 
