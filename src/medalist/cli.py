@@ -72,11 +72,41 @@ def init(name: Annotated[str, typer.Argument(help="Folder to create, e.g. shop."
 
 
 @app.command()
-def validate(config: ConfigOption = None) -> None:
-    """Check pipeline.yaml: keys, types, SQL of the models and what they read."""
+def validate(
+    config: ConfigOption = None,
+    connect: Annotated[
+        bool,
+        typer.Option(
+            "--connect", help="Also check the lake and the destination (as `medalist doctor`)."
+        ),
+    ] = False,
+) -> None:
+    """Check pipeline.yaml: keys, types, rule values, the models' SQL against the columns they
+    read. Exit 2 if it is wrong; with --connect, exit 1 if the destination is not ready."""
     with _errors():
         pipeline = _load(config)
     out.print(render.pipeline_summary(pipeline))
+    if connect:
+        _checks(pipeline)
+
+
+@app.command()
+def doctor(config: ConfigOption = None) -> None:
+    """Check what a run needs: pipeline.yaml, the lake, and the destination (reachable,
+    credentials, database, privileges), each failure with its fix. Exit 1 if one fails."""
+    with _errors():
+        pipeline = _load(config)
+    out.print(f"[green]✓[/] {'pipeline.yaml':<13} pipeline {pipeline.name} is valid")
+    _checks(pipeline)
+
+
+def _checks(pipeline: Pipeline) -> None:
+    from medalist.doctor import examine
+
+    findings = examine(pipeline)
+    out.print(render.findings(findings))
+    if not all(f.ok for f in findings):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 from medalist.catalog import SchemaVersion
 from medalist.config import Pipeline
 from medalist.runlog import Alert, RunRecord, Status
+
+if TYPE_CHECKING:
+    from medalist.doctor import Finding
 
 STATUS_STYLE = {Status.SUCCEEDED: "green", Status.FAILED: "bold red", Status.RUNNING: "yellow"}
 
@@ -147,6 +153,19 @@ def pipeline_summary(p: Pipeline) -> str:
         f"  models        {models}\n"
         f"  notifications {channels}"
     )
+
+
+_VERDICT = {"ok": "[green]✓[/]", "failed": "[bold red]✗[/]", "skipped": "[dim]·[/]"}
+
+
+def findings(found: Sequence[Finding]) -> str:
+    """Doctor's checks, one per line, each failure followed by its fix."""
+    lines = []
+    for f in found:
+        lines.append(f"{_VERDICT[f.verdict]} {f.check:<13} {escape(f.detail)}")
+        if f.fix and not f.ok:
+            lines.append(f"  {'':<13} fix: {escape(f.fix)}")
+    return "\n".join(lines)
 
 
 def catalog_table(dataset: str, versions: list[SchemaVersion]) -> Table:
