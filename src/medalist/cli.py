@@ -112,10 +112,19 @@ def _checks(pipeline: Pipeline) -> None:
 @app.command()
 def run(config: ConfigOption = None) -> None:
     """Process every new file in landing, one run per file. Exit 1 if any run failed."""
+    from medalist.attention import needs_attention
+
     with _errors():
         pipeline = _load(config)
-        outcome = run_pipeline(pipeline, local_ports(pipeline), on_start=_started)
-    _report(outcome, nothing="Nothing new in landing.")
+        ports = local_ports(pipeline)
+        outcome = run_pipeline(pipeline, ports, on_start=_started)
+        found = needs_attention(pipeline, ports.runlog, ports.storage, outcome.unmatched)
+    _report(outcome, nothing="Nothing new in landing.", exit_on_failure=False)
+    summary = render.attention(found, outcome.runs, str(config) if config else None)
+    if summary:
+        out.print(summary)
+    if outcome.failed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -165,7 +174,7 @@ def _started(run: RunRecord) -> None:
     err.print(f"[dim]▶ {run.dataset} {run.file}[/]")
 
 
-def _report(outcome: Outcome, nothing: str) -> None:
+def _report(outcome: Outcome, nothing: str, exit_on_failure: bool = True) -> None:
     """Print what a run/retry/replay did; exit 1 if any run failed."""
     for path in outcome.busy:
         out.print(f"skipped {path}: another live process is running it")
@@ -176,7 +185,7 @@ def _report(outcome: Outcome, nothing: str) -> None:
             out.print(nothing)
         return
     out.print(render.runs_table(outcome.runs, title="This run"))
-    if outcome.failed:
+    if outcome.failed and exit_on_failure:
         raise typer.Exit(1)
 
 

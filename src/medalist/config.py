@@ -214,8 +214,8 @@ class ModelSpec(Strict):
         return LoadMode.merge if self.primary_key else LoadMode.replace
 
 
-Outcome = Literal["success", "failure"]
-_BOTH: tuple[Outcome, ...] = ("success", "failure")
+Outcome = Literal["success", "warn", "failure"]
+_BOTH: tuple[Outcome, ...] = ("success", "warn", "failure")
 
 
 class Channel(Strict):
@@ -224,7 +224,8 @@ class Channel(Strict):
     name: str | None = Field(None, description="Channel name in the outbox; default its type.")
     on: list[Outcome] = Field(
         default_factory=lambda: list(_BOTH),
-        description="Which outcomes to send: success, failure or both.",
+        description="Which outcomes to send: success (every SUCCEEDED run, WARN ones too), "
+        "warn (SUCCEEDED runs that need a look) and failure; default all.",
     )
     when: str | None = Field(
         None, description="Only when this holds, e.g. 'quarantined_ratio > 0.01'."
@@ -371,6 +372,28 @@ class AccessSpec(Strict):
     )
 
 
+class AttentionSpec(Strict):
+    """What `run`, `serve` and alerts report as needing a person (decision 0020)."""
+
+    warn_quarantined_share: float | None = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="A SUCCEEDED run that quarantines more than this share of its rows "
+        "(0.05 = 5%) is a WARN; null never warns.",
+    )
+    warn_on_drift: bool = Field(
+        True,
+        description="A SUCCEEDED run whose file brings new columns, lacks contract columns or "
+        "changes types (a new schema version) is a WARN.",
+    )
+    ignore_in_landing: list[str] = Field(
+        default_factory=list,
+        description="Globs (fnmatch, against the path under landing/; * crosses /) of files "
+        "no dataset reads on purpose, e.g. README*, archive/*: not reported as unmatched.",
+    )
+
+
 class Pipeline(Strict):
     """The whole of pipeline.yaml."""
 
@@ -396,6 +419,10 @@ class Pipeline(Strict):
     access: AccessSpec = Field(
         default_factory=lambda: AccessSpec.model_validate({}),
         description="Roles for the dashboard, API and SQL console.",
+    )
+    attention: AttentionSpec = Field(
+        default_factory=lambda: AttentionSpec.model_validate({}),
+        description="WARN thresholds and landing files to ignore (what needs a person).",
     )
     freshness_hours: float = Field(
         36.0, gt=0, description="A dataset with no successful file for this long is stale."
@@ -540,6 +567,8 @@ def _allowed_keys(parent: list[str]) -> list[str]:
             return sorted({f for kind in CHANNEL_TYPES for f in kind.model_fields})
         elif model is Pipeline and step == "trigger":
             model = TriggerSpec
+        elif model is Pipeline and step == "attention":
+            model = AttentionSpec
         else:
             break
     return [name for name in model.model_fields if name != "base_dir"]

@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS runs (
     rule_counts TEXT NOT NULL DEFAULT '{}', error TEXT, history TEXT NOT NULL DEFAULT '[]',
     outputs TEXT NOT NULL DEFAULT '{}',
     version INTEGER NOT NULL, lease_owner TEXT, lease_expires_at TEXT, replaces TEXT,
-    file_mtime REAL
+    file_mtime REAL, warnings TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS runs_by_dataset ON runs (dataset, started_at);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, started_at);
@@ -80,7 +80,11 @@ def connect(path: Path) -> sqlite3.Connection:
 def _migrate(con: sqlite3.Connection) -> None:
     """Bring a metastore written by an older medalist up to SCHEMA."""
     columns = {row["name"] for row in con.execute("PRAGMA table_info(runs)")}
-    for name, kind in (("replaces", "TEXT"), ("file_mtime", "REAL")):
+    for name, kind in (
+        ("replaces", "TEXT"),
+        ("file_mtime", "REAL"),
+        ("warnings", "TEXT NOT NULL DEFAULT '[]'"),
+    ):
         if not columns or name in columns:
             continue
         try:

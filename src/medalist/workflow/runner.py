@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from medalist.attention import run_warnings
 from medalist.errors import MedalistError, as_medalist_error
 from medalist.leases import LEASE, Heartbeat, new_owner, owner_gone
 from medalist.metastore import now
 from medalist.notify import route, run_message
 from medalist.notify.outbox import deliver_due
 from medalist.runlog import ConcurrentUpdate, RunRecord, Status, Transition
+from medalist.runlog.timing import work_s
 from medalist.states.results import StateResult, result_from_dict
 from medalist.workflow.context import RunContext
 from medalist.workflow.definition import TaskState, Workflow
@@ -167,13 +169,17 @@ class Runner:
             "ended_at": ended,
             "lease_owner": None,
             "lease_expires_at": None,
-            "duration_s": round((ended - ctx.run.started_at).total_seconds(), 3),
+            "duration_s": work_s(ctx.run, ended),  # not the wait for a retry
         }
         if err is not None:  # the last state's SUCCEEDED step is already in the history
             fields["error"] = err.to_dict()
             step = Transition(state=state, status=status, at=ended, detail=str(err))
             fields["history"] = [*ctx.run.history, step]
+            fields["warnings"] = []
         final = ctx.run.model_copy(update=fields)
+        if err is None:  # WARN: a success that needs a look (decision 0020)
+            warnings = run_warnings(ctx.pipeline, final, ctx.ports.catalog)
+            final = final.model_copy(update={"warnings": warnings})
         alerts = route(ctx.pipeline, final, run_message(final, ctx.pipeline.dashboard_url))
         ctx.run = ctx.ports.runlog.update(final, alerts=alerts)
         deliver_due(ctx.ports.outbox, ctx.ports.notifiers)
