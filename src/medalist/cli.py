@@ -45,6 +45,32 @@ ConfigOption = Annotated[
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from medalist import __version__
+
+        try:
+            installed = version("medalist")
+        except PackageNotFoundError:  # run from a source tree
+            installed = __version__
+        out.print(f"medalist {installed}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """medalist: landing → crawl → transform → load, with a run log and alerts."""
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
     try:
@@ -308,9 +334,34 @@ def _dashboard(pipeline: Pipeline, host: str, port: int) -> Any:
             f"127.0.0.1, not {host}",
             fix="Create users first: `medalist users add NAME --role ROLE`.",
         )
+    _port_free(host, port)
     config = uvicorn.Config(create_app(pipeline), host=host, port=port, log_level="warning")
     err.print(f"dashboard on http://{host}:{port}/")
     return uvicorn.Server(config)
+
+
+def _port_free(host: str, port: int) -> None:
+    """Bind the address once before saying where the dashboard is: uvicorn would print the
+    URL, then fail to bind (exit 3). A port taken is Refused: exit 2, with the fix."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise Refused(
+            f"cannot serve on {host}: {exc.strerror}", fix="Pass --host 127.0.0.1."
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise Refused(
+                f"{host}:{port} is already in use ({exc.strerror})",
+                fix=f"Stop what listens there (`ss -ltnp 'sport = :{port}'` shows it), or pass "
+                f"--port {port + 1}.",
+            ) from None
 
 
 @app.command()
