@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from medalist.cli import app
 from medalist.config import (
     AccessSpec,
+    AttentionSpec,
     ColumnSpec,
     CsvOptions,
     DatasetSpec,
@@ -38,6 +39,7 @@ MODELS: list[type[BaseModel]] = [
     TriggerSpec,
     AccessSpec,
     RoleSpec,
+    AttentionSpec,
 ]
 SETTINGS = [(m.__name__, f) for m in MODELS for f in m.model_fields if f != "base_dir"]
 

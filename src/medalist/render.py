@@ -208,7 +208,11 @@ def attention(found: Attention, runs: Sequence[RunRecord], config: str | None) -
             f" (medalist show {r.run_id}{c})"
         )
     for r in listed(found.failed, f"medalist runs --status failed{c}"):
-        why = escape(_first_line((r.error or {}).get("message") or "no error recorded"))
+        error = r.error or {}
+        said = str(error.get("message") or "no error recorded")
+        if error.get("fix"):  # the message ends with its fix: the sentence before it is enough
+            said = said.removesuffix(str(error["fix"])).rstrip(" .") + "."
+        why = escape(_first_line(said))
         lines.append(
             f"  [bold red]FAILED[/] {r.dataset} {escape(r.file)} at {r.state}: {why}\n"
             f"      fix the cause, then: medalist retry {r.run_id}{c}"
