@@ -60,8 +60,17 @@ def test_accepted_values_are_checked_against_the_type_too(shop):
         ("order_ts:    {type: timestamp, required: true}", "{type: date, min: 2026-01-01}"),
         ("order_ts:    {type: timestamp, required: true}", "{type: timestamp, max: 2030-12-31}"),
         ('{type: "decimal(12,2)", min: 0}', '{type: "decimal(12,2)", min: "0.50"}'),
+        (
+            "order_ts:    {type: timestamp, required: true}",
+            "{type: date, accepted: [2026-11-24, 2026-11-25]}",
+        ),
     ],
-    ids=["yaml-date-on-date", "yaml-date-on-timestamp", "quoted-number-on-decimal"],
+    ids=[
+        "yaml-date-on-date",
+        "yaml-date-on-timestamp",
+        "quoted-number-on-decimal",
+        "yaml-dates-accepted",
+    ],
 )
 def test_rule_values_the_type_holds_pass(shop, column, rule):
     old = column if column.startswith("{") else column.split(":", 1)[1].strip()

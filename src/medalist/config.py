@@ -94,10 +94,12 @@ class ColumnSpec(Strict):
             )
             raise ValueError(f"{exc}. Use one of {', '.join(ALL_TYPE_NAMES)}{hint}") from None
 
-    @field_validator("min", "max", mode="before")
+    @field_validator("min", "max", "accepted", mode="before")
     @classmethod
     def _dates_as_text(cls, value: Any) -> Any:
         """YAML reads `min: 2026-01-01` as a date: keep it as the ISO text the rule casts."""
+        if isinstance(value, list):
+            return [v.isoformat() if isinstance(v, date | datetime) else v for v in value]
         return value.isoformat() if isinstance(value, date | datetime) else value
 
     @property
