@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
+
+import psycopg
 
 from medalist.config import Pipeline
 from medalist.errors import MedalistError
@@ -65,8 +67,6 @@ _PG_CHECKS = ("reachable", "credentials", "database", "privileges")
 
 
 def _postgres(url: str) -> list[Finding]:
-    import psycopg
-
     from medalist.destination.postgres import connect_error
 
     parts = urlsplit(url)
@@ -104,12 +104,9 @@ _PASSED = {
 }
 
 
-def _privileges(con: object, user: str, database: str) -> Finding:
+def _privileges(con: psycopg.Connection[Any], user: str, database: str) -> Finding:
     """Loads run CREATE SCHEMA IF NOT EXISTS (which needs CREATE on the database even when the
     schema exists), then create and replace tables in silver and gold."""
-    import psycopg
-
-    assert isinstance(con, psycopg.Connection)
     (may_create,) = con.execute(
         "SELECT has_database_privilege(current_database(), 'CREATE')"
     ).fetchone() or (False,)
