@@ -85,12 +85,18 @@ def stale_datasets(pipeline: Pipeline, runlog: RunLog, at: datetime | None = Non
     return stale
 
 
-def unmatched_files(pipeline: Pipeline, storage: Storage) -> list[Unmatched]:
-    """Files in landing no dataset reads and `attention.ignore_in_landing` does not name.
+def unmatched_files(
+    pipeline: Pipeline, storage: Storage, matched: set[str] | None = None
+) -> list[Unmatched]:
+    """Files in landing no dataset reads and `attention.ignore_in_landing` does not name
+    (`matched`: the paths the datasets' sources match, when the caller listed them already).
     Example: `ORDERS.CSV` at the root of landing, against `orders/*.csv`."""
-    matched = {
-        f.path for spec in pipeline.datasets.values() for f in storage.find("landing", spec.source)
-    }
+    if matched is None:
+        matched = {
+            f.path
+            for spec in pipeline.datasets.values()
+            for f in storage.find("landing", spec.source)
+        }
     ignored = pipeline.attention.ignore_in_landing
     return [
         Unmatched(f.path, _nearly(pipeline, f.path))

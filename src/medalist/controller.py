@@ -62,7 +62,8 @@ def run_pipeline(
     runner = runner or Runner(INGEST)
     outcome = Outcome()
     settled_before = time.time() - settle_s
-    for dataset, landed in new_files(pipeline, ports):
+    landed_files = new_files(pipeline, ports)
+    for dataset, landed in landed_files:
         if should_stop():
             break
         if _unchanged_since_last_run(ports, dataset, landed):
@@ -77,7 +78,7 @@ def run_pipeline(
                 outcome.busy.append(landed.path)
             continue
         execute(pipeline, ports, runner, run, outcome, on_start)
-    outcome.unmatched = unmatched_files(pipeline, ports.storage)
+    outcome.unmatched = unmatched_files(pipeline, ports.storage, {f.path for _, f in landed_files})
     deliver_due(ports.outbox, ports.notifiers)  # alerts still waiting from earlier runs
     return outcome
 
