@@ -30,7 +30,8 @@ def test_init_validate_run_runs_show(shop):
 
     first = medalist("run", "-c", config)
     assert first.exit_code == 0, first.output
-    assert "SUCCEEDED" in first.output
+    # The sample quarantines 2 of its 5 rows on purpose: a success that needs a look.
+    assert "WARN" in first.output and "40% of rows quarantined" in first.output
 
     again = medalist("run", "-c", config)
     assert again.exit_code == 0 and "Nothing new in landing." in again.output
@@ -96,3 +97,25 @@ def test_validate_never_prints_the_destination_password(shop, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "postgres:***@127.0.0.1:5432/shop" in result.output
     assert "hunter2" not in result.output
+
+
+def test_version_prints_the_version():
+    from medalist import __version__
+
+    result = medalist("--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"medalist {__version__}"
+
+
+def test_ui_on_a_busy_port_fails_before_printing_a_url(shop):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = medalist("ui", "-c", str(shop), "--port", str(port))
+    assert result.exit_code == 2
+    assert "http://" not in result.output
+    assert f"127.0.0.1:{port} is already in use" in result.output
+    assert f"--port {port + 1}" in result.output

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from medalist.cli import app
 from medalist.config import (
     AccessSpec,
+    AttentionSpec,
     AwsSpec,
     ColumnSpec,
     CsvOptions,
@@ -44,6 +45,7 @@ MODELS: list[type[BaseModel]] = [
     RoleSpec,
     AwsSpec,
     ZonesSpec,
+    AttentionSpec,
 ]
 SETTINGS = [(m.__name__, f) for m in MODELS for f in m.model_fields if f != "base_dir"]
 

@@ -46,6 +46,32 @@ ConfigOption = Annotated[
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from medalist import __version__
+
+        try:
+            installed = version("medalist")
+        except PackageNotFoundError:  # run from a source tree
+            installed = __version__
+        out.print(f"medalist {installed}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """medalist: landing → crawl → transform → load, with a run log and alerts."""
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
     try:
@@ -73,20 +99,59 @@ def init(name: Annotated[str, typer.Argument(help="Folder to create, e.g. shop."
 
 
 @app.command()
-def validate(config: ConfigOption = None) -> None:
-    """Check pipeline.yaml: keys, types, SQL of the models and what they read."""
+def validate(
+    config: ConfigOption = None,
+    connect: Annotated[
+        bool,
+        typer.Option(
+            "--connect", help="Also check the lake and the destination (as `medalist doctor`)."
+        ),
+    ] = False,
+) -> None:
+    """Check pipeline.yaml: keys, types, rule values, the models' SQL against the columns they
+    read. Exit 2 if it is wrong; with --connect, exit 1 if the destination is not ready."""
     with _errors():
         pipeline = _load(config)
     out.print(render.pipeline_summary(pipeline))
+    if connect:
+        _checks(pipeline)
+
+
+@app.command()
+def doctor(config: ConfigOption = None) -> None:
+    """Check what a run needs: pipeline.yaml, the lake, and the destination (reachable,
+    credentials, database, privileges), each failure with its fix. Exit 1 if one fails."""
+    with _errors():
+        pipeline = _load(config)
+    out.print(f"[green]✓[/] {'pipeline.yaml':<13} pipeline {pipeline.name} is valid")
+    _checks(pipeline)
+
+
+def _checks(pipeline: Pipeline) -> None:
+    from medalist.doctor import examine
+
+    findings = examine(pipeline)
+    out.print(render.findings(findings))
+    if not all(f.ok for f in findings):
+        raise typer.Exit(1)
 
 
 @app.command()
 def run(config: ConfigOption = None) -> None:
     """Process every new file in landing, one run per file. Exit 1 if any run failed."""
+    from medalist.attention import needs_attention
+
     with _errors():
         pipeline = _load(config)
-        outcome = run_pipeline(pipeline, open_ports(pipeline), on_start=_started)
-    _report(outcome, nothing="Nothing new in landing.")
+        ports = open_ports(pipeline)
+        outcome = run_pipeline(pipeline, ports, on_start=_started)
+        found = needs_attention(pipeline, ports.runlog, ports.storage, outcome.unmatched)
+    _report(outcome, nothing="Nothing new in landing.", exit_on_failure=False)
+    summary = render.attention(found, outcome.runs, str(config) if config else None)
+    if summary:
+        out.print(summary)
+    if outcome.failed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -136,7 +201,7 @@ def _started(run: RunRecord) -> None:
     err.print(f"[dim]▶ {run.dataset} {run.file}[/]")
 
 
-def _report(outcome: Outcome, nothing: str) -> None:
+def _report(outcome: Outcome, nothing: str, exit_on_failure: bool = True) -> None:
     """Print what a run/retry/replay did; exit 1 if any run failed."""
     for path in outcome.busy:
         out.print(f"skipped {path}: another live process is running it")
@@ -147,7 +212,7 @@ def _report(outcome: Outcome, nothing: str) -> None:
             out.print(nothing)
         return
     out.print(render.runs_table(outcome.runs, title="This run"))
-    if outcome.failed:
+    if outcome.failed and exit_on_failure:
         raise typer.Exit(1)
 
 
@@ -155,7 +220,10 @@ def _report(outcome: Outcome, nothing: str) -> None:
 def runs(
     config: ConfigOption = None,
     dataset: Annotated[str | None, typer.Option(help="Only this dataset.")] = None,
-    status: Annotated[Status | None, typer.Option(help="Only runs with this status.")] = None,
+    status: Annotated[
+        Status | None,
+        typer.Option(case_sensitive=False, help="Only runs with this status (any case)."),
+    ] = None,
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
 ) -> None:
     """Table of runs: id, dataset, file, status, state, rows, duration."""
@@ -267,9 +335,34 @@ def _dashboard(pipeline: Pipeline, host: str, port: int) -> Any:
             f"127.0.0.1, not {host}",
             fix="Create users first: `medalist users add NAME --role ROLE`.",
         )
+    _port_free(host, port)
     config = uvicorn.Config(create_app(pipeline), host=host, port=port, log_level="warning")
     err.print(f"dashboard on http://{host}:{port}/")
     return uvicorn.Server(config)
+
+
+def _port_free(host: str, port: int) -> None:
+    """Bind the address once before saying where the dashboard is: uvicorn would print the
+    URL, then fail to bind (exit 3). A port taken is Refused: exit 2, with the fix."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise Refused(
+            f"cannot serve on {host}: {exc.strerror}", fix="Pass --host 127.0.0.1."
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise Refused(
+                f"{host}:{port} is already in use ({exc.strerror})",
+                fix=f"Stop what listens there (`ss -ltnp 'sport = :{port}'` shows it), or pass "
+                f"--port {port + 1}.",
+            ) from None
 
 
 @app.command()

@@ -11,7 +11,7 @@ import itertools
 import json
 import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,7 +30,7 @@ from pydantic import (
 from medalist.aws import AwsTarget, aws_error
 from medalist.errors import ConfigError
 from medalist.locations import is_s3, parse_dynamodb, parse_glue, parse_s3
-from medalist.types import ALL_TYPE_NAMES, ColumnType
+from medalist.types import ALL_TYPE_NAMES, ColumnType, suggested_type
 
 CONFIG_ENV = "MEDALIST_CONFIG"
 STATE_DIR_ENV = "MEDALIST_STATE_DIR"  # local state of a lake on S3 (decision 0019)
@@ -91,8 +91,21 @@ class ColumnSpec(Strict):
         try:
             return str(ColumnType.parse(value))
         except ValueError as exc:
-            hint = _did_you_mean(value.lower(), ALL_TYPE_NAMES)
+            alias = suggested_type(value)
+            hint = (
+                f". Did you mean {alias!r}?"
+                if alias
+                else _did_you_mean(value.lower(), ALL_TYPE_NAMES)
+            )
             raise ValueError(f"{exc}. Use one of {', '.join(ALL_TYPE_NAMES)}{hint}") from None
+
+    @field_validator("min", "max", "accepted", mode="before")
+    @classmethod
+    def _dates_as_text(cls, value: Any) -> Any:
+        """YAML reads `min: 2026-01-01` as a date: keep it as the ISO text the rule casts."""
+        if isinstance(value, list):
+            return [v.isoformat() if isinstance(v, date | datetime) else v for v in value]
+        return value.isoformat() if isinstance(value, date | datetime) else value
 
     @property
     def column_type(self) -> ColumnType:
@@ -208,8 +221,8 @@ class ModelSpec(Strict):
         return LoadMode.merge if self.primary_key else LoadMode.replace
 
 
-Outcome = Literal["success", "failure"]
-_BOTH: tuple[Outcome, ...] = ("success", "failure")
+Outcome = Literal["success", "warn", "failure"]
+_BOTH: tuple[Outcome, ...] = ("success", "warn", "failure")
 
 
 class Channel(Strict):
@@ -218,7 +231,8 @@ class Channel(Strict):
     name: str | None = Field(None, description="Channel name in the outbox; default its type.")
     on: list[Outcome] = Field(
         default_factory=lambda: list(_BOTH),
-        description="Which outcomes to send: success, failure or both.",
+        description="Which outcomes to send: success (every SUCCEEDED run, WARN ones too), "
+        "warn (SUCCEEDED runs that need a look) and failure; default all.",
     )
     when: str | None = Field(
         None, description="Only when this holds, e.g. 'quarantined_ratio > 0.01'."
@@ -432,6 +446,28 @@ class ZonesSpec(Strict):
         return value
 
 
+class AttentionSpec(Strict):
+    """What `run`, `serve` and alerts report as needing a person (decision 0020)."""
+
+    warn_quarantined_share: float | None = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="A SUCCEEDED run that quarantines more than this share of its rows "
+        "(0.05 = 5%) is a WARN; null never warns.",
+    )
+    warn_on_drift: bool = Field(
+        True,
+        description="A SUCCEEDED run whose file brings new columns, lacks contract columns or "
+        "changes types (a new schema version) is a WARN.",
+    )
+    ignore_in_landing: list[str] = Field(
+        default_factory=list,
+        description="Globs (fnmatch, against the path under landing/; * crosses /) of files "
+        "no dataset reads on purpose, e.g. README*, archive/*: not reported as unmatched.",
+    )
+
+
 class Pipeline(Strict):
     """The whole of pipeline.yaml."""
 
@@ -472,6 +508,10 @@ class Pipeline(Strict):
     access: AccessSpec = Field(
         default_factory=lambda: AccessSpec.model_validate({}),
         description="Roles for the dashboard, API and SQL console.",
+    )
+    attention: AttentionSpec = Field(
+        default_factory=lambda: AttentionSpec.model_validate({}),
+        description="WARN thresholds and landing files to ignore (what needs a person).",
     )
     freshness_hours: float = Field(
         36.0, gt=0, description="A dataset with no successful file for this long is stale."
@@ -784,6 +824,8 @@ def _allowed_keys(parent: list[str]) -> list[str]:
             model = AwsSpec
         elif model is Pipeline and step == "zones":
             model = ZonesSpec
+        elif model is Pipeline and step == "attention":
+            model = AttentionSpec
         else:
             break
     return [name for name in model.model_fields if name != "base_dir"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from ulid import ULID
 
+from medalist.attention import Unmatched, unmatched_files
 from medalist.config import Pipeline
 from medalist.leases import LEASE
 from medalist.metastore import now
@@ -30,6 +31,7 @@ class Outcome:
     busy: list[str] = field(default_factory=list)  # files a live process is working on
     skipped: list[str] = field(default_factory=list)  # why a requested file was not run
     settling: list[str] = field(default_factory=list)  # modified too recently to read yet
+    unmatched: list[Unmatched] = field(default_factory=list)  # in landing, read by no dataset
 
     @property
     def failed(self) -> list[RunRecord]:
@@ -60,7 +62,8 @@ def run_pipeline(
     runner = runner or Runner(INGEST)
     outcome = Outcome()
     settled_before = time.time() - settle_s
-    for dataset, landed in new_files(pipeline, ports):
+    landed_files = new_files(pipeline, ports)
+    for dataset, landed in landed_files:
         if should_stop():
             break
         if _unchanged_since_last_run(ports, dataset, landed):
@@ -75,6 +78,7 @@ def run_pipeline(
                 outcome.busy.append(landed.path)
             continue
         execute(pipeline, ports, runner, run, outcome, on_start)
+    outcome.unmatched = unmatched_files(pipeline, ports.storage, {f.path for _, f in landed_files})
     deliver_due(ports.outbox, ports.notifiers)  # alerts still waiting from earlier runs
     return outcome
 

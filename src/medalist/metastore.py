@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS runs (
     rule_counts TEXT NOT NULL DEFAULT '{}', error TEXT, history TEXT NOT NULL DEFAULT '[]',
     outputs TEXT NOT NULL DEFAULT '{}',
     version INTEGER NOT NULL, lease_owner TEXT, lease_expires_at TEXT, replaces TEXT,
-    file_mtime REAL, history_dropped INTEGER NOT NULL DEFAULT 0
+    file_mtime REAL, history_dropped INTEGER NOT NULL DEFAULT 0,
+    warnings TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS runs_by_dataset ON runs (dataset, started_at);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, started_at);
@@ -84,6 +85,7 @@ def _migrate(con: sqlite3.Connection) -> None:
         ("replaces", "TEXT"),
         ("file_mtime", "REAL"),
         ("history_dropped", "INTEGER NOT NULL DEFAULT 0"),
+        ("warnings", "TEXT NOT NULL DEFAULT '[]'"),
     ):
         if not columns or name in columns:
             continue

@@ -4,7 +4,9 @@ their earlier runs wrote."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import bisect
+import secrets
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
 from ulid import ULID
@@ -144,9 +146,11 @@ def replay_dataset(
             fix=f"Datasets: {', '.join(pipeline.datasets)}.",
         )
     latest: dict[str, RunRecord] = {}
-    for run in ports.runlog.list(dataset=dataset, limit=None):
+    runs = ports.runlog.list(dataset=dataset, limit=None)
+    for run in runs:
         if run.file not in latest or run.run_id > latest[run.file].run_id:
             latest[run.file] = run
+    taken = sorted(r.run_id for r in runs)
     chosen = [
         r
         for path, r in sorted(latest.items())
@@ -167,20 +171,42 @@ def replay_dataset(
         except (NotFound, Refused) as why:
             outcome.skipped.append(f"{earlier.file}: {why.message}")
             continue
-        replay = ports.runlog.claim(_replay_of(earlier, runner))
+        replay = ports.runlog.claim(_replay_of(earlier, runner, replay_id(earlier.run_id, taken)))
         if replay is None:  # another process replayed or took the file meanwhile
             outcome.busy.append(earlier.file)
             continue
+        bisect.insort(taken, replay.run_id)
         execute(pipeline, ports, runner, replay, outcome, on_start)
     return outcome
 
 
-def _replay_of(earlier: RunRecord, runner: Runner) -> RunRecord:
-    """A replay's id is the earlier run's id plus one: ids sort by arrival, and "latest wins"
-    follows them, so a replayed Monday file still loses to Tuesday's corrections."""
+_RANDOM_BITS = 80  # a ULID: 48 bits of milliseconds, then 80 random bits
+
+
+def replay_id(replaced: str, taken: Sequence[str], at: datetime | None = None) -> str:
+    """The id of a replay of run `replaced`: after it and before every later run of its
+    dataset (`taken`: their ids), so "latest wins" keeps following arrival order and a
+    replayed Monday file still loses to Tuesday's corrections (decision 0004). Within that
+    gap it takes the middle millisecond, so it shares no short prefix with the run it replays
+    (Monday 09:00 and Tuesday 09:00 give Monday 21:00: the ids differ from the 5th character).
+    Only when the next run came within 2 ms does it fall in the same or the next millisecond."""
+    low = int(ULID.from_str(replaced))
+    moment = at or now()
+    ceiling = int(moment.timestamp() * 1000) << _RANDOM_BITS  # nothing later exists yet
+    high = min([int(ULID.from_str(i)) for i in taken if i > replaced] + [ceiling])
+    low_ms, high_ms = low >> _RANDOM_BITS, high >> _RANDOM_BITS
+    if high_ms - low_ms >= 2:
+        value = ((low_ms + high_ms) // 2) << _RANDOM_BITS | secrets.randbits(_RANDOM_BITS)
+    else:
+        value = low + 1 + (secrets.randbelow(high - low - 1) if high - low > 1 else 0)
+    return str(ULID.from_int(value))
+
+
+def _replay_of(earlier: RunRecord, runner: Runner, run_id: str) -> RunRecord:
+    """A new run of the earlier run's file, replacing it."""
     return new_run(
         runner,
-        str(ULID.from_int(int(ULID.from_str(earlier.run_id)) + 1)),
+        run_id,
         earlier.pipeline,
         earlier.dataset,
         earlier.file,

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from medalist.attention import Attention
 from medalist.catalog import SchemaVersion
 from medalist.config import ALL_ZONES, Pipeline
 from medalist.runlog import Alert, RunRecord, Status
+from medalist.runlog.timing import elapsed_s
+
+if TYPE_CHECKING:
+    from medalist.doctor import Finding
 
 STATUS_STYLE = {Status.SUCCEEDED: "green", Status.FAILED: "bold red", Status.RUNNING: "yellow"}
+OUTCOME_STYLE = {**{str(k): v for k, v in STATUS_STYLE.items()}, "WARN": "bold yellow"}
 
 
 def _n(value: int | None) -> str:
@@ -40,7 +49,7 @@ def runs_table(records: list[RunRecord], title: str | None = None) -> Table:
             r.run_id,
             r.dataset,
             r.file,
-            f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
+            f"[{OUTCOME_STYLE[r.outcome]}]{r.outcome}[/]",
             r.state or "",
             _n(r.rows_in),
             _n(r.rows_silver),
@@ -58,9 +67,9 @@ def run_detail(r: RunRecord) -> list[RenderableType]:
         ("pipeline", r.pipeline),
         ("dataset", r.dataset),
         ("file", f"landing/{r.file} ({r.file_bytes:,} bytes, sha256 {r.file_hash[:12]}…)"),
-        ("status", f"[{STATUS_STYLE[r.status]}]{r.status}[/] at {r.state}"),
+        ("status", f"[{OUTCOME_STYLE[r.outcome]}]{r.outcome}[/] at {r.state}"),
         ("started", r.started_at.isoformat(timespec="seconds")),
-        ("duration", f"{r.duration_s:.2f}s" if r.duration_s is not None else "running"),
+        ("duration", _duration(r)),
         (
             "rows",
             f"{_n(r.rows_in) or '-'} in, {_n(r.rows_silver) or '-'} silver, "
@@ -71,6 +80,8 @@ def run_detail(r: RunRecord) -> list[RenderableType]:
         head.add_row(f"[bold]{key}[/]", value)
     if r.replaces:
         head.add_row("[bold]replaces[/]", f"{r.replaces} (this run is a replay of its file)")
+    for warning in r.warnings:
+        head.add_row("[bold yellow]warning[/]", escape(warning))
     parts: list[RenderableType] = [head]
     if r.error:
         parts.append(
@@ -124,6 +135,28 @@ def run_detail(r: RunRecord) -> list[RenderableType]:
     return parts
 
 
+def _duration(r: RunRecord) -> str:
+    """The work; and, when a retry came later, the time from first start to end as well."""
+    if r.duration_s is None:
+        return "running"
+    elapsed = elapsed_s(r)
+    if elapsed is None or elapsed - r.duration_s < 1:
+        return f"{r.duration_s:.2f}s"
+    return (
+        f"{r.duration_s:.2f}s of work; {_span(elapsed)} from first start to end "
+        f"({_span(elapsed - r.duration_s)} waiting for a retry)"
+    )
+
+
+def _span(seconds: float) -> str:
+    """3725.0 -> '1h 02m 05s'; 42.5 -> '42.5s'."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+
+
 def redact(url: str) -> str:
     """The URL with its password replaced, for anything printed or logged."""
     parts = urlsplit(url)
@@ -154,6 +187,68 @@ def pipeline_summary(p: Pipeline) -> str:
         f"  models        {models}\n"
         f"  notifications {channels}"
     )
+
+
+T = TypeVar("T")
+SHOWN_AT_MOST = 10  # items per kind in "needs attention"; the rest are counted
+
+
+def _first_line(text: str, width: int = 140) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def attention(found: Attention, runs: Sequence[RunRecord], config: str | None) -> str:
+    """What still needs a person after a `medalist run`: runs of this invocation that WARN,
+    FAILED runs waiting for retry (with the command), stale datasets, unmatched files."""
+    c = f" -c {config}" if config else ""
+    lines: list[str] = []
+
+    def listed(items: Sequence[T], more: str) -> Sequence[T]:
+        if len(items) > SHOWN_AT_MOST:
+            lines.append(f"  … and {len(items) - SHOWN_AT_MOST} more: {more}")
+        return items[:SHOWN_AT_MOST]
+
+    for r in [r for r in runs if r.outcome == "WARN"]:
+        lines.append(
+            f"  [yellow]WARN[/] {r.dataset} {escape(r.file)}: {escape('; '.join(r.warnings))}"
+            f" (medalist show {r.run_id}{c})"
+        )
+    for r in listed(found.failed, f"medalist runs --status failed{c}"):
+        error = r.error or {}
+        said = str(error.get("message") or "no error recorded")
+        if error.get("fix"):  # the message ends with its fix: the sentence before it is enough
+            said = said.removesuffix(str(error["fix"])).rstrip(" .") + "."
+        why = escape(_first_line(said))
+        lines.append(
+            f"  [bold red]FAILED[/] {r.dataset} {escape(r.file)} at {r.state}: {why}\n"
+            f"      fix the cause, then: medalist retry {r.run_id}{c}"
+        )
+    for st in found.stale:
+        since = (
+            f"last successful file {st.hours:g} h ago"
+            if st.hours is not None
+            else "no successful file yet"
+        )
+        lines.append(f"  [yellow]STALE[/] {st.dataset}: {since} (freshness_hours)")
+    for u in listed(found.unmatched, "see `attention.ignore_in_landing` in docs/configuration.md"):
+        lines.append(f"  [yellow]UNMATCHED[/] landing/{escape(u.path)}: {escape(u.hint)}")
+    if not lines:
+        return ""
+    return "[bold]Needs attention[/]\n" + "\n".join(lines)
+
+
+_VERDICT = {"ok": "[green]✓[/]", "failed": "[bold red]✗[/]", "skipped": "[dim]·[/]"}
+
+
+def findings(found: Sequence[Finding]) -> str:
+    """Doctor's checks, one per line, each failure followed by its fix."""
+    lines = []
+    for f in found:
+        lines.append(f"{_VERDICT[f.verdict]} {f.check:<13} {escape(f.detail)}")
+        if f.fix and not f.ok:
+            lines.append(f"  {'':<13} fix: {escape(f.fix)}")
+    return "\n".join(lines)
 
 
 def catalog_table(dataset: str, versions: list[SchemaVersion]) -> Table:

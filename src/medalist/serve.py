@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
+from medalist.attention import Unmatched
 from medalist.config import Pipeline
 from medalist.controller import Outcome, run_pipeline
 from medalist.metastore import iso, now
@@ -46,6 +47,7 @@ class Server:
         self.stop = threading.Event()
         self.wake = threading.Event()
         self._lock = threading.Lock()
+        self._unmatched: set[str] = set()  # reported already
 
     def emit(self, event: str, **fields: Any) -> None:
         """One JSON object per line: what happened, and when."""
@@ -69,6 +71,8 @@ class Server:
             self.emit(
                 "run.finished",
                 **_brief(run),
+                outcome=run.outcome,
+                warnings=run.warnings,
                 state=run.state,
                 rows_in=run.rows_in,
                 rows_quarantined=run.rows_quarantined,
@@ -77,7 +81,16 @@ class Server:
             )
         for path in outcome.busy:
             self.emit("file.busy", file=path)
+        self._report_unmatched(outcome.unmatched)
         return outcome
+
+    def _report_unmatched(self, unmatched: list[Unmatched]) -> None:
+        """One `landing.unmatched` line per file no dataset reads, when it is first seen (not
+        at every poll); again after a restart."""
+        for u in unmatched:
+            if u.path not in self._unmatched:
+                self.emit("landing.unmatched", file=u.path, hint=u.hint)
+        self._unmatched = {u.path for u in unmatched}
 
     def serve(self, *, once: bool = False) -> None:
         """Run until `stop` is set (or one tick with `once`)."""

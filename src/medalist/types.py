@@ -17,6 +17,43 @@ SIMPLE_TYPES = {
 }
 _DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
 ALL_TYPE_NAMES = [*SIMPLE_TYPES, "decimal(p,s)"]
+# What other systems call our types: `datetime` is no near spelling of `timestamp`, so a
+# did-you-mean over the names alone would suggest `date` (losing the time of day).
+TYPE_ALIASES = {
+    "datetime": "timestamp",
+    "timestamp without time zone": "timestamp",
+    "datetime2": "timestamp",
+    "timestamp with time zone": "timestamptz",
+    "datetimeoffset": "timestamptz",
+    "int": "integer",
+    "int4": "integer",
+    "int32": "integer",
+    "smallint": "integer",
+    "tinyint": "integer",
+    "long": "bigint",
+    "int8": "bigint",
+    "int64": "bigint",
+    "float": "double",
+    "float8": "double",
+    "real": "double",
+    "double precision": "double",
+    "number": "decimal(p,s)",
+    "numeric": "decimal(p,s)",
+    "money": "decimal(p,s)",
+    "string": "varchar",
+    "str": "varchar",
+    "text": "varchar",
+    "char": "varchar",
+    "bool": "boolean",
+}
+
+
+def suggested_type(text: str) -> str | None:
+    """Our name for a type another system spells `text` (`datetime` -> `timestamp`)."""
+    norm = " ".join(text.strip().lower().split())
+    if norm.startswith(("numeric(", "number(")):
+        return "decimal" + norm[norm.index("(") :]
+    return TYPE_ALIASES.get(norm)
 
 
 @dataclass(frozen=True)

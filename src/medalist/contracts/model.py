@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
+import duckdb
 import sqlglot
 from sqlglot import exp
 
@@ -57,8 +59,31 @@ def check_pipeline(pipeline: Pipeline, path: str) -> None:
             model_order(pipeline)
         except ValueError as exc:
             problems.append(str(exc))
+    if not problems:
+        problems += _engine_problems(_checked_part(pipeline))
     if problems:
         raise ConfigError("; ".join(problems), path=path)
+
+
+def _checked_part(pipeline: Pipeline) -> str:
+    """What the engine checks read (datasets and models), as text: the cache key."""
+    return pipeline.model_dump_json(include={"name", "datasets", "models"})
+
+
+@functools.lru_cache(maxsize=32)
+def _engine_problems(checked: str) -> tuple[str, ...]:
+    """Rule values and model SQL, as DuckDB will read them (contracts/values.py, binding.py).
+    Cached by content: commands, servers and tests load the same pipeline.yaml many times, and
+    a DuckDB start costs ~30 ms."""
+    from medalist.contracts.binding import model_problems
+    from medalist.contracts.values import value_problems
+
+    pipeline = Pipeline.model_validate_json(checked)
+    with duckdb.connect(config={"threads": 1}) as con:
+        problems = value_problems(pipeline, con)
+        if not problems:  # a model over a column whose rule is broken would fail too
+            problems += model_problems(pipeline, con)
+    return tuple(problems)
 
 
 def _column_problems(pipeline: Pipeline, name: str, dataset: DatasetSpec) -> list[str]:

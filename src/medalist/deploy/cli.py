@@ -99,7 +99,7 @@ def estimate(
     from medalist.cli import _errors, _load, out
     from medalist.deploy.estimate import Volume
     from medalist.deploy.estimate import estimate as plan
-    from medalist.wiring import local_ports
+    from medalist.wiring import open_ports
 
     with _errors():
         pipeline = _load(config)
@@ -110,7 +110,7 @@ def estimate(
                 fix=f"Use one of {', '.join(kinds)}.",
             )
         volume = Volume(daily_gb, files_per_day, worker_type, workers, athena_tb_month=athena_tb)
-        runs = local_ports(pipeline).runlog.list(limit=None)
+        runs = open_ports(pipeline).runlog.list(limit=None)
         result = plan(pipeline, runs, volume, _compute(compute))
     table = Table(title=f"{pipeline.name}: a month on AWS ({compute} compute)")
     for column in ("service", "usage a month", "USD a month"):

@@ -8,15 +8,18 @@ Python object and PostgreSQL parses no text (decision record 0011).
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 import pyarrow as pa
@@ -25,7 +28,7 @@ from medalist.config import LoadMode
 from medalist.contracts.rules import ident, literal
 from medalist.destination import TableRef, canonical, column_defs, evolution
 from medalist.destination.pgcopy import HEADER, TRAILER, encode
-from medalist.errors import DestinationUnavailable, TerminalError
+from medalist.errors import DestinationUnavailable, MedalistError, TerminalError
 
 CONNECT_TIMEOUT_S = 10
 T = TypeVar("T")
@@ -217,6 +220,59 @@ def _said(exc: psycopg.Error) -> str:
     return " ".join(str(exc).split())
 
 
+ConnectCheck = Literal["reachable", "credentials", "database"]
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+def connect_error(exc: psycopg.OperationalError, url: str) -> tuple[ConnectCheck, MedalistError]:
+    """Why a connection failed, as the check it failed and an error with its own fix.
+    Refused credentials, an unknown role and a missing database are terminal (retrying cannot
+    help); a server that does not answer is transient. libpq gives no SQLSTATE for a failed
+    connection, so the server's words decide, e.g. `FATAL:  password authentication failed
+    for user "ann"`."""
+    said = _said(exc)
+    text = said.rsplit("FATAL:", 1)[-1].strip()
+    parts = urlsplit(url)
+    user = unquote(parts.username or "") or getpass.getuser()
+    database = unquote(parts.path.lstrip("/")) or user
+    where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+    named = _QUOTED.search(text)
+    if "password authentication failed" in text or "no password supplied" in text:
+        return "credentials", TerminalError(
+            f"PostgreSQL at {where} refused the password of user {user!r}",
+            fix="Put the right password in `destination:` in pipeline.yaml, from the "
+            "environment (postgresql://USER:${PG_PASSWORD}@HOST/DB), and export it.",
+        )
+    if text.startswith('role "') and "does not exist" in text:
+        return "credentials", TerminalError(
+            f"PostgreSQL at {where} has no user {(named[1] if named else user)!r}",
+            fix=f"Create it as a superuser (`createuser -h {parts.hostname or 'localhost'} "
+            f"--login --pwprompt {user}`), or fix the user in `destination:` in pipeline.yaml.",
+        )
+    if "not permitted to log in" in text:
+        return "credentials", TerminalError(
+            f"PostgreSQL at {where}: user {user!r} may not log in",
+            fix=f"As a superuser: ALTER ROLE {user} LOGIN; or use another user in `destination:`.",
+        )
+    if "pg_hba.conf" in text or "authentication failed" in text:
+        return "credentials", TerminalError(
+            f"PostgreSQL at {where} does not let user {user!r} connect from here: {text}",
+            fix="Ask its administrator to allow this user and host in pg_hba.conf, or fix "
+            "`destination:` in pipeline.yaml.",
+        )
+    if text.startswith('database "') and "does not exist" in text:
+        return "database", TerminalError(
+            f"PostgreSQL at {where} has no database {(named[1] if named else database)!r}",
+            fix=f"Create it (`createdb -h {parts.hostname or 'localhost'} -p "
+            f"{parts.port or 5432} -U {user} {database}`), or fix the database name in "
+            "`destination:` in pipeline.yaml.",
+        )
+    return "reachable", DestinationUnavailable(
+        f"PostgreSQL unreachable at {where}: {said}",
+        fix="Start the server, or fix the host and port in `destination:` in pipeline.yaml.",
+    )
+
+
 class PostgresDestination:
     """postgresql://user[:password]@host:port/database"""
 
@@ -225,14 +281,7 @@ class PostgresDestination:
         try:
             self.session = _Session(url)
         except psycopg.OperationalError as exc:
-            text = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
-            if "does not exist" in text:
-                raise TerminalError(
-                    f"PostgreSQL says: {text.removeprefix('FATAL:').strip()}",
-                    fix="Create the database (e.g. `createdb NAME`) or fix "
-                    "`destination:` in pipeline.yaml.",
-                ) from None
-            raise DestinationUnavailable(f"PostgreSQL unreachable: {_said(exc)}") from None
+            raise connect_error(exc, url)[1] from None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

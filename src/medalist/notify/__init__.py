@@ -51,6 +51,10 @@ def run_message(run: RunRecord, dashboard_url: str | None = None) -> dict[str, A
     rows_in, quarantined = run.rows_in or 0, run.rows_quarantined or 0
     return {
         "event": "FAIL" if failed else "SUCCESS",
+        # SUCCESS, WARN (a success that needs a look) or FAIL: decision 0020. `event` stays
+        # SUCCESS/FAIL for receivers that switch on it.
+        "outcome": "FAIL" if failed else ("WARN" if run.warnings else "SUCCESS"),
+        "warnings": run.warnings,
         "pipeline": run.pipeline,
         "run_id": run.run_id,
         "dataset": run.dataset,
@@ -72,10 +76,10 @@ def run_message(run: RunRecord, dashboard_url: str | None = None) -> dict[str, A
 
 def route(pipeline: Pipeline, run: RunRecord, message: dict[str, Any]) -> list[Alert]:
     """One alert per channel whose `on` and `when` accept this run."""
-    outcome = "failure" if message["event"] == "FAIL" else "success"
+    wanted = _subscriptions(message)
     alerts = []
     for name, spec in channels(pipeline).items():
-        if outcome not in spec.on or (spec.when and not holds(parse(spec.when), message)):
+        if not wanted & set(spec.on) or (spec.when and not holds(parse(spec.when), message)):
             continue
         key = f"{run.run_id}.{run.version + 1}.{name}"  # the version the final update writes
         alerts.append(
@@ -91,15 +95,24 @@ def route(pipeline: Pipeline, run: RunRecord, message: dict[str, Any]) -> list[A
     return alerts
 
 
+def _subscriptions(message: dict[str, Any]) -> set[str]:
+    """The `on:` values that hear this message: a WARN run is a success too."""
+    if message["event"] == "FAIL":
+        return {"failure"}
+    return {"success", "warn"} if message.get("outcome") == "WARN" else {"success"}
+
+
 def headline(message: dict[str, Any]) -> str:
     """One line: `FAIL orders 2026-11-24.csv at Transform: reason` or a SUCCESS summary."""
     name = f"{message['dataset']} {message['file']}"
     if message["event"] == "FAIL":
         return f"FAIL {name} at {message['state']}: {message['reason']}"
+    warn = message.get("outcome") == "WARN"
     return (
-        f"SUCCESS {name}: {message['rows_in'] or 0} in, {message['rows_silver'] or 0} "
-        f"silver, {message['rows_quarantined'] or 0} quarantined, "
+        f"{'WARN' if warn else 'SUCCESS'} {name}: {message['rows_in'] or 0} in, "
+        f"{message['rows_silver'] or 0} silver, {message['rows_quarantined'] or 0} quarantined, "
         f"{message['rows_loaded'] or 0} loaded in {message['duration_s'] or 0:.2f}s"
+        + (f" ({'; '.join(message['warnings'])})" if warn else "")
     )
 
 
@@ -108,8 +121,9 @@ def subject(message: dict[str, Any]) -> str:
     name = f"{message['dataset']} {message['file'].rsplit('/', 1)[-1]}"
     if message["event"] == "FAIL":
         return f"[medalist] FAILED {name} at {message['state']}"
+    word = "WARN: SUCCEEDED" if message.get("outcome") == "WARN" else "SUCCEEDED"
     return (
-        f"[medalist] SUCCEEDED {name}: {message['rows_in'] or 0:,} in, "
+        f"[medalist] {word} {name}: {message['rows_in'] or 0:,} in, "
         f"{message['rows_quarantined'] or 0:,} quarantined"
     )
 
@@ -126,6 +140,7 @@ def body(message: dict[str, Any]) -> str:
         "reason",
         "rule",
         "schema_diff",
+        "warnings",
         "rows_in",
         "rows_silver",
         "rows_quarantined",
@@ -134,6 +149,7 @@ def body(message: dict[str, Any]) -> str:
         "duration_s",
         "url",
     ):
-        if message.get(key) is not None:
-            lines.append(f"{key}: {message[key]}")
+        value = message.get(key)
+        if value is not None and value != []:
+            lines.append(f"{key}: {'; '.join(value) if isinstance(value, list) else value}")
     return "\n".join(lines) + "\n"

@@ -15,9 +15,10 @@ class ConsoleNotifier:
         self.console = Console(stderr=True, highlight=False)
 
     def send(self, message: dict[str, Any]) -> None:
-        style = "bold red" if message["event"] == "FAIL" else "green"
+        word = message.get("outcome", message["event"])
+        style = {"FAIL": "bold red", "WARN": "yellow"}.get(word, "green")
         self.console.print(
-            f"[{style}]{message['event']}[/] {headline(message).split(' ', 1)[1]}"
+            f"[{style}]{word}[/] {headline(message).split(' ', 1)[1]}"
             f"  [dim]run {message['run_id']}[/]",
             markup=True,
             soft_wrap=True,

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -21,6 +21,9 @@ class Status(StrEnum):
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+
+
+Outcome = Literal["RUNNING", "SUCCEEDED", "WARN", "FAILED"]
 
 
 class Transition(BaseModel):
@@ -61,6 +64,15 @@ class RunRecord(BaseModel):
     lease_expires_at: datetime | None = None
     replaces: str | None = None  # a replay: the earlier run of the same file it supersedes
     file_mtime: float | None = None  # the file's mtime when it was hashed (the quick check)
+    # A SUCCEEDED run that needs a look (drift, many rows quarantined): decision 0020.
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def outcome(self) -> Outcome:
+        """RUNNING, SUCCEEDED, WARN (SUCCEEDED with warnings) or FAILED."""
+        if self.status == Status.SUCCEEDED and self.warnings:
+            return "WARN"
+        return self.status.value  # type: ignore[return-value]
 
 
 HISTORY_FIRST = 10  # a stored history keeps its first transitions (how the run began) ...

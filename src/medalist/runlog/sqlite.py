@@ -16,7 +16,7 @@ from medalist.errors import NotFound
 from medalist.metastore import connect, iso, metastore_path, now
 from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status, bounded
 
-_JSON_FIELDS = ("rule_counts", "error", "history", "outputs")
+_JSON_FIELDS = ("rule_counts", "error", "history", "outputs", "warnings")
 _COMMITTED = "json_extract({t}.outputs, '$.Transform') IS NOT NULL"
 
 

@@ -28,7 +28,7 @@ from medalist.redact import redactor_for
 from medalist.runlog import Status
 from medalist.web import charts, views
 from medalist.web.redaction import USER, Redacting
-from medalist.wiring import local_ports
+from medalist.wiring import open_ports
 from medalist.workflow.context import Ports
 from medalist.workflow.definition import INGEST
 from medalist.workflow.runner import Runner
@@ -86,7 +86,7 @@ def create_app(pipeline: Pipeline, ports: Ports | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,  # served below, to logged-in users only when users exist
     )
-    ports = ports or local_ports(pipeline)
+    ports = ports or open_ports(pipeline)
     the_ports = ports
     users = Users(pipeline)
     lake = str(pipeline.lake_path.resolve())

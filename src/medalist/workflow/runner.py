@@ -17,12 +17,14 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+from medalist.attention import run_warnings
 from medalist.errors import MedalistError, as_medalist_error
 from medalist.leases import LEASE, Heartbeat, new_owner
 from medalist.metastore import now
 from medalist.notify import route, run_message
 from medalist.notify.outbox import deliver_due
 from medalist.runlog import ConcurrentUpdate, RunRecord, Status, Transition
+from medalist.runlog.timing import work_s
 from medalist.states.lake import publish_catalog
 from medalist.states.results import StateResult, result_from_dict
 from medalist.workflow.context import RunContext
@@ -205,14 +207,18 @@ class Runner:
             "ended_at": ended,
             "lease_owner": None,
             "lease_expires_at": None,
-            "duration_s": round((ended - ctx.run.started_at).total_seconds(), 3),
+            "duration_s": work_s(ctx.run, ended),  # not the wait for a retry
         }
         fields["error"] = None  # a failed attempt's error, retried since, is not the outcome
         if err is not None:  # the last state's SUCCEEDED step is already in the history
             fields["error"] = err.to_dict()
             step = Transition(state=state, status=status, at=ended, detail=str(err))
             fields["history"] = [*ctx.run.history, step]
+            fields["warnings"] = []
         final = ctx.run.model_copy(update=fields)
+        if err is None:  # WARN: a success that needs a look (decision 0020)
+            warnings = run_warnings(ctx.pipeline, final, ctx.ports.catalog)
+            final = final.model_copy(update={"warnings": warnings})
         alerts = route(ctx.pipeline, final, run_message(final, ctx.pipeline.dashboard_url))
         alerts = [alert for alert in alerts if alert.channel not in self.skip_channels]
         ctx.run = ctx.ports.runlog.update(final, alerts=alerts)
