@@ -58,3 +58,24 @@ def test_every_command_is_in_the_cli_reference(command):
 @pytest.mark.parametrize("setting", SETTINGS, ids=[f"{m}.{f}" for m, f in SETTINGS])
 def test_every_setting_is_in_the_configuration_reference(setting):
     assert f"`{setting[1]}`" in (DOCS / "configuration.md").read_text()
+
+
+def _mermaid_after(marker: str, text: str) -> str:
+    block = text.split(marker, 1)[1].split("```mermaid\n", 1)[1]
+    return block.split("```", 1)[0]
+
+
+def test_the_aws_page_diagrams_are_generated_not_drawn(tmp_path):
+    from medalist.config import load_pipeline
+    from medalist.deploy.asl import state_machine
+    from medalist.deploy.diagram import stack_mermaid, workflow_mermaid
+    from medalist.deploy.template import template
+    from medalist.scaffold import scaffold
+    from medalist.workflow.definition import INGEST
+
+    pipeline = load_pipeline(scaffold(tmp_path / "shop"))
+    page = (DOCS / "aws.md").read_text()
+    workflow = _mermaid_after("<!-- generated: medalist aws diagram --what workflow", page)
+    stack = _mermaid_after("<!-- generated: medalist aws diagram (init", page)
+    assert workflow == workflow_mermaid(state_machine(INGEST, pipeline.name, "glue"))
+    assert stack == stack_mermaid(template(pipeline, "glue")), "run: medalist aws diagram"
