@@ -57,6 +57,10 @@ def check_pipeline(pipeline: Pipeline, path: str) -> None:
             model_order(pipeline)
         except ValueError as exc:
             problems.append(str(exc))
+    if not problems:
+        from medalist.destination.elt import elt_problems  # models that run in the destination
+
+        problems += elt_problems(pipeline)
     if problems:
         raise ConfigError("; ".join(problems), path=path)
 

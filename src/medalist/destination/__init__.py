@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -89,6 +89,30 @@ class SupportsStaging(Protocol):
 
     def discard_stage(self, table: TableRef, run_id: str) -> None:
         """Drop what stage() kept for this run and table, if anything (best effort)."""
+
+
+@runtime_checkable
+class SupportsModels(Protocol):
+    """Optional: gold models run inside the destination, in its SQL dialect, within the Load's
+    transaction (ELT, decision 0021; the logic is medalist/destination/elt.py)."""
+
+    dialect: str  # sqlglot's name for the destination's SQL: postgres, duckdb, redshift
+
+    def execute(self, sql: str) -> None:
+        """Run one statement inside the open transaction."""
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of one query, inside the open transaction."""
+
+    def column_types(self, table: TableRef) -> dict[str, str]:
+        """Column -> type in the destination's own spelling, in table order; {} when the
+        table does not exist."""
+
+    def create_as(self, table: TableRef, select: str) -> None:
+        """CREATE TABLE `table` AS `select`, with the destination's physical options."""
+
+    def add_key(self, table: TableRef, primary_key: Sequence[str]) -> None:
+        """Declare the primary key of a table create_as built (nothing when there is none)."""
 
 
 def open_destination(url: str) -> Destination:

@@ -319,6 +319,38 @@ class PostgresDestination:
             _drop_stage(self.session, table, run_id)
             self.session.commit()
 
+    # SupportsModels: gold models that run in PostgreSQL (destination/elt.py)
+    dialect = "postgres"
+
+    def execute(self, sql: str) -> None:
+        with _errors("model SQL"):
+            self.session.execute(sql)
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        with _errors("model SQL"):
+            return self.session.rows(sql)
+
+    def column_types(self, table: TableRef) -> dict[str, str]:
+        target = f"{ident(table.schema)}.{ident(table.name)}"
+        with _errors(f"look at {table}"):
+            found = self.session.rows(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                f"WHERE attrelid = to_regclass({literal(target)}) AND attnum > 0 "
+                "AND NOT attisdropped ORDER BY attnum"
+            )
+        return dict(found)
+
+    def create_as(self, table: TableRef, select: str) -> None:
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
+        self.execute(f"CREATE TABLE {ident(table.schema)}.{ident(table.name)} AS {select}")
+
+    def add_key(self, table: TableRef, primary_key: Sequence[str]) -> None:
+        if primary_key:
+            key = ", ".join(ident(c) for c in primary_key)
+            self.execute(
+                f"ALTER TABLE {ident(table.schema)}.{ident(table.name)} ADD PRIMARY KEY ({key})"
+            )
+
     def close(self) -> None:
         with suppress(psycopg.Error):  # already broken: nothing is left to release
             self.session.close()
