@@ -9,7 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from medalist.cli import app
 from medalist.config import LoadMode
 from medalist.controller import run_pipeline
 from medalist.destination import SupportsModels, TableRef, open_destination
@@ -212,3 +214,66 @@ def test_a_run_loaded_again_after_its_commit_adds_its_rows_once(destination, rep
         assert dest.column_types(TableRef("gold", "counts__medalist_new")) == {}
     finally:
         dest.close()
+
+
+def _validate(make_project, destination: str, models: dict[str, Any], **more: Any) -> str:
+    project = make_project(destination, models=models, **more)
+    result = CliRunner().invoke(app, ["validate", "-c", str(project.config_path)])
+    return f"{result.exit_code} {result.output}"
+
+
+NOWHERE_PG = "postgresql://nobody@127.0.0.1:1/never"  # validate translates; it never connects
+
+
+@pytest.mark.parametrize(
+    ("url", "sql", "construct"),
+    [
+        (NOWHERE_PG, "SELECT list_distinct(list(status)) AS s FROM silver.orders", "list"),
+        (NOWHERE_PG, "SELECT * EXCLUDE (status) FROM silver.orders", "EXCLUDE"),
+        (
+            NOWHERE_PG,
+            "SELECT order_id FROM silver.orders UNION ALL BY NAME SELECT order_id FROM "
+            "silver.orders",
+            "UNION/EXCEPT BY NAME",
+        ),
+        (NOWHERE_PG, "SELECT bar(quantity, 0, 9) AS b FROM silver.orders", "function bar()"),
+        (
+            "redshift://u@c.eu-west-1.redshift.amazonaws.com:5439/db?iam_role=arn:x",
+            "SELECT count(*) FILTER (WHERE quantity > 1) AS big FROM silver.orders",
+            "FILTER (WHERE",
+        ),
+    ],
+    ids=["list-functions", "exclude", "union-by-name", "duckdb-only-function", "redshift-filter"],
+)
+def test_validate_refuses_what_the_dialect_cannot_do_naming_model_and_construct(
+    make_project, url, sql, construct
+):
+    out = _validate(make_project, url, {"odd": {"sql": sql, "run_in": "destination"}})
+    assert out.startswith("2 ") and "models.odd.sql" in out and construct in out, out
+    assert "set run_in: engine" in out
+
+
+def test_validate_explains_dependencies_that_go_the_wrong_way(make_project):
+    models = {
+        "late": {"sql": "SELECT count(*) AS n FROM silver.orders", "run_in": "destination"},
+        "early": {"sql": "SELECT n FROM gold.late"},  # the engine runs before the destination
+        "nowhere": {"sql": "SELECT count(*) AS n FROM silver.orders", "load": "none"},
+        "reads_nowhere": {"sql": "SELECT n FROM gold.nowhere", "run_in": "destination"},
+    }
+    out = _validate(make_project, NOWHERE_PG, models)
+    assert out.startswith("2 ")
+    assert (
+        "models.early: runs in the engine but reads gold.late, which runs in the destination" in out
+    )
+    assert (
+        "models.reads_nowhere: reads gold.nowhere, which is not loaded into the destination" in out
+    )
+
+
+def test_validate_accepts_group_by_all_and_refuses_a_destination_that_cannot_run_sql(
+    make_project, tmp_path
+):
+    by_all = {"s": {"sql": MODELS["by_status"]["sql"], "run_in": "destination"}}
+    assert _validate(make_project, NOWHERE_PG, by_all).startswith("0 ")
+    out = _validate(make_project, f"dummy://x/{tmp_path.name}", by_all)
+    assert out.startswith("2 ") and "the destination dummy:// cannot run models" in out

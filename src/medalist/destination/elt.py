@@ -91,6 +91,7 @@ def _expand_group_by_all(tree: exp.Expr) -> None:
 
 # sqlglot passes these through unchanged, but PostgreSQL and Redshift cannot run them.
 _LIST_TYPES = (exp.Array, exp.Struct, exp.Map, exp.Unnest, exp.Explode)
+_STAR_EXTRAS = ("except", "except_", "replace", "rename")  # SELECT * EXCLUDE (…) and kin
 
 
 def _refused(tree: exp.Expr, dialect: str) -> str | None:
@@ -100,7 +101,7 @@ def _refused(tree: exp.Expr, dialect: str) -> str | None:
             return f"the function {node.name}() (DuckDB's own: no translation is known)"
         if isinstance(node, exp.SetOperation) and node.args.get("by_name"):
             return "UNION/EXCEPT BY NAME"
-        if isinstance(node, exp.Star) and any(node.args.get(a) for a in ("except", "replace")):
+        if isinstance(node, exp.Star) and any(node.args.get(a) for a in _STAR_EXTRAS):
             return "SELECT * EXCLUDE/REPLACE"
         name = type(node).__name__
         if isinstance(node, _LIST_TYPES) or name.startswith(("Array", "List", "Struct")):
