@@ -58,9 +58,9 @@ def check_pipeline(pipeline: Pipeline, path: str) -> None:
         except ValueError as exc:
             problems.append(str(exc))
     if not problems:
-        from medalist.destination.elt import elt_problems  # models that run in the destination
+        from medalist.destination.elt import destination_problems  # incl. models run there
 
-        problems += elt_problems(pipeline)
+        problems += destination_problems(pipeline)
     if problems:
         raise ConfigError("; ".join(problems), path=path)
 

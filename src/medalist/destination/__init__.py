@@ -115,6 +115,24 @@ class SupportsModels(Protocol):
         """Declare the primary key of a table create_as built (nothing when there is none)."""
 
 
+@runtime_checkable
+class LoadsObjects(Protocol):
+    """Optional: the destination reads the lake's Parquet objects itself (Redshift's COPY from
+    S3) instead of rows streamed through medalist."""
+
+    def load_objects(
+        self,
+        table: TableRef,
+        objects: Sequence[tuple[str, pa.Schema]],
+        mode: LoadMode,
+        primary_key: Sequence[str],
+        run_id: str,
+    ) -> int:
+        """load(), from the Parquet objects at these URLs (each with its columns, in file
+        order); when several hold a key, the latest (_run_id, _source_row) wins. Returns the
+        rows delivered."""
+
+
 def open_destination(url: str) -> Destination:
     """The adapter registered for the URL's scheme (duckdb, postgresql, dummy, …)."""
     scheme = urlsplit(url).scheme.lower()

@@ -115,6 +115,19 @@ def _refused(tree: exp.Expr, dialect: str) -> str | None:
     return None
 
 
+def destination_problems(pipeline: Pipeline) -> list[str]:
+    """What `medalist validate` refuses about the destination: a Redshift destination reads
+    the lake with COPY from S3, so the lake must be on S3; and every elt_problems."""
+    problems = []
+    scheme = urlsplit(pipeline.destination_url).scheme.lower()
+    if scheme == "redshift" and not pipeline.lake.startswith("s3://"):
+        problems.append(
+            "destination: Redshift loads with COPY from S3, so the lake must be there: set "
+            "lake: s3://BUCKET/PREFIX (or use a postgresql:// destination)"
+        )
+    return problems + elt_problems(pipeline)
+
+
 def elt_problems(pipeline: Pipeline) -> list[str]:
     """What stops the destination models from running: the destination cannot run models, a
     model depends on the wrong side, an input never reaches the destination, or the dialect

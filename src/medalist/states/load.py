@@ -12,8 +12,15 @@ from contextlib import ExitStack
 import pyarrow as pa
 
 from medalist.config import LoadMode
-from medalist.destination import Destination, SupportsModels, SupportsStaging, TableRef
+from medalist.destination import (
+    Destination,
+    LoadsObjects,
+    SupportsModels,
+    SupportsStaging,
+    TableRef,
+)
 from medalist.destination.elt import ModelJob, run_models
+from medalist.engine import Engine
 from medalist.errors import TerminalError
 from medalist.gold import input_contracts, models_in
 from medalist.incremental import decomposable, model_tag
@@ -45,6 +52,8 @@ def _silver(ctx: RunContext, destination: Destination) -> dict[str, int]:
     if mode == LoadMode.none:
         return {}
     transform: TransformResult | None = None
+    if isinstance(destination, LoadsObjects):  # it reads the lake's objects itself (Redshift)
+        return _silver_objects(ctx, destination)
     # A replay may remove rows an earlier run loaded: refresh the whole table from silver.
     if mode == LoadMode.replace or run_.replaces:
         mode = LoadMode.replace
@@ -88,6 +97,20 @@ def _silver(ctx: RunContext, destination: Destination) -> dict[str, int]:
     return {str(table): rows}
 
 
+def _silver_objects(ctx: RunContext, destination: LoadsObjects) -> dict[str, int]:
+    """The run's silver object (every live one, for a replace or a replay) loaded by a
+    destination that reads the lake itself."""
+    run_, mode = ctx.run, ctx.dataset.load_mode
+    if mode == LoadMode.replace or run_.replaces:
+        mode, urls = LoadMode.replace, live_silver(ctx.ports, run_.dataset)
+    else:
+        urls = [ctx.ports.storage.url("silver", ctx.result(TransformResult).silver_path)]
+    objects = [(url, _schema(ctx.engine, url)) for url in urls]
+    table = TableRef("silver", run_.dataset)
+    key = ctx.dataset.primary_key
+    return {str(table): destination.load_objects(table, objects, mode, key, run_.run_id)}
+
+
 def _gold(ctx: RunContext, destination: Destination) -> dict[str, int]:
     pipeline, storage = ctx.pipeline, ctx.ports.storage
     head = ctx.ports.runlog.heads(pipeline.name).get("gold")
@@ -99,7 +122,14 @@ def _gold(ctx: RunContext, destination: Destination) -> dict[str, int]:
         if model.load_mode == LoadMode.none:
             continue
         table = TableRef("gold", name)
-        with ctx.engine.scan_file(storage.url("gold", gold_path(name, head))) as data:
+        url = storage.url("gold", gold_path(name, head))
+        if isinstance(destination, LoadsObjects):
+            objects = [(url, _schema(ctx.engine, url))]
+            tables[str(table)] = destination.load_objects(
+                table, objects, model.load_mode, model.primary_key, ctx.run.run_id
+            )
+            continue
+        with ctx.engine.scan_file(url) as data:
             tables[str(table)] = destination.load(
                 table, data, model.load_mode, model.primary_key, ctx.run.run_id
             )
@@ -142,3 +172,9 @@ def _adds_only(ctx: RunContext, jobs: list[ModelJob]) -> bool:
         return True
     earlier = [u for u in live_silver(ctx.ports, run_.dataset) if u != mine]
     return not ctx.engine.keys_overlap(earlier, mine, list(key))
+
+
+def _schema(engine: Engine, url: str) -> pa.Schema:
+    """The columns of a Parquet object, in file order (its rows are not read)."""
+    with engine.scan_file(url) as reader:
+        return reader.schema
