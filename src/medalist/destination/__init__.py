@@ -114,6 +114,10 @@ class SupportsModels(Protocol):
     def add_key(self, table: TableRef, primary_key: Sequence[str]) -> None:
         """Declare the primary key of a table create_as built (nothing when there is none)."""
 
+    def index_runs(self, table: TableRef) -> None:
+        """Make finding one run's rows of a silver table (`WHERE _run_id = …`) cheap, where the
+        destination needs an index for that; nothing where it does not."""
+
 
 @runtime_checkable
 class LoadsObjects(Protocol):

@@ -146,5 +146,8 @@ class DuckDBDestination:
                 f"ALTER TABLE {ident(table.schema)}.{ident(table.name)} ADD PRIMARY KEY ({key})"
             )
 
+    def index_runs(self, table: TableRef) -> None:
+        pass  # DuckDB's zone maps already skip the row groups of other runs
+
     def close(self) -> None:
         self.con.close()

@@ -282,6 +282,7 @@ def _merged(
         return None
     if set(existing) != set(plan.keys) | set(plan.merges):
         return None
+    dest.index_runs(TableRef("silver", added))
     incoming = to_dialect(job.name, over_run_rows(job.sql, added, run_id), dest.dialect)
     names = ", ".join(ident(c) for c in existing)
     columns = [

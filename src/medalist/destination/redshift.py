@@ -224,6 +224,9 @@ class RedshiftDestination:
                 f"ALTER TABLE {ident(table.schema)}.{ident(table.name)} ADD PRIMARY KEY ({key})"
             )
 
+    def index_runs(self, table: TableRef) -> None:
+        pass  # Redshift has no indexes; its zone maps skip blocks of other runs
+
     def close(self) -> None:
         with suppress(psycopg.Error):
             self.session.conn.close()
