@@ -2,7 +2,7 @@
 inside the destination (ELT), for each destination that can run models: a full run of ROWS rows,
 then daily files of 1% (new keys, so a model that decomposes merges them).
 
-    python -m benchmarks.elt --rows 1000000 --days 3     (`make bench-elt`)
+    python -m benchmarks.elt --rows 1000000 --days 3 --rounds 3     (`make bench-elt`)
 
 Every run is its own process (`benchmarks/contenders/medalist_run.py`); wall time per run.
 """
@@ -71,21 +71,27 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved: A B C D A B C D …")
     args = parser.parse_args(argv)
+    places = [(d, r) for d in ("postgres", "duckdb") for r in ("engine", "destination")]
+    results: dict[tuple[str, str], list[list[float]]] = {p: [] for p in places}
+    with tempfile.TemporaryDirectory(prefix="medalist-bench-elt-") as name:
+        tmp = Path(name)
+        for _ in range(args.rounds):
+            for destination, run_in in places:
+                results[destination, run_in].append(
+                    scenario(destination, run_in, args.rows, args.days, tmp)
+                )
     lines = [
-        f"{args.rows:,} rows, then {args.days} daily files of {args.rows // 100:,} rows",
+        f"{args.rows:,} rows, then {args.days} daily files of {args.rows // 100:,} rows (new "
+        f"keys); medians of {args.rounds} interleaved round(s), each run its own process",
         "",
         "| destination | gold model runs in | full run s | peak RSS MB | daily file s |",
         "|---|---|---:|---:|---:|",
     ]
-    with tempfile.TemporaryDirectory(prefix="medalist-bench-elt-") as name:
-        tmp = Path(name)
-        for destination in ("postgres", "duckdb"):
-            for run_in in ("engine", "destination"):
-                full, rss, daily = scenario(destination, run_in, args.rows, args.days, tmp)
-                lines.append(
-                    f"| {destination} | {run_in} | {full:.2f} | {rss:,.0f} | {daily:.2f} |"
-                )
+    for (destination, run_in), rounds in results.items():
+        full, rss, daily = (statistics.median(r[i] for r in rounds) for i in range(3))
+        lines.append(f"| {destination} | {run_in} | {full:.2f} | {rss:,.0f} | {daily:.2f} |")
     print("\n".join(lines))
 
 
