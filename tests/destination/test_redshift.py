@@ -11,6 +11,7 @@ only: the tests run the adapter with them off and check the clauses as text.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from medalist.config import LoadMode
+from medalist.controller import run_pipeline
 from medalist.destination import LoadsObjects, SupportsModels, TableRef, open_destination
 from medalist.destination.elt import ModelJob, run_models
 from medalist.destination.redshift import RedshiftDestination, redshift_type
 from medalist.errors import ConfigError, TerminalError
+from medalist.runlog import Status
+from medalist.wiring import local_ports
+from tests.test_elt import _rows, _twins, assert_twins_equal
 
 ROLE = "arn:aws:iam::123456789012:role/medalist-load"
 URL = f"redshift://loader@shop.abc123.eu-west-1.redshift.amazonaws.com:5439/dev?iam_role={ROLE}"
@@ -248,3 +253,40 @@ def test_models_run_in_redshift_sql_and_merge_a_runs_new_rows(redshift, pg_url, 
         ("PAID", 2, Decimal("15.50")),
         ("REFUNDED", 1, Decimal("20.00")),
     ]
+
+
+def test_a_pipeline_loads_through_the_redshift_adapter_and_its_models_match_the_engines(
+    make_project, pg_url
+):
+    """Load itself with the Redshift adapter (its objects, its SQL, models in its dialect):
+    the lake is local here, so pipeline.yaml names PostgreSQL and the ports hand Load the
+    adapter connected to it."""
+    project = make_project(pg_url, models=_twins())
+    opened: list[OnPostgres] = []
+
+    def adapter() -> OnPostgres:
+        opened.append(OnPostgres(pg_url))
+        return opened[-1]
+
+    def run() -> Any:
+        pipeline = project.pipeline
+        ports = replace(local_ports(pipeline), destination=adapter)
+        (done,) = run_pipeline(pipeline, ports).runs
+        assert done.status == Status.SUCCEEDED, done.error
+        return done
+
+    project.land("orders/day-1.csv", _rows(1, 30, 1))
+    run()
+    project.land("orders/day-2.csv", _rows(31, 30, 1))  # new keys: the models merge
+    assert sorted(run().outputs["Load"]["models_merged"]) == ["by_status_elt", "daily_elt"]
+    project.land("orders/day-3.csv", _rows(5, 10, 2, price="9.00"))  # corrections
+    assert run().outputs["Load"]["models_merged"] == []
+
+    assert_twins_equal(pg_url, "three runs through the Redshift adapter")
+    ids = [r[0] for r in table(pg_url, "SELECT order_id FROM silver.orders")]
+    assert ids == list(range(1, 61))
+    assert table(pg_url, "SELECT count(*) FROM silver.orders WHERE unit_price = 9")[0][0] == 10
+    copied = [s.split("'")[1] for s in opened[-1].statements]  # the last run's COPYs
+    lake = project.root / "lake"
+    assert copied[0].startswith(f"{lake}/silver/orders/") and len(copied) == 5
+    assert {Path(c).parent.name for c in copied[1:]} == {"daily", "by_status", "average", "summary"}
