@@ -40,6 +40,11 @@ CONTENDERS = {
         "full run: contract, quarantine, dedupe, silver, gold, load",
         ["medalist"],
     ),
+    "medalist-elt": (
+        "medalist_elt",
+        "the same run, its gold model run inside PostgreSQL (run_in: destination)",
+        ["medalist"],
+    ),
     "dlt-fast": (
         "dlt_fast",
         "dlt: Arrow table → Parquet → PostgreSQL (ADBC)",

@@ -13,7 +13,9 @@ import yaml
 from benchmarks.generate import CONTRACT, GOLD_SQL
 
 
-def main(csv: str, url: str, workdir: str) -> None:
+def main(csv: str, url: str, workdir: str, run_in: str = "engine") -> None:
+    """One run of the landed CSV; the gold model built by the engine (DuckDB) or, with
+    run_in="destination", inside the destination (ELT, decision 0021)."""
     root = Path(workdir) / "medalist"
     landing = root / "lake" / "landing" / "sales"
     landing.mkdir(parents=True, exist_ok=True)
@@ -32,7 +34,13 @@ def main(csv: str, url: str, workdir: str) -> None:
         ),
         "destination": url,
         "datasets": {"sales": CONTRACT},
-        "models": {"sales_by_day": {"sql": GOLD_SQL, "primary_key": ["day", "channel"]}},
+        "models": {
+            "sales_by_day": {
+                "sql": GOLD_SQL,
+                "primary_key": ["day", "channel"],
+                "run_in": run_in,
+            }
+        },
         "notifications": [],
     }
     (root / "pipeline.yaml").write_text(yaml.safe_dump(config))

@@ -213,6 +213,11 @@ class ModelSpec(Strict):
     load: LoadMode | None = Field(
         None, description="merge (default with a key), replace (default without), or none."
     )
+    run_in: Literal["engine", "destination"] = Field(
+        "engine",
+        description="engine: built in the lake by DuckDB, then loaded; destination: the SQL, "
+        "translated to the destination's dialect, runs inside it during Load (ELT).",
+    )
 
     @property
     def load_mode(self) -> LoadMode:

@@ -62,3 +62,18 @@ def model_order(pipeline: Pipeline) -> list[str]:
     except CycleError as exc:
         cycle = " → ".join(exc.args[1])
         raise ValueError(f"models: the models read each other in a cycle ({cycle})") from None
+
+
+def models_in(pipeline: Pipeline, place: str) -> list[str]:
+    """The models that run in `place` (engine or destination), in build order."""
+    return [n for n in model_order(pipeline) if pipeline.models[n].run_in == place]
+
+
+def input_contracts(pipeline: Pipeline, name: str) -> str:
+    """The contracts of the datasets a model reads, as text: with its SQL, what a built
+    version depends on (incremental.model_tag)."""
+    datasets = pipeline.datasets
+    inputs = model_inputs(name, pipeline.models[name].sql)
+    return "\n".join(
+        datasets[t].model_dump_json() for s, t in sorted(inputs) if s == "silver" and t in datasets
+    )

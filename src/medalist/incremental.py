@@ -108,6 +108,21 @@ def over_incoming(sql: str, dataset: str) -> str:
     return tree.sql(dialect="duckdb")
 
 
+def over_run_rows(sql: str, dataset: str, run_id: str) -> exp.Expr:
+    """The model reading only one run's rows of silver.<dataset> (a subquery on _run_id, under
+    the table's own name or alias), for a destination that holds silver as one table."""
+    tree = sqlglot.parse_one(sql, dialect="duckdb")
+    for table in list(tree.find_all(exp.Table)):
+        if table.db.lower() == "silver" and table.name.lower() == dataset:
+            rows = (
+                exp.select("*")
+                .from_(exp.table_(table.name, db="silver"))
+                .where(exp.column("_run_id").eq(exp.Literal.string(run_id)))
+            )
+            table.replace(rows.subquery(table.alias_or_name))
+    return tree
+
+
 def merge_sql(plan: Decomposable, previous: str, incoming: str, types: Mapping[str, str]) -> str:
     """SELECT merging the previous version (a relation) with the model over the new rows,
     in the previous version's column order and types."""

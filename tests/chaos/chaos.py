@@ -134,7 +134,7 @@ def _line(order_id: int, row: Row) -> str:
     return f"{order_id},{ts:%Y-%m-%d %H:%M:%S},{customer},{quantity},{price},{status}"
 
 
-def write_project(root: Path, pg_url: str, *, load_ahead: bool) -> Path:
+def write_project(root: Path, pg_url: str, *, load_ahead: bool, elt: bool = False) -> Path:
     config = {
         "name": "chaos",
         # every file loads ahead (a stage in PostgreSQL during Transform), or none does
@@ -147,6 +147,8 @@ def write_project(root: Path, pg_url: str, *, load_ahead: bool) -> Path:
         "models": {"daily_sales": DAILY_SALES},
         "notifications": [{"type": "file"}],
     }
+    if elt:  # the same model run inside PostgreSQL, in the Load's transaction (decision 0021)
+        config["models"]["daily_sales_elt"] = {**DAILY_SALES, "run_in": "destination"}
     path = root / "pipeline.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -234,12 +236,15 @@ def _check(config: Path, pg_url: str, orders: Orders, report: Report) -> None:
     with psycopg.connect(pg_url) as con:
         loaded = con.execute("SELECT * FROM silver.orders").fetchall()
         columns = [d.name for d in con.execute("SELECT * FROM silver.orders LIMIT 0").description]
-        gold = dict(
-            (day, (count, revenue))
-            for day, count, revenue in con.execute(
-                "SELECT day, orders, revenue FROM gold.daily_sales"
-            ).fetchall()
-        )
+        golds = [
+            dict(
+                (day, (count, revenue))
+                for day, count, revenue in con.execute(
+                    f"SELECT day, orders, revenue FROM gold.{model}"
+                ).fetchall()
+            )
+            for model in pipeline.models
+        ]
         stages = con.execute(
             "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE nspname = '_medalist_stage' AND relkind = 'r'"
@@ -254,9 +259,10 @@ def _check(config: Path, pg_url: str, orders: Orders, report: Report) -> None:
         if p.is_file() and p.stem not in live | {head}
     ] + [f"postgres:_medalist_stage.{name}" for (name,) in stages]
     want = orders.gold()
-    report.gold_mismatches = sum(gold.get(d) != v for d, v in want.items()) + len(
-        set(gold) - set(want)
-    )
+    for gold in golds:
+        report.gold_mismatches += sum(gold.get(d) != v for d, v in want.items()) + len(
+            set(gold) - set(want)
+        )
 
 
 def _compare(
@@ -272,10 +278,17 @@ def _compare(
 
 
 def chaos(
-    workdir: Path, pg_url: str, *, seed: int, kills: int, rows: int = 3000, load_ahead: bool = True
+    workdir: Path,
+    pg_url: str,
+    *,
+    seed: int,
+    kills: int,
+    rows: int = 3000,
+    load_ahead: bool = True,
+    elt: bool = False,
 ) -> Report:
     rng, report, started = random.Random(seed), Report(), time.monotonic()
-    config = write_project(workdir, pg_url, load_ahead=load_ahead)
+    config = write_project(workdir, pg_url, load_ahead=load_ahead, elt=elt)
     orders = Orders(rng, rows)
     landing = workdir / "lake" / "landing"
     fresh = True
@@ -303,6 +316,12 @@ def main() -> None:
         default=True,
         help="stage each file in PostgreSQL during Transform (load_ahead_mb: 0)",
     )
+    parser.add_argument(
+        "--elt",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also run the gold model inside PostgreSQL (run_in: destination) and check it",
+    )
     args = parser.parse_args()
     server = os.environ.get(
         "MEDALIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -321,6 +340,7 @@ def main() -> None:
                 kills=args.kills,
                 rows=args.rows,
                 load_ahead=args.load_ahead,
+                elt=args.elt,
             )
     finally:
         with psycopg.connect(server, autocommit=True) as con:

@@ -11,13 +11,17 @@ import pytest
 from tests.chaos.chaos import chaos
 
 
-@pytest.mark.parametrize("load_ahead", [True, False], ids=["loading-ahead", "loading-after"])
+@pytest.mark.parametrize(
+    ("load_ahead", "elt"),
+    [(True, False), (False, False), (True, True)],
+    ids=["loading-ahead", "loading-after", "gold-in-postgres-too"],
+)
 def test_ten_kills_lose_nothing_duplicate_nothing_and_leave_no_run_stuck(
-    tmp_path, pg_url, load_ahead
+    tmp_path, pg_url, load_ahead, elt
 ):
     seed = int(os.environ.get("MEDALIST_CHAOS_SEED", random.randrange(1_000_000)))
 
-    report = chaos(tmp_path, pg_url, seed=seed, kills=10, load_ahead=load_ahead)
+    report = chaos(tmp_path, pg_url, seed=seed, kills=10, load_ahead=load_ahead, elt=elt)
 
     assert report.ok, f"seed {seed} (MEDALIST_CHAOS_SEED={seed} to replay):\n{report}"
     assert sum(report.kills.values()) == 10 and report.rows_expected > 0

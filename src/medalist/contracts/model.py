@@ -61,6 +61,9 @@ def check_pipeline(pipeline: Pipeline, path: str) -> None:
             problems.append(str(exc))
     if not problems:
         problems += _engine_problems(_checked_part(pipeline))
+        from medalist.destination.elt import destination_problems  # incl. models run there
+
+        problems += destination_problems(pipeline)
     if problems:
         raise ConfigError("; ".join(problems), path=path)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -89,6 +89,52 @@ class SupportsStaging(Protocol):
 
     def discard_stage(self, table: TableRef, run_id: str) -> None:
         """Drop what stage() kept for this run and table, if anything (best effort)."""
+
+
+@runtime_checkable
+class SupportsModels(Protocol):
+    """Optional: gold models run inside the destination, in its SQL dialect, within the Load's
+    transaction (ELT, decision 0021; the logic is medalist/destination/elt.py)."""
+
+    dialect: str  # sqlglot's name for the destination's SQL: postgres, duckdb, redshift
+
+    def execute(self, sql: str) -> None:
+        """Run one statement inside the open transaction."""
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of one query, inside the open transaction."""
+
+    def column_types(self, table: TableRef) -> dict[str, str]:
+        """Column -> type in the destination's own spelling, in table order; {} when the
+        table does not exist."""
+
+    def create_as(self, table: TableRef, select: str) -> None:
+        """CREATE TABLE `table` AS `select`, with the destination's physical options."""
+
+    def add_key(self, table: TableRef, primary_key: Sequence[str]) -> None:
+        """Declare the primary key of a table create_as built (nothing when there is none)."""
+
+    def index_runs(self, table: TableRef) -> None:
+        """Make finding one run's rows of a silver table (`WHERE _run_id = …`) cheap, where the
+        destination needs an index for that; nothing where it does not."""
+
+
+@runtime_checkable
+class LoadsObjects(Protocol):
+    """Optional: the destination reads the lake's Parquet objects itself (Redshift's COPY from
+    S3) instead of rows streamed through medalist."""
+
+    def load_objects(
+        self,
+        table: TableRef,
+        objects: Sequence[tuple[str, pa.Schema]],
+        mode: LoadMode,
+        primary_key: Sequence[str],
+        run_id: str,
+    ) -> int:
+        """load(), from the Parquet objects at these URLs (each with its columns, in file
+        order); when several hold a key, the latest (_run_id, _source_row) wins. Returns the
+        rows delivered."""
 
 
 def open_destination(url: str) -> Destination:

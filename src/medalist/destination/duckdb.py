@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import duckdb
@@ -113,6 +114,40 @@ class DuckDBDestination:
             self.con.execute(f"ALTER TABLE {target} ADD COLUMN {ident(name)} {kind}")
         for name, kind in widen:
             self.con.execute(f"ALTER TABLE {target} ALTER COLUMN {ident(name)} TYPE {kind}")
+
+    # SupportsModels: gold models that run in the warehouse file (destination/elt.py)
+    dialect = "duckdb"
+
+    def execute(self, sql: str) -> None:
+        self.rows(sql)
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        try:
+            return self.con.execute(sql).fetchall()
+        except duckdb.Error as exc:
+            raise TerminalError(f"{self.path.name} refused model SQL: {exc}") from None
+
+    def column_types(self, table: TableRef) -> dict[str, str]:
+        found = self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [table.schema, table.name],
+        ).fetchall()
+        return dict(found)
+
+    def create_as(self, table: TableRef, select: str) -> None:
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
+        self.execute(f"CREATE TABLE {ident(table.schema)}.{ident(table.name)} AS {select}")
+
+    def add_key(self, table: TableRef, primary_key: Sequence[str]) -> None:
+        if primary_key:
+            key = ", ".join(ident(c) for c in primary_key)
+            self.execute(
+                f"ALTER TABLE {ident(table.schema)}.{ident(table.name)} ADD PRIMARY KEY ({key})"
+            )
+
+    def index_runs(self, table: TableRef) -> None:
+        pass  # DuckDB's zone maps already skip the row groups of other runs
 
     def close(self) -> None:
         self.con.close()

@@ -163,7 +163,9 @@ def sweep(ports: Ports, pipeline: Pipeline) -> list[str]:
 def expose_gold(engine: Engine, ports: Ports, pipeline: Pipeline) -> str | None:
     """gold.<model> for every model, at the version the head names; returns that version."""
     head = ports.runlog.heads(pipeline.name).get("gold")
-    for name in pipeline.models:
+    for name, model in pipeline.models.items():
+        if model.run_in == "destination":
+            continue  # its table lives in the destination only
         urls = [ports.storage.url("gold", gold_path(name, head))] if head else []
         engine.expose("gold", name, urls, {}, [])
     return head

@@ -12,9 +12,19 @@ from contextlib import ExitStack
 import pyarrow as pa
 
 from medalist.config import LoadMode
-from medalist.destination import Destination, SupportsStaging, TableRef
-from medalist.gold import model_order
-from medalist.states.lake import expose_silver, gold_path, run_lineage, sweep
+from medalist.destination import (
+    Destination,
+    LoadsObjects,
+    SupportsModels,
+    SupportsStaging,
+    TableRef,
+)
+from medalist.destination.elt import ModelJob, run_models
+from medalist.engine import Engine
+from medalist.errors import TerminalError
+from medalist.gold import input_contracts, models_in
+from medalist.incremental import decomposable, model_tag
+from medalist.states.lake import expose_silver, gold_path, live_silver, run_lineage, sweep
 from medalist.states.results import LoadResult, TransformResult
 from medalist.workflow.context import RunContext
 
@@ -26,11 +36,14 @@ def run(ctx: RunContext) -> LoadResult:
         return LoadResult({})  # nothing goes to the destination: do not even connect
     destination = ctx.ports.destination()
     try:
-        with destination.transaction():  # all of this run's tables, or none of them
+        # All of this run's tables, or none of them: the models that run in the destination
+        # too, so it never shows silver and gold from different runs.
+        with destination.transaction():
             tables = _silver(ctx, destination) | _gold(ctx, destination)
+            built, merged = _in_destination(ctx, destination)
     finally:
         destination.close()
-    return LoadResult(tables)
+    return LoadResult(tables | built, merged)
 
 
 def _silver(ctx: RunContext, destination: Destination) -> dict[str, int]:
@@ -39,6 +52,8 @@ def _silver(ctx: RunContext, destination: Destination) -> dict[str, int]:
     if mode == LoadMode.none:
         return {}
     transform: TransformResult | None = None
+    if isinstance(destination, LoadsObjects):  # it reads the lake's objects itself (Redshift)
+        return _silver_objects(ctx, destination)
     # A replay may remove rows an earlier run loaded: refresh the whole table from silver.
     if mode == LoadMode.replace or run_.replaces:
         mode = LoadMode.replace
@@ -82,19 +97,84 @@ def _silver(ctx: RunContext, destination: Destination) -> dict[str, int]:
     return {str(table): rows}
 
 
+def _silver_objects(ctx: RunContext, destination: LoadsObjects) -> dict[str, int]:
+    """The run's silver object (every live one, for a replace or a replay) loaded by a
+    destination that reads the lake itself."""
+    run_, mode = ctx.run, ctx.dataset.load_mode
+    if mode == LoadMode.replace or run_.replaces:
+        mode, urls = LoadMode.replace, live_silver(ctx.ports, run_.dataset)
+    else:
+        urls = [ctx.ports.storage.url("silver", ctx.result(TransformResult).silver_path)]
+    objects = [(url, _schema(ctx.engine, url)) for url in urls]
+    table = TableRef("silver", run_.dataset)
+    key = ctx.dataset.primary_key
+    return {str(table): destination.load_objects(table, objects, mode, key, run_.run_id)}
+
+
 def _gold(ctx: RunContext, destination: Destination) -> dict[str, int]:
     pipeline, storage = ctx.pipeline, ctx.ports.storage
     head = ctx.ports.runlog.heads(pipeline.name).get("gold")
     tables: dict[str, int] = {}
     if head is None:  # no models, or none built yet
         return tables
-    for name in model_order(pipeline):
+    for name in models_in(pipeline, "engine"):
         model = pipeline.models[name]
         if model.load_mode == LoadMode.none:
             continue
         table = TableRef("gold", name)
-        with ctx.engine.scan_file(storage.url("gold", gold_path(name, head))) as data:
+        url = storage.url("gold", gold_path(name, head))
+        if isinstance(destination, LoadsObjects):
+            objects = [(url, _schema(ctx.engine, url))]
+            tables[str(table)] = destination.load_objects(
+                table, objects, model.load_mode, model.primary_key, ctx.run.run_id
+            )
+            continue
+        with ctx.engine.scan_file(url) as data:
             tables[str(table)] = destination.load(
                 table, data, model.load_mode, model.primary_key, ctx.run.run_id
             )
     return tables
+
+
+def _in_destination(ctx: RunContext, destination: Destination) -> tuple[dict[str, int], list[str]]:
+    """Run the models that run in the destination (ELT), after silver and the engine's gold
+    are in: rows per table, and the models merged rather than rebuilt."""
+    pipeline = ctx.pipeline
+    names = models_in(pipeline, "destination")
+    if not names:
+        return {}, []
+    if not isinstance(destination, SupportsModels):
+        raise TerminalError(
+            f"the destination cannot run models ({', '.join(names)})",
+            fix="Set run_in: engine for them in pipeline.yaml.",
+        )
+    jobs = []
+    for name in names:
+        model = pipeline.models[name]
+        tag = model_tag(f"{model.sql}\n{destination.dialect}", input_contracts(pipeline, name))
+        jobs.append(ModelJob(name, model.sql, model.load_mode, tuple(model.primary_key), tag))
+    added = ctx.run.dataset if _adds_only(ctx, jobs) else None
+    return run_models(destination, jobs, ctx.run.run_id, added)
+
+
+def _adds_only(ctx: RunContext, jobs: list[ModelJob]) -> bool:
+    """Whether this run only adds rows to its dataset's silver (no replay, no key another live
+    run holds), when some destination model could merge them (decision 0009's test)."""
+    run_, key = ctx.run, ctx.dataset.primary_key
+    plans = [decomposable(job.sql) for job in jobs]
+    if run_.replaces or not any(p and p.dataset == run_.dataset for p in plans):
+        return False
+    if ctx.dataset.load_mode == LoadMode.none:
+        return False
+    transform = ctx.result(TransformResult)
+    mine = ctx.ports.storage.url("silver", transform.silver_path)
+    if not key:
+        return True
+    earlier = [u for u in live_silver(ctx.ports, run_.dataset) if u != mine]
+    return not ctx.engine.keys_overlap(earlier, mine, list(key))
+
+
+def _schema(engine: Engine, url: str) -> pa.Schema:
+    """The columns of a Parquet object, in file order (its rows are not read)."""
+    with engine.scan_file(url) as reader:
+        return reader.schema

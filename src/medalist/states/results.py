@@ -65,6 +65,7 @@ class TransformResult(StateResult):
 @dataclass(frozen=True)
 class LoadResult(StateResult):
     tables: dict[str, int]
+    models_merged: list[str] = field(default_factory=list)  # destination models merged (ELT)
 
     def run_fields(self) -> dict[str, Any]:
         return {"rows_loaded": sum(self.tables.values())}

@@ -12,7 +12,7 @@ from medalist.config import LoadMode
 from medalist.contracts.rules import literal
 from medalist.engine import FileSpec, Validation, ValidationJob
 from medalist.errors import InputError, MedalistError, TerminalError
-from medalist.gold import model_inputs, model_order
+from medalist.gold import model_inputs, models_in
 from medalist.incremental import INCOMING, decomposable, merge_sql, model_tag, over_incoming
 from medalist.metastore import now
 from medalist.runlog import Status
@@ -134,7 +134,7 @@ def build_gold(
     merging = _merging(ctx, staged_silver, adds_only)
     rows: dict[str, int] = {}
     merged: list[str] = []
-    for name in model_order(pipeline):
+    for name in models_in(pipeline, "engine"):  # the others run in the destination, in Load
         model = pipeline.models[name]
         out = storage.staging_url("gold", gold_path(name, ctx.run.run_id), ctx.run.run_id)
         tag = model_tag(model.sql, _contracts(ctx, model_inputs(name, model.sql)))
@@ -162,7 +162,10 @@ def _merging(
     staged = staged_silver.get(run_.dataset)
     if head is None or run_.replaces or staged is None:
         return None
-    plans = {name: decomposable(model.sql) for name, model in ctx.pipeline.models.items()}
+    plans = {
+        name: decomposable(ctx.pipeline.models[name].sql)
+        for name in models_in(ctx.pipeline, "engine")
+    }
     if not any(plan and plan.dataset == run_.dataset for plan in plans.values()):
         return None  # nothing could merge: spare the look at silver's keys
     if not adds_only():
