@@ -525,7 +525,9 @@ class Pipeline(Strict):
         None, description="Base URL of the dashboard; alerts link to the run there."
     )
     memory_limit: str = Field(
-        "768MB", description="DuckDB memory ceiling; work beyond it spills to <lake>/_medalist/tmp."
+        "768MB",
+        description="DuckDB memory ceiling; work beyond it spills to <lake>/_medalist/tmp "
+        "(always local: .medalist/tmp for a lake on S3).",
     )
     load_ahead_mb: float = Field(
         32,

@@ -16,17 +16,17 @@ import os
 import random
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
@@ -34,8 +34,9 @@ import psycopg
 import yaml
 
 from medalist.config import load_pipeline
+from medalist.runlog import Status
 from medalist.states.lake import expose_silver
-from medalist.wiring import local_ports
+from medalist.wiring import open_ports
 from tests.conftest import DAILY_SALES, ORDERS_CONTRACT
 
 TARGETS = ("start", "Crawl", "Transform", "Load")
@@ -134,8 +135,10 @@ def _line(order_id: int, row: Row) -> str:
     return f"{order_id},{ts:%Y-%m-%d %H:%M:%S},{customer},{quantity},{price},{status}"
 
 
-def write_project(root: Path, pg_url: str, *, load_ahead: bool, elt: bool = False) -> Path:
-    config = {
+def write_project(
+    root: Path, pg_url: str, *, load_ahead: bool, elt: bool = False, aws: str | None = None
+) -> Path:
+    config: dict[str, Any] = {
         "name": "chaos",
         # every file loads ahead (a stage in PostgreSQL during Transform), or none does
         "load_ahead_mb": 0 if load_ahead else 100_000,
@@ -149,24 +152,25 @@ def write_project(root: Path, pg_url: str, *, load_ahead: bool, elt: bool = Fals
     }
     if elt:  # the same model run inside PostgreSQL, in the Load's transaction (decision 0021)
         config["models"]["daily_sales_elt"] = {**DAILY_SALES, "run_in": "destination"}
+    if aws:  # every zone in its bucket, run log in DynamoDB, catalog in Glue (tests/aws/lake.py)
+        from tests.aws.lake import s3_lake_config
+
+        del config["lake"]
+        config |= s3_lake_config(aws, "buckets")
     path = root / "pipeline.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
-def _reached(metastore: Path, pid: int, target: str) -> bool:
-    if not metastore.exists():
-        return False
-    owner = f"{socket.gethostname()}:{pid}:%"
+def _reached(runlog: Any, pid: int, target: str) -> bool:
+    """The process `pid` holds a RUNNING run in state `target` (read through the run-log port:
+    SQLite or DynamoDB alike)."""
+    owner = f"{socket.gethostname()}:{pid}:"
     try:
-        with sqlite3.connect(metastore, timeout=1) as con:
-            row = con.execute(
-                "SELECT 1 FROM runs WHERE status = 'RUNNING' AND state = ? AND lease_owner LIKE ?",
-                (target, owner),
-            ).fetchone()
-    except sqlite3.OperationalError:  # the schema is being created
+        running = runlog.list(status=Status.RUNNING, limit=None)
+    except Exception:  # the store is being created
         return False
-    return row is not None
+    return any(r.state == target and (r.lease_owner or "").startswith(owner) for r in running)
 
 
 def _attack(config: Path, rng: random.Random, report: Report) -> bool:
@@ -177,11 +181,11 @@ def _attack(config: Path, rng: random.Random, report: Report) -> bool:
     )
     report.launches += 1
     target = rng.choice(TARGETS)
-    metastore = config.parent / "lake" / "_medalist" / "metastore.sqlite"
+    runlog = open_ports(load_pipeline(config)).runlog
     if target == "start":  # while importing, scanning, claiming: metastore writes
         time.sleep(rng.uniform(0.3, 0.7))
     else:
-        while proc.poll() is None and not _reached(metastore, proc.pid, target):
+        while proc.poll() is None and not _reached(runlog, proc.pid, target):
             time.sleep(0.002)
         time.sleep(rng.uniform(0, 0.005 if target == "Crawl" else 0.03))  # Crawl is short
     if proc.poll() is not None:
@@ -190,6 +194,18 @@ def _attack(config: Path, rng: random.Random, report: Report) -> bool:
     proc.wait()
     report.kills[target] += 1
     return True
+
+
+def _land(storage: Any, name: str, content: str) -> None:
+    """A file lands whole: written beside its place, then published (as `medalist land` does)."""
+    token = uuid.uuid4().hex
+    staged = storage.staging_url("landing", name, token)
+    if staged.startswith("s3://"):
+        bucket, _, key = staged.removeprefix("s3://").partition("/")
+        storage.s3.put_object(Bucket=bucket, Key=key, Body=content.encode())
+    else:
+        Path(staged).write_text(content)
+    storage.publish("landing", name, token)
 
 
 def _settle(config: Path) -> None:
@@ -204,7 +220,7 @@ def _settle(config: Path) -> None:
 
 def _check(config: Path, pg_url: str, orders: Orders, report: Report) -> None:
     pipeline = load_pipeline(config)
-    ports = local_ports(pipeline)
+    ports = open_ports(pipeline)
     runs = ports.runlog.list(limit=None)
     report.runs = len(runs)
     report.stuck = sum(r.status == "RUNNING" for r in runs)
@@ -223,9 +239,15 @@ def _check(config: Path, pg_url: str, orders: Orders, report: Report) -> None:
     # Raw silver files of live runs: each landed line at most once.
     live = ports.runlog.live_runs("orders")
     files = [
-        str(p) for p in (config.parent / "lake/silver/orders").glob("*.parquet") if p.stem in live
+        ports.storage.url("silver", f.path)
+        for f in ports.storage.find("silver", "orders/*.parquet")
+        if PurePosixPath(f.path).stem in live
     ]
     with duckdb.connect() as con:
+        if pipeline.lake_on_s3:
+            from medalist.storage.s3 import s3_filesystem
+
+            con.register_filesystem(s3_filesystem(pipeline.aws_target))
         ((extra,),) = con.execute(
             "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM read_parquet(?) "
             "GROUP BY _source_file, _source_row)",
@@ -250,19 +272,37 @@ def _check(config: Path, pg_url: str, orders: Orders, report: Report) -> None:
             "WHERE nspname = '_medalist_stage' AND relkind = 'r'"
         ).fetchall()
     _compare("postgres", [dict(zip(columns, row, strict=True)) for row in loaded], expected, report)
-    lake = config.parent / "lake"
     head = ports.runlog.heads("chaos")["gold"]
-    report.leftovers = [
-        str(p.relative_to(lake))
-        for zone in ("silver", "quarantine", "gold")
-        for p in (lake / zone).rglob("*")
-        if p.is_file() and p.stem not in live | {head}
-    ] + [f"postgres:_medalist_stage.{name}" for (name,) in stages]
+    report.leftovers = _left_behind(pipeline, ports, live | {head}) + [
+        f"postgres:_medalist_stage.{name}" for (name,) in stages
+    ]
     want = orders.gold()
     for gold in golds:
         report.gold_mismatches += sum(gold.get(d) != v for d, v in want.items()) + len(
             set(gold) - set(want)
         )
+
+
+def _left_behind(pipeline: Any, ports: Any, keep: set[str]) -> list[str]:
+    """Published files no live run (or the gold head) owns, and staged ones, in any zone."""
+    left = [
+        f"{zone}/{f.path}"
+        for zone in ("silver", "quarantine", "gold")
+        for f in ports.storage.find(zone, "**/*")
+        # _athena/: the manifests Glue tables read (decision 0018), not a run's output
+        if PurePosixPath(f.path).stem not in keep and not f.path.startswith("_athena/")
+    ]
+    if not pipeline.lake_on_s3:
+        lake = pipeline.lake_path
+        return left + [
+            str(p.relative_to(lake))
+            for zone in ("silver", "quarantine", "gold")
+            for p in (lake / zone).rglob(".staging/*")
+            if p.is_file()
+        ]
+    from tests.aws.lake import staged_left
+
+    return left + staged_left(ports.storage)
 
 
 def _compare(
@@ -286,17 +326,19 @@ def chaos(
     rows: int = 3000,
     load_ahead: bool = True,
     elt: bool = False,
+    aws: str | None = None,
 ) -> Report:
+    """`aws`: an AWS endpoint (a moto server in a process of its own, which outlives every
+    kill) to put the zones, run log and catalog on; default a local lake."""
     rng, report, started = random.Random(seed), Report(), time.monotonic()
-    config = write_project(workdir, pg_url, load_ahead=load_ahead, elt=elt)
+    config = write_project(workdir, pg_url, load_ahead=load_ahead, elt=elt, aws=aws)
     orders = Orders(rng, rows)
-    landing = workdir / "lake" / "landing"
+    storage = open_ports(load_pipeline(config)).storage
     fresh = True
     while sum(report.kills.values()) < kills:
         if fresh:  # the last process finished its work: give the next one a new day
             name, content = orders.next_file()
-            (landing / name).parent.mkdir(parents=True, exist_ok=True)
-            (landing / name).write_text(content)
+            _land(storage, name, content)
             report.files += 1
         fresh = not _attack(config, rng, report)
     _settle(config)
@@ -322,6 +364,11 @@ def main() -> None:
         default=False,
         help="also run the gold model inside PostgreSQL (run_in: destination) and check it",
     )
+    parser.add_argument(
+        "--aws",
+        action="store_true",
+        help="zones in S3, run log in DynamoDB, catalog in Glue, on a local moto server",
+    )
     args = parser.parse_args()
     server = os.environ.get(
         "MEDALIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -330,9 +377,18 @@ def main() -> None:
     with psycopg.connect(server, autocommit=True) as con:
         con.execute(f'CREATE DATABASE "{db}"')
     try:
-        with tempfile.TemporaryDirectory(prefix="medalist-chaos-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="medalist-chaos-") as tmp, ExitStack() as stack:
+            endpoint = None
+            if args.aws:
+                from tests.aws.emulator import moto_server, use_fake_credentials
+
+                use_fake_credentials()
+                endpoint = stack.enter_context(moto_server())
             ahead = "loading ahead" if args.load_ahead else "loading after Transform"
-            print(f"seed {args.seed}, {args.kills} kills, {args.rows} rows per file, {ahead}")
+            where = "on AWS (moto)" if args.aws else "on a local lake"
+            print(
+                f"seed {args.seed}, {args.kills} kills, {args.rows} rows per file, {ahead}, {where}"
+            )
             report = chaos(
                 Path(tmp),
                 server.rsplit("/", 1)[0] + f"/{db}",
@@ -341,6 +397,7 @@ def main() -> None:
                 rows=args.rows,
                 load_ahead=args.load_ahead,
                 elt=args.elt,
+                aws=endpoint,
             )
     finally:
         with psycopg.connect(server, autocommit=True) as con:
