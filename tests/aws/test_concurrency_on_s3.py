@@ -1,9 +1,7 @@
-"""Twenty processes running one lake on S3 at once over ten landed objects: ten runs, each
-object processed once, every row in silver, gold and the destination once, nothing staged left.
-
-The claim race is the run log's; here it is the SQLite one of tests/aws/lake.py (the processes
-share one machine). With the DynamoDB run log merged, `medalist run` replaces run_s3 and the
-same test races conditional writes instead."""
+"""Twenty `medalist run` processes on one AWS-backed pipeline at once over ten landed objects:
+ten runs, each object processed once, every row in silver, gold and the destination once,
+nothing staged left. The claim race is DynamoDB's conditional writes (tests/aws/lake.py gives
+the pipeline its own table and Glue database on the moto server)."""
 
 from __future__ import annotations
 
@@ -18,7 +16,8 @@ import yaml
 from medalist.config import load_pipeline
 from medalist.runlog import Status
 from medalist.storage.s3 import S3Storage
-from tests.aws.lake import s3_lake_config, s3_ports, staged_left
+from medalist.wiring import open_ports
+from tests.aws.lake import s3_lake_config, staged_left
 from tests.conftest import DAILY_SALES, HEADER, ORDERS_CONTRACT, read_table
 
 PROCESSES = 20
@@ -40,7 +39,7 @@ def test_twenty_processes_claim_ten_objects_once_each(
     path = tmp_path / "pipeline.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     pipeline = load_pipeline(path)
-    ports = s3_ports(pipeline, tmp_path / "metastore")
+    ports = open_ports(pipeline)
     storage = ports.storage
     assert isinstance(storage, S3Storage)
     landing = storage.roots["landing"]
@@ -55,12 +54,12 @@ def test_twenty_processes_claim_ten_objects_once_each(
             Key=landing.key(f"orders/2026-11-{day + 1:02d}.csv"),
             Body=(HEADER + rows).encode(),
         )
-    repo = Path(__file__).parents[2]
-    env = {**os.environ, "PYTHONPATH": str(repo)}
-    command = [sys.executable, "-m", "tests.aws.run_s3", str(path), str(tmp_path / "metastore")]
-
+    command = [str(Path(sys.executable).with_name("medalist")), "run", "-c", str(path)]
+    state = {"MEDALIST_STATE_DIR": str(tmp_path / "state")}  # one machine's local state
     procs = [
-        subprocess.Popen(command, env=env, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            command, env={**os.environ, **state}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         for _ in range(PROCESSES)
     ]
     results = [(p.wait(timeout=600), *p.communicate()) for p in procs]
