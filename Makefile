@@ -29,9 +29,9 @@ test: $(STAMP) ## check PostgreSQL is up, chromium and asl-validator installed (
 	@scripts/ensure-asl-validator
 	$(BIN)/pytest
 
-chaos: $(STAMP) ## kill `medalist run` 50 times at random moments, then prove exactly-once (KILLS=, SEED=)
+chaos: $(STAMP) ## kill `medalist run` 50 times at random moments, then prove exactly-once (KILLS=, SEED=, ELT=1: the gold model also inside PostgreSQL)
 	@scripts/ensure-postgres
-	$(BIN)/python -m tests.chaos.chaos --kills $(or $(KILLS),50) $(if $(SEED),--seed $(SEED))
+	$(BIN)/python -m tests.chaos.chaos --kills $(or $(KILLS),50) $(if $(SEED),--seed $(SEED)) $(if $(ELT),--elt)
 
 BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.installed-stamp: pyproject.toml
