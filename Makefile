@@ -29,9 +29,9 @@ test: $(STAMP) ## check PostgreSQL is up, chromium and asl-validator installed (
 	@scripts/ensure-asl-validator
 	$(BIN)/pytest
 
-chaos: $(STAMP) ## kill `medalist run` 50 times at random moments, then prove exactly-once (KILLS=, SEED=, ELT=1: the gold model also inside PostgreSQL)
+chaos: $(STAMP) ## kill `medalist run` 50 times at random moments, then prove exactly-once (KILLS=, SEED=, ELT=1: gold also inside PostgreSQL, AWS=1: zones in S3, run log in DynamoDB, on moto)
 	@scripts/ensure-postgres
-	$(BIN)/python -m tests.chaos.chaos --kills $(or $(KILLS),50) $(if $(SEED),--seed $(SEED)) $(if $(ELT),--elt)
+	$(BIN)/python -m tests.chaos.chaos --kills $(or $(KILLS),50) $(if $(SEED),--seed $(SEED)) $(if $(ELT),--elt) $(if $(AWS),--aws)
 
 BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.installed-stamp: pyproject.toml
