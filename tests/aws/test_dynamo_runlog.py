@@ -16,7 +16,7 @@ import pytest
 
 from medalist.aws import AwsTarget
 from medalist.errors import ConfigError, TransientError
-from medalist.runlog import RunRecord, Status, Transition
+from medalist.runlog import HISTORY_FIRST, HISTORY_LAST, RunRecord, Status, Transition
 from medalist.runlog.dynamodb import DynamoRunLog
 from tests.aws.emulator import REGION, unique
 from tests.ports.runlogs import T0, record
@@ -79,8 +79,8 @@ def test_the_run_item_has_the_run_log_fields_readable_by_other_tools(aws_endpoin
     }
 
 
-def steps(n: int, start: int = 0) -> list[Transition]:
-    detail = "retry in 5s after: the destination is unavailable " + "x" * 250
+def steps(n: int, start: int = 0, size: int = 250) -> list[Transition]:
+    detail = "retry in 5s after: the destination is unavailable " + "x" * size
     return [
         Transition(
             state="Load",
@@ -96,30 +96,32 @@ def steps(n: int, start: int = 0) -> list[Transition]:
 def test_a_run_retried_for_ever_keeps_its_first_and_latest_steps_under_the_item_limit(
     aws_endpoint, table, dynamodb
 ):
-    """1,200 transitions of ~330 bytes (~400 KB) would pass DynamoDB's item limit; the oldest
-    after the first become one marker that counts them, across repeated trims."""
+    """The port keeps the first 10 and last 50 transitions (runlog.bounded); when even those
+    would pass DynamoDB's item limit (~8 KB details: ~480 KB), the oldest after the first also
+    become one marker that counts them, across repeated trims."""
     runlog = DynamoRunLog(table, AwsTarget(REGION, aws_endpoint))
     run = runlog.claim(record())
-    history = steps(1200)
+    history = steps(1200, size=8000)
 
     stored = runlog.update(run.model_copy(update={"history": history}))
 
+    assert stored.history_dropped == 1200 - HISTORY_FIRST - HISTORY_LAST
     assert stored.history[0] == history[0]
-    assert stored.history[-400:] == history[-400:]
+    assert stored.history[-30:] == history[-30:]
     marker = stored.history[1]
-    dropped = int(marker.detail.split()[0])
     assert marker.detail.endswith(
         "transitions dropped here to keep the run under DynamoDB's item limit"
     )
-    assert dropped == 1200 - (len(stored.history) - 1)
+    trimmed = int(marker.detail.split()[0])
+    assert trimmed == HISTORY_FIRST + HISTORY_LAST - (len(stored.history) - 1)
     assert runlog.get(run.run_id) == stored
     raw = dynamodb.get_item(TableName=table, Key={"pk": {"S": run.run_id}, "sk": {"S": "RUN"}})
     assert len(json.dumps(raw["Item"])) < 400_000
 
     again = runlog.update(
-        stored.model_copy(update={"history": [*stored.history, *steps(300, 1200)]})
+        stored.model_copy(update={"history": [*stored.history, *steps(300, 1200, size=8000)]})
     )
-    assert int(again.history[1].detail.split()[0]) == 1500 - (len(again.history) - 1)
+    assert len(json.dumps(again.model_dump(mode="json"))) < 400_000
     assert again.history[0] == history[0] and again.history[-1].attempt == 1500
 
 

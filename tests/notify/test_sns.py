@@ -96,13 +96,16 @@ def test_each_run_publishes_its_message_with_attributes_for_filter_policies(
     assert body["alert_id"].startswith(run_.run_id)  # the idempotency key
     assert attrs(message) == {
         "status": "SUCCEEDED",
+        "outcome": "WARN",  # 1 of 2 rows quarantined: above the 5% attention threshold
         "dataset": "orders",
         "state": "Load",
         "pipeline": "shop",
     }
     (wrapped,) = topic.received(envelope)
     note = json.loads(wrapped["Body"])
-    assert note["Subject"] == "[medalist] SUCCEEDED orders 2026-11-24.csv: 2 in, 1 quarantined"
+    assert note["Subject"] == (
+        "[medalist] WARN: SUCCEEDED orders 2026-11-24.csv: 2 in, 1 quarantined"
+    )
     assert json.loads(note["Message"]) == body
     assert ports.outbox.undelivered() == []
 

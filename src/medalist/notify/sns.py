@@ -63,9 +63,11 @@ def sns_subject(message: dict[str, Any]) -> str:
 
 
 def message_attributes(message: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """What filter policies match on, e.g. {"status": ["FAILED"], "dataset": ["orders"]}."""
+    """What filter policies match on, e.g. {"status": ["FAILED"], "dataset": ["orders"]} or
+    {"outcome": ["WARN", "FAIL"]} (a success that needs a look, decision 0020)."""
     values = {
         "status": "FAILED" if message["event"] == "FAIL" else "SUCCEEDED",
+        "outcome": message.get("outcome"),
         "dataset": message.get("dataset"),
         "state": message.get("state"),
         "pipeline": message.get("pipeline"),
