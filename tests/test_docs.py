@@ -20,6 +20,8 @@ from medalist.config import (
     RoleSpec,
     RowRule,
     SnsNotification,
+    SourceSpec,
+    SourceTable,
     TriggerSpec,
     WebhookNotification,
 )
@@ -38,6 +40,8 @@ MODELS: list[type[BaseModel]] = [
     EmailNotification,
     SnsNotification,
     TriggerSpec,
+    SourceSpec,
+    SourceTable,
     AccessSpec,
     RoleSpec,
 ]

@@ -414,6 +414,23 @@ def demo(
         run_demo(directory, out)
 
 
+@app.command()
+def extract(
+    source: Annotated[str, typer.Argument(help="A source under sources: in pipeline.yaml.")],
+    config: ConfigOption = None,
+    table: Annotated[
+        list[str] | None, typer.Option("--table", "-t", help="Only this table (repeatable).")
+    ] = None,
+) -> None:
+    """Copy a database's tables into landing as Parquet (incremental by cursor, or full)."""
+    from medalist.integration.cli import run_extract
+
+    with _errors():
+        pipeline = _load(config)
+        code = run_extract(pipeline, local_ports(pipeline), source, table, out, err)
+    raise typer.Exit(code)
+
+
 def main() -> None:
     """Console-script entry point."""
     sys.exit(app())
