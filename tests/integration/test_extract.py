@@ -192,3 +192,17 @@ def test_no_lake_path_is_left_staged_after_a_failure(
     project = project_for(make_project, source_db.url, table="no_such_table")
     run_extract(project)
     assert not list((project.landing).rglob(".staging/*"))
+
+
+def test_a_row_committed_later_with_the_mark_value_still_lands_once(
+    make_project: Callable[..., Project], source_db: SourceDb
+) -> None:
+    project = project_for(make_project, source_db.url)
+    source_db.insert_orders(orders(range(1, 15)))  # ids 7..13 share the last updated_at
+    first = run_extract(project)
+    assert len(first.outputs[STATE]["mark"]["keys"]) == 1  # id 14 alone has the last value
+    late = orders(range(20, 21))[0]
+    source_db.insert_orders([(*late[:6], orders(range(14, 15))[0][6])])  # id 20, same value
+    run_extract(project)
+    ids = Counter(i for f in landed(project).values() for i in f)
+    assert ids == Counter(range(1, 15)) + Counter([20])

@@ -21,7 +21,15 @@ from ulid import ULID
 
 from medalist.config import Pipeline, SourceSpec, SourceTable
 from medalist.errors import ConfigError, MedalistError, TransientError, as_medalist_error
-from medalist.integration.mark import Mark, Resume, describe, resume_from, to_mark
+from medalist.integration.mark import (
+    Mark,
+    Resume,
+    describe,
+    key_text,
+    resume_from,
+    same_value,
+    to_mark,
+)
 from medalist.integration.readers import SourceDb
 from medalist.integration.sink import open_staged
 from medalist.leases import LEASE, new_owner, owner_gone
@@ -172,6 +180,7 @@ class _OpenFile:
     writer: pq.ParquetWriter
     rows: int = 0
     last: Any = None  # the cursor value of the last row written (an Arrow scalar)
+    last_keys: list[str] = field(default_factory=list)  # key_text of the rows sharing it
 
 
 @dataclass
@@ -190,6 +199,8 @@ class _Extract:
     run: RunRecord | None = None
     file: _OpenFile | None = None
     locked_at: float = field(default_factory=time.monotonic)
+    key: list[str] | None = None  # the dataset's primary key: what identifies a landed row
+    skip: set[str] | None = None  # keys landed at the mark, dropped when read again
 
     @property
     def spec(self) -> SourceTable:
@@ -211,11 +222,15 @@ class _Extract:
             "pending": None,
             "writing": None,
         }
+        self.key = self.pipeline.datasets[self.spec.dataset].primary_key or None
+        mark = self.resume.mark
+        self.skip = set(mark["keys"]) if mark and mark.get("keys") is not None else None
         self.run = self._claim()
         try:
             sql = db.query(self.spec.table or self.table, cursor, self.resume.mark)
             for batch in db.stream(sql):
-                self._take(batch, cursor)
+                for part in self._unseen(batch, cursor):
+                    self._take(part, cursor)
             if self.file is not None:
                 self._publish(cursor)
         except BaseException as exc:
@@ -249,6 +264,33 @@ class _Extract:
             self.run.model_copy(update={"outputs": {STATE: dict(self.out)}, **fields})
         )
 
+    def _unseen(self, batch: pa.RecordBatch, cursor: str | None) -> list[pa.RecordBatch]:
+        """The batch less the rows at the mark's value that an earlier extract landed (read
+        again by `cursor >= mark` so that rows committed later with that value are not lost)."""
+        if self.skip is None or cursor is None or not batch.num_rows:
+            return [batch]
+        first = batch.column(cursor)[0]
+        if not same_value(to_mark(first.as_py()), self.resume.mark):
+            self.skip = None  # past the mark: nothing more to drop
+            return [batch]
+        n = _ties(batch, cursor, first)
+        head = batch.slice(0, n)
+        keep = [key_text(list(r.values())) not in self.skip for r in self._keys(head)]
+        if n < batch.num_rows:
+            self.skip = None
+        return [head.filter(pa.array(keep, pa.bool_())), batch.slice(n)]
+
+    def _keys(self, batch: pa.RecordBatch) -> list[dict[str, Any]]:
+        assert self.key is not None
+        missing = [k for k in self.key if k not in batch.schema.names]
+        if missing:
+            raise ConfigError(
+                f"the table has no column {missing[0]!r} of dataset {self.spec.dataset}'s "
+                "primary key",
+                fix="Fix primary_key in pipeline.yaml, or select the column in the source.",
+            )
+        return batch.select(self.key).to_pylist()
+
     def _take(self, batch: pa.RecordBatch, cursor: str | None) -> None:
         """Append a batch, cutting files only between distinct cursor values: rows sharing
         the value at the cut stay in the file that the mark then covers."""
@@ -273,7 +315,14 @@ class _Extract:
         self.file.writer.write_batch(batch)
         self.file.rows += batch.num_rows
         if cursor is not None:
-            self.file.last = batch.column(cursor)[batch.num_rows - 1]
+            last = batch.column(cursor)[batch.num_rows - 1]
+            keys = []
+            if self.key is not None:
+                ties = batch.filter(pc.equal(batch.column(cursor), last))
+                keys = [key_text(list(r.values())) for r in self._keys(ties)]
+            same = self.file.last is not None and self.file.last.equals(last)
+            self.file.last_keys = [*self.file.last_keys, *keys] if same else keys
+            self.file.last = last
         if self.on_progress:
             self.on_progress(f"{self.source}.{self.table}", self.out["rows"] + self.file.rows)
         self._renew()
@@ -294,6 +343,10 @@ class _Extract:
         f.writer.close()
         f.stream.close()
         mark = to_mark(f.last.as_py()) if cursor is not None else self.out["mark"]
+        if cursor is not None and mark is not None and self.key is not None:
+            before = self.out["mark"]  # a file of late rows at the old mark adds to its keys
+            earlier = before["keys"] if same_value(mark, before) and before else []
+            mark["keys"] = [*earlier, *f.last_keys]
         self.out["pending"] = {"path": f.path, "mark": mark, "rows": f.rows}
         self._save()
         self.ports.storage.publish("landing", f.path, self.run.run_id)

@@ -12,12 +12,25 @@ it was published, so its mark counts; if not, it never was, and the mark before 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-Mark = dict[str, str] | None  # {"type": "int" | "decimal" | "datetime" | "date" | "text", "value"}
+# {"type": "int" | "decimal" | "datetime" | "date" | "text", "value": str, "keys": [...]}:
+# `keys` are the primary keys of the landed rows whose cursor equals the value (None without a
+# primary key), so the next extract can read `cursor >= value` and drop exactly those.
+Mark = dict[str, Any] | None
+
+
+def key_text(key: list[Any]) -> str:
+    """A primary key as one comparable text (values as the run log's JSON gives them back)."""
+    return json.dumps([v if isinstance(v, int | str) else str(v) for v in key])
+
+
+def same_value(a: Mark, b: Mark) -> bool:
+    return a is not None and b is not None and (a["type"], a["value"]) == (b["type"], b["value"])
 
 
 def to_mark(value: Any) -> Mark:

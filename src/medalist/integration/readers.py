@@ -62,7 +62,11 @@ class SourceDb:
         if cursor is None:
             return sql
         col = self.ident(cursor)
-        cond = f"{col} IS NOT NULL" if after is None else f"{col} > {self.literal(after)}"
+        if after is None:
+            cond = f"{col} IS NOT NULL"
+        else:  # with the keys landed at the mark, its value again: late rows that share it
+            op = ">=" if after.get("keys") is not None else ">"
+            cond = f"{col} {op} {self.literal(after)}"
         return f"{sql} WHERE {cond} ORDER BY {col}"
 
     def stream(self, sql: str, batch_rows: int = BATCH_ROWS) -> pa.RecordBatchReader:
