@@ -134,6 +134,16 @@ class CsvOptions(Strict):
     skip_rows: int = Field(0, ge=0, description="Lines to skip before the header.")
 
 
+# Airbyte's documented output columns (destinations v2): with `preset: airbyte` they join the
+# contract as optional columns, so they neither trip drift nor get lost.
+AIRBYTE_COLUMNS: dict[str, dict[str, str]] = {
+    "_airbyte_raw_id": {"type": "varchar"},
+    "_airbyte_extracted_at": {"type": "timestamptz"},
+    "_airbyte_meta": {"type": "varchar"},
+    "_airbyte_generation_id": {"type": "bigint"},
+}
+
+
 class DatasetSpec(Strict):
     """A source of files in landing and the contract they must meet."""
 
@@ -162,6 +172,25 @@ class DatasetSpec(Strict):
         default_factory=lambda: CsvOptions.model_validate({}),
         description="CSV/TSV reading options.",
     )
+    preset: Literal["airbyte"] | None = Field(
+        None,
+        description="airbyte: files from Airbyte; its _airbyte_* columns join the contract and "
+        "_airbyte_extracted_at orders latest wins.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_columns(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset") == "airbyte":
+            columns = dict(data.get("columns") or {})
+            extra = {k: v for k, v in AIRBYTE_COLUMNS.items() if k not in columns}
+            data = {**data, "columns": {**columns, **extra}}
+        return data
+
+    @property
+    def order_column(self) -> str | None:
+        """The column whose highest value wins among rows sharing a key (else the last row)."""
+        return "_airbyte_extracted_at" if self.preset == "airbyte" else None
 
     @field_validator("max_bad_rows")
     @classmethod
