@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_DIR ?= medalist-demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test chaos bench lint format clean
+.PHONY: help install demo test chaos bench bench-extract lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ $(BENCH_VENV)/.installed-stamp: pyproject.toml
 bench: $(BENCH_VENV)/.installed-stamp ## medalist vs the floor, dlt and pandas; rewrites docs/benchmarks.md (ROWS=, ROUNDS=)
 	@scripts/ensure-postgres
 	$(BENCH_VENV)/bin/python -m benchmarks.run --rows $(or $(ROWS),5000000) --rounds $(or $(ROUNDS),3) --out docs/benchmarks.md
+
+bench-extract: $(STAMP) ## medalist extract of a PostgreSQL table vs psql \copy of it, wall time and peak RSS (ROWS=)
+	@scripts/ensure-postgres
+	$(BIN)/python -m benchmarks.extract --rows $(or $(ROWS),5000000)
 
 lint: $(STAMP) ## ruff lint + format check, mypy on src/
 	$(BIN)/ruff check .
