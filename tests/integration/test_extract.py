@@ -206,3 +206,12 @@ def test_a_row_committed_later_with_the_mark_value_still_lands_once(
     run_extract(project)
     ids = Counter(i for f in landed(project).values() for i in f)
     assert ids == Counter(range(1, 15)) + Counter([20])
+
+
+def test_a_database_that_is_down_fails_the_run_as_transient_without_the_password(
+    make_project: Callable[..., Project],
+) -> None:
+    project = project_for(make_project, "postgresql://reader:s3cret@127.0.0.1:1/erp")
+    run = run_extract(project)
+    assert run.status == Status.FAILED and run.error["kind"] == "transient", run.error
+    assert "s3cret" not in json.dumps(run.error) and "127.0.0.1:1" in run.error["message"]

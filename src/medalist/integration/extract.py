@@ -376,7 +376,11 @@ class _Extract:
     def _renew(self) -> None:
         """Keep the table's lock while a long extract runs."""
         if time.monotonic() - self.locked_at > LEASE.total_seconds() / 6:
-            self.ports.runlog.lock(self.lock, self.owner, now() + LEASE)
+            if not self.ports.runlog.lock(self.lock, self.owner, now() + LEASE):
+                raise TransientError(  # presumed dead and replaced: the other one goes on
+                    f"lost the lock of {self.lock} to another extract",
+                    fix="Run the extract again; it resumes from the last published file.",
+                )
             self.locked_at = time.monotonic()
 
     def _finish(self, err: MedalistError | None) -> RunRecord:

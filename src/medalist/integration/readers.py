@@ -7,6 +7,7 @@ table's size. The only SQL we write is the query: identifiers and the cursor lit
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -69,20 +70,37 @@ class SourceDb:
             cond = f"{col} {op} {self.literal(after)}"
         return f"{sql} WHERE {cond} ORDER BY {col}"
 
+    def reachable(self) -> None:
+        """Fail fast when the server does not answer: connectorx's pool waits 30 s."""
+        parts = urlsplit(self.url)
+        if not parts.hostname:
+            return
+        port = parts.port or (5432 if self.dialect == "postgresql" else 3306)
+        try:
+            socket.create_connection((parts.hostname, port), timeout=5).close()
+        except OSError as exc:
+            raise source_error(exc, self.shown) from None
+
     def stream(self, sql: str, batch_rows: int = BATCH_ROWS) -> pa.RecordBatchReader:
         import connectorx as cx
 
+        self.reachable()
         try:
             return cx.read_sql(self.cx_url, sql, return_type="arrow_stream", batch_size=batch_rows)
         except Exception as exc:  # connectorx raises RuntimeError/bare Exception with the text
-            raise source_error(exc, self.shown) from None
+            raise source_error(exc, self.shown, urlsplit(self.url).password) from None
 
 
-def source_error(exc: BaseException, where: str) -> Exception:
-    """Connection trouble is transient (retry later); a wrong table or column is not."""
+def source_error(exc: BaseException, where: str, secret: str | None = None) -> Exception:
+    """Connection trouble is transient (retry later); a wrong table or column is not. The
+    password never reaches the message (it goes to the run log and to alerts)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if secret:
+        text = text.replace(secret, "***")
     lowered = text.lower()
-    if any(w in lowered for w in ("connection refused", "timed out", "connect", "broken pipe")):
+    if isinstance(exc, OSError) or any(
+        w in lowered for w in ("connection refused", "timed out", "connect", "broken pipe")
+    ):
         return TransientError(
             f"cannot read the source database: {text}",
             path=where,
