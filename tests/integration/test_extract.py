@@ -215,3 +215,26 @@ def test_a_database_that_is_down_fails_the_run_as_transient_without_the_password
     run = run_extract(project)
     assert run.status == Status.FAILED and run.error["kind"] == "transient", run.error
     assert "s3cret" not in json.dumps(run.error) and "127.0.0.1:1" in run.error["message"]
+
+
+def test_the_extract_run_is_on_the_dashboard_like_any_run(
+    make_project: Callable[..., Project], pg_url: str
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from medalist.access import Users
+    from medalist.web.app import create_app
+    from tests.integration.conftest import ORDERS_DDL
+
+    source = SourceDb(pg_url)
+    source.execute(ORDERS_DDL)
+    source.insert_orders(orders(range(1, 11)))
+    project = project_for(make_project, pg_url)
+    run = run_extract(project)
+    token = Users(project.pipeline).add("ann", "admin")
+    client = TestClient(create_app(project.pipeline))
+    auth = {"Authorization": f"Bearer {token}"}
+    listed = client.get("/api/runs", headers=auth).json()
+    assert any(r["run_id"] == run.run_id and r["state"] == STATE for r in listed)
+    page = client.get(f"/runs/{run.run_id}", headers=auth)
+    assert page.status_code == 200 and "extract:erp/orders" in page.text
