@@ -3,6 +3,7 @@ refused at the client with --check; --watch survives restarts without resending 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from medalist.cli import app
 from medalist.integration.land import Outcome, land
 from medalist.integration.watch import SentState, scan
 from medalist.runlog import Status
+from medalist.storage import Zone
+from medalist.storage.local import LocalStorage
 from medalist.wiring import local_ports
 from tests.conftest import HEADER, Project
 
@@ -162,3 +165,23 @@ def test_watch_once_from_the_cli(make_project: Callable[..., Project], tmp_path:
     assert code == 0 and "landed" in output, output
     assert (tmp_path / "drop" / ".medalist-sent.jsonl").exists()
     assert landed_names(project) == ["orders/a.csv"]
+
+
+class UrlStorage(LocalStorage):
+    """Local folders named by URL (file://), as a remote lake's adapter names its objects:
+    land writes through fsspec then, the path an S3 lake takes."""
+
+    def staging_url(self, zone: Zone, path: str, token: str) -> str:
+        return Path(super().staging_url(zone, path, token)).as_uri()
+
+
+def test_a_lake_named_by_url_is_written_through_fsspec(
+    make_project: Callable[..., Project], tmp_path: Path
+) -> None:
+    project = make_project()
+    pipeline = project.pipeline
+    ports = dataclasses.replace(local_ports(pipeline), storage=UrlStorage(pipeline.lake_path))
+    one = write(tmp_path / "out", "2026-11-24.csv", HEADER + ROWS)
+    (done,) = land(pipeline, ports, [one], "orders")
+    assert done.outcome == Outcome.LANDED
+    assert (project.landing / "orders" / "2026-11-24.csv").read_text() == HEADER + ROWS

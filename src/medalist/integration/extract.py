@@ -333,7 +333,7 @@ class _Extract:
         path = landed_path(self.spec.dataset, self.source, self.table, self.run.run_id, seq)
         self.out["writing"] = path
         self._save()
-        stream = open_staged(self.ports.storage.staging_url("landing", path, self.run.run_id))
+        stream = open_staged(self.ports.storage, "landing", path, self.run.run_id)
         return _OpenFile(path, stream, pq.ParquetWriter(stream, schema))
 
     def _publish(self, cursor: str | None) -> None:

@@ -142,9 +142,8 @@ def land_one(
 def send(storage: Storage, local: Path, target: str, on_progress: Progress | None = None) -> None:
     """Stream the file into a staged object, then publish it; a failure leaves nothing."""
     token = uuid4().hex
-    url = storage.staging_url("landing", target, token)
     try:
-        with open(local, "rb") as src, open_staged(url) as dst:
+        with open(local, "rb") as src, open_staged(storage, "landing", target, token) as dst:
             while chunk := src.read(CHUNK):
                 dst.write(chunk)
                 if on_progress:
