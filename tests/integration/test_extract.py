@@ -17,6 +17,7 @@ import pytest
 
 from medalist.errors import ConfigError
 from medalist.integration.extract import STATE, extract
+from medalist.notify import headline, run_message
 from medalist.runlog import Status
 from medalist.wiring import local_ports
 from tests.conftest import ORDERS_CONTRACT, Project
@@ -81,6 +82,9 @@ def test_incremental_extract_lands_each_row_once_then_only_changes(
     ids = Counter(i for f in files.values() for i in f)
     assert set(ids) == set(range(1, 2501)) and max(ids.values()) == 1
     assert first.rows_in == 2500 and first.outputs[STATE]["mark"]["value"].startswith("2026-11-24")
+    assert headline(run_message(first)).endswith(
+        "2500 rows landed in " + f"{first.duration_s:.2f}s"
+    )
 
     later = BASE + timedelta(days=1)
     source_db.execute("UPDATE orders SET status = 'REFUNDED' WHERE order_id <= 10")

@@ -96,6 +96,9 @@ def headline(message: dict[str, Any]) -> str:
     name = f"{message['dataset']} {message['file']}"
     if message["event"] == "FAIL":
         return f"FAIL {name} at {message['state']}: {message['reason']}"
+    if message["state"] == "Extract":  # medalist extract: rows landed, no silver yet
+        took = message["duration_s"] or 0
+        return f"SUCCESS {name}: {message['rows_in'] or 0} rows landed in {took:.2f}s"
     return (
         f"SUCCESS {name}: {message['rows_in'] or 0} in, {message['rows_silver'] or 0} "
         f"silver, {message['rows_quarantined'] or 0} quarantined, "
