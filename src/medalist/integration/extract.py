@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import IO, Any
 
 import pyarrow as pa
@@ -21,6 +20,7 @@ from ulid import ULID
 
 from medalist.config import Pipeline, SourceSpec, SourceTable
 from medalist.errors import ConfigError, MedalistError, TransientError, as_medalist_error
+from medalist.integration.land import would_read
 from medalist.integration.mark import (
     Mark,
     Resume,
@@ -73,7 +73,7 @@ def check_targets(pipeline: Pipeline, source: str) -> None:
             problems.append(f"{key}: no dataset {spec.dataset!r}; declare it under datasets")
             continue
         sample = landed_path(spec.dataset, source, table, "RUN", 1)
-        if not PurePosixPath(sample).match(dataset.source) or dataset.format not in (
+        if not would_read(dataset.source, sample) or dataset.format not in (
             None,
             "parquet",
         ):

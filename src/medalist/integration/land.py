@@ -42,6 +42,17 @@ class Landed:
     reason: str = ""
 
 
+def would_read(source: str, path: str) -> bool:
+    """Whether a dataset's `source` glob takes a path inside landing. With `**` (any depth)
+    only the first folder and the file name are compared: orders/**/*.csv takes
+    orders/2026/11/a.csv and orders/a.csv."""
+    if "**" not in source:
+        parts = PurePosixPath(path).parts
+        return len(parts) == len(PurePosixPath(source).parts) and PurePosixPath(path).match(source)
+    head, tail = PurePosixPath(source).parts[0], PurePosixPath(source).name
+    return PurePosixPath(path).parts[0] == head and PurePosixPath(path).match(tail)
+
+
 def dataset_spec(pipeline: Pipeline, dataset: str) -> DatasetSpec:
     if dataset not in pipeline.datasets:
         raise ConfigError(
@@ -119,7 +130,7 @@ def land_one(
     target = f"{dataset}/{name}"
     size = local.stat().st_size
     digest = sha256(local)
-    if not PurePosixPath(target).match(spec.source):
+    if not would_read(spec.source, target):
         reason = (
             f"landing/{target} would not be read: dataset {dataset} takes {spec.source!r}. "
             "Rename the file, or change the dataset's source in pipeline.yaml."
