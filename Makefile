@@ -23,8 +23,9 @@ demo: $(STAMP) ## run the whole pipeline on bundled demo data and print where to
 	$(BIN)/medalist demo $(DEMO_DIR)
 	@echo "(medalist is installed in $(VENV): run 'source $(BIN)/activate' first, or prefix $(BIN)/)"
 
-test: $(STAMP) ## check PostgreSQL is up, chromium and asl-validator installed (fix what we can), then run every test
+test: $(STAMP) ## check PostgreSQL and MariaDB are up, chromium and asl-validator installed (fix what we can), then run every test
 	@scripts/ensure-postgres
+	@scripts/ensure-mariadb
 	@scripts/ensure-chromium
 	@scripts/ensure-asl-validator
 	$(BIN)/pytest
