@@ -31,13 +31,13 @@ def _extract(config: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _until_writing(folder: Path, proc: subprocess.Popen[bytes]) -> None:
-    """Wait until the extract stages its first file (or ends)."""
+def _until_writing(folder: Path, proc: subprocess.Popen[bytes], before: set[Path]) -> None:
+    """Wait until the extract stages a file of its own (or ends)."""
     deadline = time.monotonic() + 60
     while proc.poll() is None and time.monotonic() < deadline:
-        if folder.is_dir() and any(folder.rglob("*.parquet")) and any(folder.rglob(".staging/*")):
+        if folder.is_dir() and set(folder.rglob(".staging/*")) - before:
             return
-        time.sleep(0.01)
+        time.sleep(0.005)
 
 
 def test_killed_extracts_land_every_row_exactly_once(
@@ -49,8 +49,10 @@ def test_killed_extracts_land_every_row_exactly_once(
     source_db.insert_orders(orders(range(1, ROWS + 1)))
     next_id = ROWS + 1
     for _ in range(KILLS):
+        folder = project.landing / "orders"
+        staged = set(folder.rglob(".staging/*")) if folder.is_dir() else set()
         proc = _extract(project.config_path)
-        _until_writing(project.landing / "orders", proc)  # start-up takes seconds here
+        _until_writing(folder, proc, staged)  # start-up takes seconds here
         time.sleep(rng.uniform(0, 0.25))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
