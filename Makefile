@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_DIR ?= medalist-demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test chaos bench bench-elt lint format clean
+.PHONY: help install demo test chaos bench bench-elt bench-extract lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,8 +23,9 @@ demo: $(STAMP) ## run the whole pipeline on bundled demo data and print where to
 	$(BIN)/medalist demo $(DEMO_DIR)
 	@echo "(medalist is installed in $(VENV): run 'source $(BIN)/activate' first, or prefix $(BIN)/)"
 
-test: $(STAMP) ## check PostgreSQL is up, chromium and asl-validator installed (fix what we can), then run every test
+test: $(STAMP) ## check PostgreSQL and MariaDB are up, chromium and asl-validator installed (fix what we can), then run every test
 	@scripts/ensure-postgres
+	@scripts/ensure-mariadb
 	@scripts/ensure-chromium
 	@scripts/ensure-asl-validator
 	$(BIN)/pytest
@@ -47,6 +48,10 @@ bench: $(BENCH_VENV)/.installed-stamp ## medalist vs the floor, dlt and pandas; 
 bench-elt: $(BENCH_VENV)/.installed-stamp ## gold model built by the engine vs inside the destination (PostgreSQL, DuckDB file): full run + daily files (ROWS=, DAYS=, ROUNDS=)
 	@scripts/ensure-postgres
 	$(BENCH_VENV)/bin/python -m benchmarks.elt --rows $(or $(ROWS),5000000) --days $(or $(DAYS),3) --rounds $(or $(ROUNDS),3)
+
+bench-extract: $(STAMP) ## medalist extract of a PostgreSQL table vs psql \copy of it, wall time and peak RSS (ROWS=)
+	@scripts/ensure-postgres
+	$(BIN)/python -m benchmarks.extract --rows $(or $(ROWS),5000000)
 
 lint: $(STAMP) ## ruff lint + format check, mypy on src/
 	$(BIN)/ruff check .

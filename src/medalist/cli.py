@@ -507,6 +507,57 @@ def demo(
         run_demo(directory, out)
 
 
+@app.command()
+def extract(
+    source: Annotated[str, typer.Argument(help="A source under sources: in pipeline.yaml.")],
+    config: ConfigOption = None,
+    table: Annotated[
+        list[str] | None, typer.Option("--table", "-t", help="Only this table (repeatable).")
+    ] = None,
+) -> None:
+    """Copy a database's tables into landing as Parquet (incremental by cursor, or full)."""
+    from medalist.integration.cli import run_extract
+
+    with _errors():
+        pipeline = _load(config)
+        code = run_extract(pipeline, open_ports(pipeline), source, table, out, err)
+    raise typer.Exit(code)
+
+
+@app.command()
+def land(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to send.")] = None,
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset to land them for.")] = "",
+    config: ConfigOption = None,
+    check: Annotated[
+        bool, typer.Option(help="Refuse files whose format or header breaks the contract.")
+    ] = False,
+    watch: Annotated[
+        Path | None, typer.Option(help="Keep landing new files of this folder until stopped.")
+    ] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="--watch: what was sent (default DIR/.medalist-sent.jsonl).")
+    ] = None,
+    once: Annotated[bool, typer.Option(help="--watch: one scan, then exit.")] = False,
+) -> None:
+    """Send files into landing/<dataset>/: streamed, published whole, each content once."""
+    from medalist.integration.cli import run_land, run_watch
+
+    with _errors():
+        pipeline = _load(config)
+        if not dataset or (watch is None) == (not paths):
+            raise Refused(
+                "give --dataset, and PATH… or --watch DIR",
+                fix="e.g. medalist land data/*.csv --dataset orders",
+            )
+        ports = open_ports(pipeline)
+        if watch is not None:
+            code = run_watch(pipeline, ports, watch, dataset, check, state, once, out)
+        else:
+            code = run_land(pipeline, ports, paths or [], dataset, check, out, err)
+    raise typer.Exit(code)
+
+
 def main() -> None:
     """Console-script entry point."""
     sys.exit(app())

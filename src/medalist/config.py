@@ -152,6 +152,16 @@ class CsvOptions(Strict):
     skip_rows: int = Field(0, ge=0, description="Lines to skip before the header.")
 
 
+# Airbyte's documented output columns (destinations v2): with `preset: airbyte` they join the
+# contract as optional columns, so they neither trip drift nor get lost.
+AIRBYTE_COLUMNS: dict[str, dict[str, str]] = {
+    "_airbyte_raw_id": {"type": "varchar"},
+    "_airbyte_extracted_at": {"type": "timestamptz"},
+    "_airbyte_meta": {"type": "varchar"},
+    "_airbyte_generation_id": {"type": "bigint"},
+}
+
+
 class DatasetSpec(Strict):
     """A source of files in landing and the contract they must meet."""
 
@@ -180,6 +190,25 @@ class DatasetSpec(Strict):
         default_factory=lambda: CsvOptions.model_validate({}),
         description="CSV/TSV reading options.",
     )
+    preset: Literal["airbyte"] | None = Field(
+        None,
+        description="airbyte: files from Airbyte; its _airbyte_* columns join the contract and "
+        "_airbyte_extracted_at orders latest wins.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_columns(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset") == "airbyte":
+            columns = dict(data.get("columns") or {})
+            extra = {k: v for k, v in AIRBYTE_COLUMNS.items() if k not in columns}
+            data = {**data, "columns": {**columns, **extra}}
+        return data
+
+    @property
+    def order_column(self) -> str | None:
+        """The column whose highest value wins among rows sharing a key (else the last row)."""
+        return "_airbyte_extracted_at" if self.preset == "airbyte" else None
 
     @field_validator("max_bad_rows")
     @classmethod
@@ -383,6 +412,56 @@ class TriggerSpec(Strict):
         return ZoneInfo(self.timezone)
 
 
+class SourceTable(Strict):
+    """One table of a source database and the dataset its rows land as."""
+
+    dataset: str = Field(description="Dataset whose landing folder receives the Parquet files.")
+    cursor: str | None = Field(
+        None, description="Monotonic column (updated_at, id): extract only rows past the last."
+    )
+    mode: Literal["incremental", "full"] | None = Field(
+        None, description="incremental (the default; needs a cursor) or full: a snapshot each time."
+    )
+    table: str | None = Field(None, description="Name in the database (schema.name); default key.")
+    rows_per_file: int = Field(
+        1_000_000, gt=0, description="Rows per landed file (cut only between cursor values)."
+    )
+
+    @model_validator(mode="after")
+    def _mode(self) -> SourceTable:
+        if self.mode != "full" and self.cursor is None:
+            raise ValueError(
+                "incremental needs a cursor column (cursor: updated_at), or set mode: full"
+            )
+        if self.mode == "full" and self.cursor is not None:
+            raise ValueError("mode full takes no cursor; drop one of them")
+        return self
+
+    @property
+    def extract_mode(self) -> Literal["incremental", "full"]:
+        return self.mode or "incremental"
+
+
+class SourceSpec(Strict):
+    """A database that `medalist extract NAME` copies tables from into landing (the DMS part)."""
+
+    url: str = Field(description="postgresql://… or mysql://… (MariaDB too); ${ENV} for secrets.")
+    tables: dict[str, SourceTable] = Field(description="Tables by name.")
+    schedule: str | None = Field(None, description="Cron expression for medalist serve.")
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if value.split("://")[0] not in ("postgresql", "postgres", "mysql", "mariadb"):
+            raise ValueError(f"{value.split('@')[-1]!r}: use a postgresql:// or mysql:// URL")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return TriggerSpec._cron(value)  # type: ignore[call-arg]  # the same check as trigger's
+
+
 ZoneName = Literal["landing", "silver", "gold", "quarantine"]
 ALL_ZONES: tuple[ZoneName, ...] = ("landing", "silver", "gold", "quarantine")
 
@@ -534,6 +613,9 @@ class Pipeline(Strict):
         ge=0,
         description="Landed files at least this big (MB) start loading into a destination "
         "that can stage (PostgreSQL) while Transform writes silver; 0 for every file.",
+    )
+    sources: dict[str, SourceSpec] = Field(
+        default_factory=dict, description="Databases to extract tables from into landing."
     )
     base_dir: Path = Field(Path("."), exclude=True, description="Folder holding pipeline.yaml.")
 
@@ -833,6 +915,12 @@ def _allowed_keys(parent: list[str]) -> list[str]:
             model = ZonesSpec
         elif model is Pipeline and step == "attention":
             model = AttentionSpec
+        elif model is Pipeline and step == "sources" and steps:
+            steps.pop(0)
+            model = SourceSpec
+        elif model is SourceSpec and step == "tables" and steps:
+            steps.pop(0)
+            model = SourceTable
         else:
             break
     return [name for name in model.model_fields if name != "base_dir"]

@@ -16,8 +16,9 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from medalist.attention import Unmatched
-from medalist.config import Pipeline
+from medalist.config import Pipeline, TriggerSpec
 from medalist.controller import Outcome, run_pipeline
+from medalist.errors import MedalistError
 from medalist.metastore import iso, now
 from medalist.notify.outbox import deliver_due
 from medalist.runlog import RunRecord
@@ -48,6 +49,7 @@ class Server:
         self.wake = threading.Event()
         self._lock = threading.Lock()
         self._unmatched: set[str] = set()  # reported already
+        self.extract_at: dict[str, datetime | None] = {}
 
     def emit(self, event: str, **fields: Any) -> None:
         """One JSON object per line: what happened, and when."""
@@ -118,6 +120,7 @@ class Server:
         tick_at = next_tick(trigger, self.clock()) if self.schedule else None
         if tick_at:
             self.emit("schedule.next", at=iso(tick_at))
+        self.extract_at = {name: self._next_extract(name) for name in self._scheduled_sources()}
         # Files that landed while nobody was watching.
         pending = self.tick("startup").settling if self.events else []
         scanned = time.monotonic()
@@ -128,7 +131,10 @@ class Server:
                 if self.stop.is_set():
                     break
                 poll_due = time.monotonic() - scanned >= trigger.poll_seconds
-                if tick_at and self.clock() >= tick_at:
+                if self._extract_due():  # sources.*.schedule: extract, then run what landed
+                    pending = self.tick("extract").settling
+                    scanned = time.monotonic()
+                elif tick_at and self.clock() >= tick_at:
                     pending = self.tick("schedule").settling
                     tick_at = next_tick(trigger, self.clock())
                     self.emit("schedule.next", at=iso(tick_at))
@@ -150,9 +156,43 @@ class Server:
             waits.append(trigger.poll_seconds)
             if settling:
                 waits.append(max(trigger.settle_seconds / 2, 0.05))
-        if tick_at:
-            waits.append(max((tick_at - self.clock()).total_seconds(), 0.0))
+        for at in [tick_at, *self.extract_at.values()]:
+            if at:
+                waits.append(max((at - self.clock()).total_seconds(), 0.0))
         return min(waits)
+
+    def _scheduled_sources(self) -> list[str]:
+        return [n for n, source in self.pipeline.sources.items() if source.schedule]
+
+    def _next_extract(self, source: str) -> datetime | None:
+        """The source's next cron tick, read in trigger.timezone like the pipeline's own."""
+        spec = TriggerSpec.model_validate(
+            {
+                "mode": "schedule",
+                "schedule": self.pipeline.sources[source].schedule,
+                "timezone": self.pipeline.trigger.timezone,
+            }
+        )
+        at = next_tick(spec, self.clock())
+        self.emit("extract.next", source=source, at=iso(at) if at else None)
+        return at
+
+    def _extract_due(self) -> bool:
+        """Extract each source whose tick has come; True if any did."""
+        due = [n for n, at in self.extract_at.items() if at and self.clock() >= at]
+        for name in due:
+            from medalist.integration.extract import extract
+
+            try:
+                runs = extract(self.pipeline, self.ports, name)
+            except MedalistError as exc:  # e.g. another extract holds the table: next tick
+                self.emit("extract.failed", source=name, error=str(exc))
+                runs = []
+            for run in runs:
+                error = (run.error or {}).get("message")
+                self.emit("extract.finished", **_brief(run), rows_in=run.rows_in, error=error)
+            self.extract_at[name] = self._next_extract(name)
+        return bool(due)
 
 
 def _brief(run: RunRecord) -> dict[str, Any]:

@@ -361,7 +361,12 @@ class DuckDBEngine:
             )
         if dedupe:
             key = ", ".join(ident(c) for c in job.dataset.primary_key)
-            rows += f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _source_row DESC) = 1"
+            by = job.dataset.order_column  # e.g. Airbyte's extraction time, then file order
+            order = f"{ident(by)} DESC NULLS LAST, " if by else ""
+            rows += (
+                f" QUALIFY row_number() OVER (PARTITION BY {key} "
+                f"ORDER BY {order}_source_row DESC) = 1"
+            )
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE silver_again AS {rows}")
         try:
             return self.materialize("SELECT * FROM silver_again", job.silver_url)

@@ -107,6 +107,9 @@ def headline(message: dict[str, Any]) -> str:
     name = f"{message['dataset']} {message['file']}"
     if message["event"] == "FAIL":
         return f"FAIL {name} at {message['state']}: {message['reason']}"
+    if message["state"] == "Extract":  # medalist extract: rows landed, no silver yet
+        took = message["duration_s"] or 0
+        return f"SUCCESS {name}: {message['rows_in'] or 0} rows landed in {took:.2f}s"
     warn = message.get("outcome") == "WARN"
     return (
         f"{'WARN' if warn else 'SUCCESS'} {name}: {message['rows_in'] or 0} in, "

@@ -1,0 +1,31 @@
+"""Byte streams into a staged object of the Storage port: `staging_url` gives where to write,
+`publish` makes it visible. The controller never sees a half-written file.
+
+A Storage adapter that can stream better itself (S3 multipart uploads with its own client and
+endpoint) offers `open_staged`, an optional ability like the port's other `Supports*`; any other
+adapter is written through its staging URL: a local path, or an fsspec URL (s3://…).
+"""
+
+from __future__ import annotations
+
+from typing import IO, Protocol, cast, runtime_checkable
+
+from medalist.storage import Storage, Zone
+
+
+@runtime_checkable
+class SupportsStagedWrites(Protocol):
+    def open_staged(self, zone: Zone, path: str, token: str) -> IO[bytes]:
+        """A writable binary stream to the staged object of zone/path (publish it after)."""
+
+
+def open_staged(storage: Storage, zone: Zone, path: str, token: str) -> IO[bytes]:
+    """Where a writer streams zone/path before `storage.publish(zone, path, token)`."""
+    if isinstance(storage, SupportsStagedWrites):
+        return storage.open_staged(zone, path, token)
+    url = storage.staging_url(zone, path, token)
+    if "://" not in url:
+        return open(url, "wb")
+    import fsspec  # comes with s3fs, the [aws] extra; only needed for a remote lake
+
+    return cast(IO[bytes], fsspec.open(url, "wb").open())
