@@ -21,6 +21,7 @@ class StoredFile:
     path: str
     size: int
     mtime: float
+    etag: str | None = None  # what an object store's listing says of the content (S3's ETag)
 
 
 class Storage(Protocol):

@@ -99,7 +99,8 @@ class S3Storage:
             if path.endswith("/") or STAGING in parts or parts[-1].startswith("."):
                 continue
             if _matches(parts, wanted):
-                found.append(StoredFile(zone, path, int(item["Size"]), _mtime(item)))
+                etag = str(item.get("ETag", "")).strip('"') or None
+                found.append(StoredFile(zone, path, int(item["Size"]), _mtime(item), etag))
         return sorted(found, key=lambda f: f.path.split("/"))
 
     def _list(self, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
@@ -114,7 +115,10 @@ class S3Storage:
 
     def stat(self, zone: Zone, path: str) -> StoredFile | None:
         found = self._head(zone, path)
-        return StoredFile(zone, path, int(found["ContentLength"]), _mtime(found)) if found else None
+        if not found:
+            return None
+        etag = str(found.get("ETag", "")).strip('"') or None
+        return StoredFile(zone, path, int(found["ContentLength"]), _mtime(found), etag)
 
     def _head(self, zone: Zone, path: str, **extra: Any) -> dict[str, Any] | None:
         bucket, key = self._key(zone, path)
