@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from medalist.config import LoadMode
+from medalist.contracts.rules import ident
 from medalist.errors import ConfigError, TerminalError
 from medalist.plugins import adapters, load_adapter
 
@@ -89,6 +90,25 @@ class SupportsStaging(Protocol):
 
     def discard_stage(self, table: TableRef, run_id: str) -> None:
         """Drop what stage() kept for this run and table, if anything (best effort)."""
+
+
+class StandardModels:
+    """create_as and add_key of SupportsModels in standard SQL, over the adapter's `execute`:
+    what DuckDB and PostgreSQL share (Redshift adds its distribution and sort keys)."""
+
+    def execute(self, sql: str) -> None:
+        raise NotImplementedError
+
+    def create_as(self, table: TableRef, select: str) -> None:
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
+        self.execute(f"CREATE TABLE {ident(table.schema)}.{ident(table.name)} AS {select}")
+
+    def add_key(self, table: TableRef, primary_key: Sequence[str]) -> None:
+        if primary_key:
+            key = ", ".join(ident(c) for c in primary_key)
+            self.execute(
+                f"ALTER TABLE {ident(table.schema)}.{ident(table.name)} ADD PRIMARY KEY ({key})"
+            )
 
 
 @runtime_checkable

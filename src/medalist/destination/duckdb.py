@@ -13,11 +13,11 @@ import pyarrow as pa
 
 from medalist.config import LoadMode
 from medalist.contracts.rules import ident, literal
-from medalist.destination import TableRef, canonical, column_defs, evolution
+from medalist.destination import StandardModels, TableRef, canonical, column_defs, evolution
 from medalist.errors import DestinationUnavailable, TerminalError
 
 
-class DuckDBDestination:
+class DuckDBDestination(StandardModels):
     """duckdb:///absolute/path/warehouse.duckdb"""
 
     def __init__(self, url: str) -> None:
@@ -134,17 +134,6 @@ class DuckDBDestination:
             [table.schema, table.name],
         ).fetchall()
         return dict(found)
-
-    def create_as(self, table: TableRef, select: str) -> None:
-        self.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
-        self.execute(f"CREATE TABLE {ident(table.schema)}.{ident(table.name)} AS {select}")
-
-    def add_key(self, table: TableRef, primary_key: Sequence[str]) -> None:
-        if primary_key:
-            key = ", ".join(ident(c) for c in primary_key)
-            self.execute(
-                f"ALTER TABLE {ident(table.schema)}.{ident(table.name)} ADD PRIMARY KEY ({key})"
-            )
 
     def index_runs(self, table: TableRef) -> None:
         pass  # DuckDB's zone maps already skip the row groups of other runs

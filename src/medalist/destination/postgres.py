@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from medalist.config import LoadMode
 from medalist.contracts.rules import ident, literal
-from medalist.destination import TableRef, canonical, column_defs, evolution
+from medalist.destination import StandardModels, TableRef, canonical, column_defs, evolution
 from medalist.destination.pgcopy import HEADER, TRAILER, encode
 from medalist.errors import DestinationUnavailable, MedalistError, TerminalError
 
@@ -273,7 +273,7 @@ def connect_error(exc: psycopg.OperationalError, url: str) -> tuple[ConnectCheck
     )
 
 
-class PostgresDestination:
+class PostgresDestination(StandardModels):
     """postgresql://user[:password]@host:port/database"""
 
     def __init__(self, url: str) -> None:
@@ -388,17 +388,6 @@ class PostgresDestination:
                 "AND NOT attisdropped ORDER BY attnum"
             )
         return dict(found)
-
-    def create_as(self, table: TableRef, select: str) -> None:
-        self.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
-        self.execute(f"CREATE TABLE {ident(table.schema)}.{ident(table.name)} AS {select}")
-
-    def add_key(self, table: TableRef, primary_key: Sequence[str]) -> None:
-        if primary_key:
-            key = ", ".join(ident(c) for c in primary_key)
-            self.execute(
-                f"ALTER TABLE {ident(table.schema)}.{ident(table.name)} ADD PRIMARY KEY ({key})"
-            )
 
     def index_runs(self, table: TableRef) -> None:
         # A BRIN index: a run's rows arrive together, so each block range holds few run ids
