@@ -15,6 +15,7 @@ import duckdb
 import psycopg
 
 import medalist.engine.duckdb as duckdb_engine
+import medalist.engine.duckdb.validation as duckdb_validation
 from medalist.controller import run_pipeline
 from medalist.runlog import Status
 from medalist.storage.local import LocalStorage
@@ -294,7 +295,7 @@ def test_a_file_too_big_for_memory_gives_the_same_outputs_and_leaves_no_scratch(
 
     monkeypatch.setattr(duckdb_engine.DuckDBEngine, "_place_landed", spy)
     for share in (0.5, 0.0):  # 0.0: every file counts as too big
-        monkeypatch.setattr(duckdb_engine, "IN_MEMORY_SHARE", share)
+        monkeypatch.setattr(duckdb_validation, "IN_MEMORY_SHARE", share)
         warned = {
             **ORDERS_CONTRACT,
             "rules": [{"name": "never", "check": "true", "on_fail": "warn"}],

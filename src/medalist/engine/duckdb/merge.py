@@ -1,0 +1,41 @@
+"""Silver files exposed as one table, latest row per key, and the key-overlap test that tells
+whether an incremental gold model can append or must merge."""
+
+from __future__ import annotations
+
+from medalist.contracts.rules import ident, literal
+from medalist.engine.duckdb.base import DuckDBBase
+
+
+class Merging(DuckDBBase):
+    """Views over many Parquet files; which keys a new file shares with earlier ones."""
+
+    def expose(
+        self, schema: str, name: str, urls: list[str], columns: dict[str, str], latest_by: list[str]
+    ) -> None:
+        target = f"{ident(schema)}.{ident(name)}"
+        if not urls:
+            cols = ", ".join(f"CAST(NULL AS {kind}) AS {ident(c)}" for c, kind in columns.items())
+            self.con.execute(f"CREATE OR REPLACE VIEW {target} AS SELECT {cols} WHERE false")
+            return
+        files = "[" + ", ".join(literal(u) for u in urls) + "]"
+        body = f"SELECT * FROM read_parquet({files}, union_by_name = true)"
+        if latest_by and len(urls) > 1:  # one file is deduplicated already
+            key = ", ".join(ident(c) for c in latest_by)
+            body += (
+                f" QUALIFY row_number() OVER (PARTITION BY {key} "
+                f"ORDER BY _run_id DESC, _source_row DESC) = 1"
+            )
+        self.con.execute(f"CREATE OR REPLACE VIEW {target} AS {body}")
+
+    def keys_overlap(self, earlier: list[str], new: str, key: list[str]) -> bool:
+        if not earlier:
+            return False
+        files = "[" + ", ".join(literal(u) for u in earlier) + "]"
+        using = ", ".join(ident(k) for k in key)
+        # The new file is the build side: its key range prunes the old files' row groups.
+        found = self._fetch(
+            f"SELECT 1 FROM read_parquet({files}, union_by_name = true) SEMI JOIN "
+            f"read_parquet({literal(new)}) USING ({using}) LIMIT 1"
+        )
+        return bool(found)
