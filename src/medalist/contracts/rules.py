@@ -17,20 +17,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from medalist.config import ColumnSpec, DatasetSpec, OnFail
+from medalist.contracts.dialect import DUCKDB, Dialect
 
 
 def ident(name: str) -> str:
     """Quote an identifier for DuckDB and PostgreSQL."""
-    return '"' + name.replace('"', '""') + '"'
+    return DUCKDB.ident(name)
 
 
 def literal(value: object) -> str:
     """A SQL literal for a value from pipeline.yaml."""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
+    return DUCKDB.literal(value)
 
 
 @dataclass(frozen=True)
@@ -52,39 +49,45 @@ class Reading:
     extras: Mapping[str, str] = field(default_factory=dict)  # evolved column -> SQL type
     decimal_comma: bool = False
     dataset_name: str = ""  # for unique checks against silver.<dataset_name>
+    dialect: Dialect = DUCKDB  # the engine's spelling of the SQL
 
 
-def _typed_literal(value: object, spec: ColumnSpec) -> str:
-    return f"CAST({literal(value)} AS {spec.column_type.sql})"
+def _typed_literal(value: object, spec: ColumnSpec, d: Dialect = DUCKDB) -> str:
+    return f"CAST({d.literal(value)} AS {d.type(spec.column_type.sql)})"
 
 
-def typed_value(spec: ColumnSpec, raw: str, decimal_comma: bool = False) -> str:
+def typed_value(
+    spec: ColumnSpec, raw: str, decimal_comma: bool = False, d: Dialect = DUCKDB
+) -> str:
     """The SQL turning a cleaned delivered value into the contract type, NULL when it cannot."""
     ctype = spec.column_type
     if spec.format is not None:
         formats = [spec.format] if isinstance(spec.format, str) else spec.format
-        listed = "[" + ", ".join(literal(f) for f in formats) + "]"
-        return f"TRY_CAST(try_strptime(CAST({raw} AS VARCHAR), {listed}) AS {ctype.sql})"
+        return d.try_cast(d.strptime(d.text(raw), formats), ctype.sql)
     if decimal_comma and ctype.is_numeric:
-        raw = f"replace(CAST({raw} AS VARCHAR), ',', '.')"
-    typed = f"TRY_CAST({raw} AS {ctype.sql})"
+        raw = f"replace({d.text(raw)}, ',', '.')"
+    typed = d.try_cast(raw, ctype.sql)
     if ctype.name == "double":  # NaN and Infinity cast, but are no measurement
-        typed = f"(CASE WHEN isfinite({typed}) THEN {typed} END)"
+        typed = f"(CASE WHEN {d.isfinite(typed)} THEN {typed} END)"
     return typed
 
 
-def _quoted(value: str) -> str:
+def _quoted(value: str, d: Dialect = DUCKDB) -> str:
     """SQL for the value as text in single quotes, for sentences: 'x1' (cut at 80 characters:
     the row keeps the whole value)."""
-    text = f"CAST({value} AS VARCHAR)"
-    short = f"CASE WHEN length({text}) > 80 THEN left({text}, 77) || '...' ELSE {text} END"
-    return f"'''' || {short} || ''''"
+    text = d.text(value)
+    dots, quote = d.literal("..."), d.literal("'")
+    short = f"CASE WHEN length({text}) > 80 THEN left({text}, 77) || {dots} ELSE {text} END"
+    return f"{quote} || {short} || {quote}"
 
 
-def column_checks(name: str, spec: ColumnSpec, raw: str, typed: str) -> list[Check]:
+def column_checks(
+    name: str, spec: ColumnSpec, raw: str, typed: str, d: Dialect = DUCKDB
+) -> list[Check]:
     """Every rule of one column that looks at the row alone. `raw` is the cleaned delivered
     value, `typed` its cast."""
-    quoted = _quoted(raw)
+    literal = d.literal
+    quoted = _quoted(raw, d)
     shown_type = spec.type + (f" in format {spec.format}" if spec.format else "")
     checks = [
         Check(
@@ -103,13 +106,12 @@ def column_checks(name: str, spec: ColumnSpec, raw: str, typed: str) -> list[Che
             checks.append(
                 Check(
                     f"{name}:{bound}",
-                    f"({typed} {op} {_typed_literal(value, spec)})",
-                    f"{literal(name + ' ')} || CAST({typed} AS VARCHAR) || "
-                    f"{literal(f' is {word} {value}')}",
+                    f"({typed} {op} {_typed_literal(value, spec, d)})",
+                    f"{literal(name + ' ')} || {d.text(typed)} || {literal(f' is {word} {value}')}",
                 )
             )
     if spec.accepted:
-        values = ", ".join(_typed_literal(v, spec) for v in spec.accepted)
+        values = ", ".join(_typed_literal(v, spec, d) for v in spec.accepted)
         shown = ", ".join(str(v) for v in spec.accepted)
         checks.append(
             Check(
@@ -118,12 +120,12 @@ def column_checks(name: str, spec: ColumnSpec, raw: str, typed: str) -> list[Che
                 f"{literal(name + ' ')} || {quoted} || {literal(f' is not one of {shown}')}",
             )
         )
-    text = f"CAST({raw} AS VARCHAR)"
+    text = d.text(raw)
     if spec.pattern is not None:
         checks.append(
             Check(
                 f"{name}:pattern",
-                f"(NOT regexp_full_match({text}, {literal(spec.pattern)}))",
+                f"(NOT {d.full_match(text, spec.pattern)})",
                 f"{literal(name + ' ')} || {quoted} || "
                 f"{literal(f' does not match {spec.pattern}')}",
             )
@@ -142,11 +144,11 @@ def column_checks(name: str, spec: ColumnSpec, raw: str, typed: str) -> list[Che
     return checks
 
 
-def cleaned(source_col: str | None, source_type: str | None) -> str:
+def cleaned(source_col: str | None, source_type: str | None, d: Dialect = DUCKDB) -> str:
     """The delivered value with text trimmed and '' read as missing."""
     if source_col is None:
         return "NULL"
-    col = ident(source_col)
+    col = d.ident(source_col)
     if source_type is None or source_type.upper() == "VARCHAR":
         return f"NULLIF(trim({col}), '')"
     return col
@@ -174,14 +176,16 @@ def _trim_when_needed(spec: ColumnSpec, source_type: str | None) -> bool:
 def _set_checks(dataset: DatasetSpec, reading: Reading) -> tuple[list[str], list[Check]]:
     """Rules over the whole file and silver: `unique` and `references`. Returns the flag
     columns to compute (window functions, EXISTS) and the checks reading those flags."""
+    d = reading.dialect
+    ident, literal = d.ident, d.literal
     flags: list[str] = []
     checks: list[Check] = []
     key = [ident(c) for c in dataset.primary_key]
     for name, spec in dataset.columns.items():
-        col, quoted = ident(name), _quoted(ident(name))
+        col, quoted = ident(name), _quoted(ident(name), d)
         if spec.unique:
             flag = ident(f"_unique_{name}")
-            silver = f"silver.{ident(reading.dataset_name)}"
+            silver = f"{ident('silver')}.{ident(reading.dataset_name)}"
             other_key = (
                 f" AND ({', '.join('s.' + k for k in key)}) IS DISTINCT FROM "
                 f"({', '.join('t.' + k for k in key)})"
@@ -209,7 +213,8 @@ def _set_checks(dataset: DatasetSpec, reading: Reading) -> tuple[list[str], list
             target, _, column = spec.references.partition(".")
             flag = ident(f"_ref_{name}")
             flags.append(
-                f"({col} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM silver.{ident(target)} r "
+                f"({col} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {ident('silver')}."
+                f"{ident(target)} r "
                 f"WHERE r.{ident(column)} = t.{col})) AS {flag}"
             )
             checks.append(
@@ -223,24 +228,25 @@ def _set_checks(dataset: DatasetSpec, reading: Reading) -> tuple[list[str], list
     return flags, checks
 
 
-def _row_rule_checks(dataset: DatasetSpec) -> list[Check]:
+def _row_rule_checks(dataset: DatasetSpec, d: Dialect = DUCKDB) -> list[Check]:
     return [
         Check(
             rule.name if rule.on_fail != OnFail.warn else f"warn:{rule.name}",
-            f"(NOT coalesce(CAST(({rule.check}) AS BOOLEAN), true))",
-            literal(f"breaks rule {rule.name}: {rule.check}"),
+            f"(NOT coalesce(CAST(({d.user_sql(rule.check)}) AS BOOLEAN), true))",
+            d.literal(f"breaks rule {rule.name}: {rule.check}"),
             rule.on_fail,
         )
         for rule in dataset.rules
     ]
 
 
-def _listed(checks: list[Check], reasons: bool = False) -> str:
+def _listed(checks: list[Check], reasons: bool = False, d: Dialect = DUCKDB) -> str:
     """A list of the labels (or reasons) of the checks a row breaks."""
-    items = ", ".join(
-        f"CASE WHEN {c.broken} THEN {c.reason if reasons else literal(c.label)} END" for c in checks
-    )
-    return f"list_filter(CAST([{items}] AS VARCHAR[]), lambda r: r IS NOT NULL)"
+    items = [
+        f"CASE WHEN {c.broken} THEN {c.reason if reasons else d.literal(c.label)} END"
+        for c in checks
+    ]
+    return d.labels(items)
 
 
 def checked_sql(
@@ -249,38 +255,40 @@ def checked_sql(
     """SELECT over `source` adding typed contract (and evolved) columns, `_rules`, `_reason`,
     `_warnings` and `_fails`. Delivered columns keep their names prefixed with `_raw_` so
     quarantine can show them."""
+    d = reading.dialect
+    ident = d.ident
     inner, checks, precast = [], [], []
     for name, spec in dataset.columns.items():
         src = reading.mapping.get(name)
         src_type = reading.source_columns.get(src) if src else None
-        raw = cleaned(src, src_type)
-        typed = typed_value(spec, raw, reading.decimal_comma)
+        raw = cleaned(src, src_type, d)
+        typed = typed_value(spec, raw, reading.decimal_comma, d)
         if not reasons and src is not None and _trim_when_needed(spec, src_type):
             # Trimming every value costs more than the casts (0.8 s of 1.6 s on 5M rows):
             # cast the text as delivered (once, a level below), trim only what fails so.
             cast = ident("_cast_" + name)
-            precast.append(f"{typed_value(spec, ident(src), reading.decimal_comma)} AS {cast}")
+            precast.append(f"{typed_value(spec, ident(src), reading.decimal_comma, d)} AS {cast}")
             typed = f"(CASE WHEN {cast} IS NOT NULL THEN {cast} ELSE {typed} END)"
             raw = f"(CASE WHEN {cast} IS NOT NULL THEN {ident(src)} ELSE {raw} END)"
         inner.append(f"{typed} AS {ident(name)}")
         inner.append(f"{raw} AS {ident('_clean_' + name)}")
-        checks += column_checks(name, spec, ident("_clean_" + name), ident(name))
+        checks += column_checks(name, spec, ident("_clean_" + name), ident(name), d)
     for name, sql_type in reading.extras.items():  # evolved columns: only their type
-        raw = cleaned(name, reading.source_columns.get(name))
+        raw = cleaned(name, reading.source_columns.get(name), d)
         clean = ident("_clean_" + name)
-        inner += [f"TRY_CAST({raw} AS {sql_type}) AS {ident(name)}", f"{raw} AS {clean}"]
+        inner += [f"{d.try_cast(raw, sql_type)} AS {ident(name)}", f"{raw} AS {clean}"]
         checks.append(
             Check(
                 f"{name}:type",
                 f"({clean} IS NOT NULL AND {ident(name)} IS NULL)",
-                f"{literal(name + ': ')} || {_quoted(clean)} || "
-                f"{literal(' is not a valid ' + sql_type.lower())}",
+                f"{d.literal(name + ': ')} || {_quoted(clean, d)} || "
+                f"{d.literal(' is not a valid ' + sql_type.lower())}",
             )
         )
     raw_cols = [f"{ident(c)} AS {ident('_raw_' + c)}" for c in reading.source_columns]
     flags, set_checks = _set_checks(dataset, reading)
     checks += set_checks
-    checks += _row_rule_checks(dataset)
+    checks += _row_rule_checks(dataset, d)
     quarantining = [c for c in checks if c.on_fail == OnFail.quarantine]
     warning = [c for c in checks if c.on_fail == OnFail.warn]
     failing = [c for c in checks if c.on_fail == OnFail.fail]
@@ -289,11 +297,11 @@ def checked_sql(
     typed = f"(SELECT _source_row, {', '.join(inner + raw_cols)} FROM {source})"
     flagged = f"(SELECT t.*{''.join(', ' + f for f in flags)} FROM {typed} AS t)"
     if not reasons:  # only whether rows break a rule (lean_sql): half the SQL to plan
-        return f"SELECT *, {_listed(quarantining)} AS _rules FROM {flagged}"
+        return f"SELECT *, {_listed(quarantining, d=d)} AS _rules FROM {flagged}"
     return (
-        f"SELECT *, {_listed(quarantining)} AS _rules, "
-        f"array_to_string({_listed(quarantining, reasons=True)}, '; ') AS _reason, "
-        f"{_listed(warning)} AS _warnings, {_listed(failing)} AS _fails "
+        f"SELECT *, {_listed(quarantining, d=d)} AS _rules, "
+        f"{d.joined(_listed(quarantining, True, d), '; ')} AS _reason, "
+        f"{_listed(warning, d=d)} AS _warnings, {_listed(failing, d=d)} AS _fails "
         f"FROM {flagged}"
     )
 
@@ -304,15 +312,15 @@ def silver_sql(
     lineage: str,
     extras: Mapping[str, str],
     dedupe_needed: bool = True,
+    d: Dialect = DUCKDB,
 ) -> str:
     """The `valid` rows (typed, with _source_row), one per primary key (the last in the file
     wins), with lineage."""
-    cols = ", ".join(ident(c) for c in [*dataset.columns, *extras])
-    dedupe = ""
+    cols = ", ".join(d.ident(c) for c in [*dataset.columns, *extras])
     if dataset.primary_key and dedupe_needed:
-        key = ", ".join(ident(c) for c in dataset.primary_key)
-        dedupe = f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _source_row DESC) = 1"
-    return f"SELECT {cols}, {lineage}, _source_row FROM {valid}{dedupe}"
+        key = ", ".join(d.ident(c) for c in dataset.primary_key)
+        return d.latest(f"{cols}, {lineage}, _source_row", valid, key, "_source_row DESC")
+    return f"SELECT {cols}, {lineage}, _source_row FROM {valid}"
 
 
 def row_checks_only(dataset: DatasetSpec) -> bool:
@@ -342,11 +350,13 @@ def as_delivered(source_columns: Mapping[str, str]) -> str:
     return ", ".join(f"{ident('_raw_' + c)} AS {ident(c)}" for c in source_columns)
 
 
-def quarantine_sql(source_columns: Mapping[str, str], checked: str, lineage: str) -> str:
+def quarantine_sql(
+    source_columns: Mapping[str, str], checked: str, lineage: str, d: Dialect = DUCKDB
+) -> str:
     """Broken rows as delivered (text), every rule they broke, a sentence, and lineage.
     `_raw_line` holds the line itself when the row could not even be split into fields."""
-    cols = ", ".join(f"CAST({ident('_raw_' + c)} AS VARCHAR) AS {ident(c)}" for c in source_columns)
+    cols = ", ".join(f"{d.text(d.ident('_raw_' + c))} AS {d.ident(c)}" for c in source_columns)
     return (
-        f"SELECT {cols}, _rules, _reason, CAST(NULL AS VARCHAR) AS _raw_line, {lineage}, "
-        f"_source_row FROM {checked} WHERE len(_rules) > 0"
+        f"SELECT {cols}, _rules, _reason, {d.text('NULL')} AS _raw_line, {lineage}, "
+        f"_source_row FROM {checked} WHERE {d.size('_rules')} > 0"
     )

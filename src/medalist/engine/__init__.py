@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
 from medalist.config import CsvOptions, DatasetSpec, Format
+
+if TYPE_CHECKING:
+    from medalist.incremental import Decomposable
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,12 @@ class Engine(Protocol):
     def materialize(self, sql: str, out_url: str, tag: str | None = None) -> int:
         """Run a query and write its result as one Parquet file; return the row count. `tag`
         is kept in the file's metadata (what a gold version was built from)."""
+
+    def merge_gold(
+        self, plan: Decomposable, previous_url: str, incoming_sql: str, out_url: str, tag: str
+    ) -> int:
+        """Write a decomposable model's new version: its previous version (a Parquet file)
+        merged with `incoming_sql` (the model over the run's rows, user SQL); return the rows."""
 
     def tag(self, url: str) -> str | None:
         """The tag a Parquet file was written with, if any."""

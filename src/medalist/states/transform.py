@@ -9,11 +9,10 @@ from datetime import datetime
 from functools import cache
 
 from medalist.config import LoadMode
-from medalist.contracts.rules import literal
 from medalist.engine import FileSpec, Validation, ValidationJob
 from medalist.errors import InputError, MedalistError, TerminalError
 from medalist.gold import model_inputs, models_in
-from medalist.incremental import INCOMING, decomposable, merge_sql, model_tag, over_incoming
+from medalist.incremental import INCOMING, decomposable, model_tag, over_incoming
 from medalist.metastore import now
 from medalist.runlog import Status
 from medalist.states.ahead import LoadAhead, load_ahead
@@ -139,9 +138,11 @@ def build_gold(
         out = storage.staging_url("gold", gold_path(name, ctx.run.run_id), ctx.run.run_id)
         tag = model_tag(model.sql, _contracts(ctx, model_inputs(name, model.sql)))
         try:
-            sql = merging(model.sql, name, tag) if merging else None
-            rows[name] = engine.materialize(sql or model.sql, out, tag=tag)
-            if sql:
+            built = merging(model.sql, name, tag, out) if merging else None
+            if built is None:
+                rows[name] = engine.materialize(model.sql, out, tag=tag)
+            else:
+                rows[name] = built
                 merged.append(name)
         except Exception as exc:
             raise TerminalError(
@@ -153,8 +154,9 @@ def build_gold(
 
 def _merging(
     ctx: RunContext, staged_silver: dict[str, str], adds_only: Callable[[], bool]
-) -> Callable[[str, str, str], str | None] | None:
-    """How to merge a model into its previous version for this run, or None when this run
+) -> Callable[[str, str, str, str], int | None] | None:
+    """How to merge a model into its previous version for this run (its rows, or None when
+    that model must be rebuilt), or None when this run
     must rebuild every model: it is a replay, gold has no version yet, or its rows change keys
     silver already holds."""
     storage, engine, run_ = ctx.ports.storage, ctx.engine, ctx.run
@@ -172,7 +174,7 @@ def _merging(
         return None  # corrections: latest-wins may remove earlier rows from any group
     engine.expose(INCOMING, run_.dataset, [staged], {}, [])
 
-    def merge(sql: str, name: str, tag: str) -> str | None:
+    def merge(sql: str, name: str, tag: str, out: str) -> int | None:
         plan = plans[name]
         previous = gold_path(name, head)
         if plan is None or plan.dataset != run_.dataset or not storage.stat("gold", previous):
@@ -180,8 +182,7 @@ def _merging(
         url = storage.url("gold", previous)
         if engine.tag(url) != tag:
             return None  # built from another SQL or contract: rebuild
-        incoming = over_incoming(sql, run_.dataset)
-        return merge_sql(plan, f"read_parquet({literal(url)})", incoming, engine.columns(url))
+        return engine.merge_gold(plan, url, over_incoming(sql, run_.dataset), out, tag)
 
     return merge
 

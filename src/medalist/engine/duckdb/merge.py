@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from medalist.contracts.rules import ident, literal
 from medalist.engine.duckdb.base import DuckDBBase
+from medalist.incremental import Decomposable, merge_sql
 
 
 class Merging(DuckDBBase):
@@ -39,3 +40,14 @@ class Merging(DuckDBBase):
             f"read_parquet({literal(new)}) USING ({using}) LIMIT 1"
         )
         return bool(found)
+
+    def merge_gold(
+        self, plan: Decomposable, previous_url: str, incoming_sql: str, out_url: str, tag: str
+    ) -> int:
+        previous = f"read_parquet({literal(previous_url)})"
+        types = self._columns(previous_url)
+        return self.materialize(merge_sql(plan, previous, incoming_sql, types), out_url, tag)
+
+    def _columns(self, url: str) -> dict[str, str]:
+        rows = self._fetch(f"DESCRIBE SELECT * FROM read_parquet({literal(url)})")
+        return {name: str(kind) for name, kind, *_ in rows}

@@ -1,0 +1,195 @@
+"""How each engine spells what a contract compiles to (decision 0025).
+
+A contract is compiled by `contracts.rules` into checks (a label, a condition, a sentence);
+the few constructs whose spelling differs between engines come from a Dialect: quoting, types,
+casts, regular expressions, date formats, lists. User SQL (rule checks, gold models) is
+written in DuckDB's dialect and translated with sqlglot (`user_sql`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+
+class Dialect:
+    """DuckDB's spelling: the language user SQL is written in."""
+
+    name = "duckdb"
+
+    def ident(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def literal(self, value: object) -> str:
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, int | float):
+            return repr(value)
+        return "'" + str(value).replace("'", "''") + "'"
+
+    def type(self, sql_type: str) -> str:
+        """A type as `ColumnType.sql` spells it (DuckDB's names), in this dialect."""
+        return sql_type
+
+    def text(self, expr: str) -> str:
+        return f"CAST({expr} AS VARCHAR)"
+
+    def try_cast(self, expr: str, sql_type: str) -> str:
+        return f"TRY_CAST({expr} AS {self.type(sql_type)})"
+
+    def strptime(self, text: str, formats: Sequence[str]) -> str:
+        """A timestamp parsed from text with the first strftime format that fits, else NULL."""
+        listed = "[" + ", ".join(self.literal(f) for f in formats) + "]"
+        return f"try_strptime({text}, {listed})"
+
+    def isfinite(self, expr: str) -> str:
+        return f"isfinite({expr})"
+
+    def full_match(self, text: str, pattern: str) -> str:
+        return f"regexp_full_match({text}, {self.literal(pattern)})"
+
+    def labels(self, items: Sequence[str]) -> str:
+        """The non-NULL values of text expressions, as a list."""
+        return f"list_filter(CAST([{', '.join(items)}] AS VARCHAR[]), lambda r: r IS NOT NULL)"
+
+    def size(self, lst: str) -> str:
+        return f"len({lst})"
+
+    def joined(self, lst: str, sep: str) -> str:
+        return f"array_to_string({lst}, {self.literal(sep)})"
+
+    def concat_lists(self, *lists: str) -> str:
+        return " || ".join(lists)
+
+    def latest(self, columns: str, source: str, key: str, order: str) -> str:
+        """SELECT `columns` FROM `source`, one row per `key`: the first in `order`."""
+        return (
+            f"SELECT {columns} FROM {source} QUALIFY row_number() OVER (PARTITION BY {key} "
+            f"ORDER BY {order}) = 1"
+        )
+
+    def user_sql(self, sql: str) -> str:
+        """User SQL (written in DuckDB's dialect) in this dialect."""
+        return sql
+
+
+DUCKDB = Dialect()
+
+# strftime (DuckDB) -> Java DateTimeFormatter (Spark) letters.
+_JAVA = {
+    "Y": "yyyy",
+    "y": "yy",
+    "m": "M",
+    "d": "d",
+    "H": "H",
+    "I": "h",
+    "M": "m",
+    "S": "s",
+    "f": "SSSSSS",
+    "p": "a",
+    "b": "MMM",
+    "B": "MMMM",
+    "a": "EEE",
+    "A": "EEEE",
+    "j": "D",
+    "z": "Z",
+    "Z": "z",
+    "%": "%",
+}
+_SPARK_TYPES = {
+    "VARCHAR": "STRING",
+    "TIMESTAMPTZ": "TIMESTAMP",
+    "TIMESTAMP": "TIMESTAMP_NTZ",
+    "INTEGER": "INT",
+    "VARCHAR[]": "ARRAY<STRING>",
+}
+_STRFTIME = re.compile(r"%(-?)(.)")
+
+
+class SparkDialect(Dialect):
+    """Spark SQL 3.5 (what Glue 5 runs), with ANSI mode off (a cast that fails gives NULL)."""
+
+    name = "spark"
+
+    def ident(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def literal(self, value: object) -> str:
+        if isinstance(value, bool | int | float):
+            return super().literal(value)
+        return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    def type(self, sql_type: str) -> str:
+        return _SPARK_TYPES.get(sql_type.upper(), sql_type)
+
+    def text(self, expr: str) -> str:
+        return f"CAST({expr} AS STRING)"
+
+    def try_cast(self, expr: str, sql_type: str) -> str:
+        # ANSI off: CAST gives NULL for what does not fit, as TRY_CAST does in DuckDB.
+        return f"CAST({expr} AS {self.type(sql_type)})"
+
+    def strptime(self, text: str, formats: Sequence[str]) -> str:
+        parsed = [f"to_timestamp_ntz({text}, {self.literal(java_format(f))})" for f in formats]
+        return parsed[0] if len(parsed) == 1 else f"coalesce({', '.join(parsed)})"
+
+    def isfinite(self, expr: str) -> str:
+        return f"(NOT isnan({expr}) AND abs({expr}) != double('Infinity'))"
+
+    def full_match(self, text: str, pattern: str) -> str:
+        return f"({text} RLIKE {self.literal('^(?:' + pattern + ')$')})"
+
+    def labels(self, items: Sequence[str]) -> str:
+        listed = ", ".join(f"CAST({i} AS STRING)" for i in items)
+        return f"filter(array({listed}), r -> r IS NOT NULL)"
+
+    def size(self, lst: str) -> str:
+        return f"size({lst})"
+
+    def joined(self, lst: str, sep: str) -> str:
+        return f"array_join({lst}, {self.literal(sep)})"
+
+    def concat_lists(self, *lists: str) -> str:
+        return f"concat({', '.join(lists)})"
+
+    def latest(self, columns: str, source: str, key: str, order: str) -> str:
+        return (
+            f"SELECT {columns} FROM (SELECT *, row_number() OVER (PARTITION BY {key} "
+            f"ORDER BY {order}) AS _medalist_rn FROM {source}) WHERE _medalist_rn = 1"
+        )
+
+    def user_sql(self, sql: str) -> str:
+        return to_spark(sql)
+
+
+SPARK = SparkDialect()
+
+
+def java_format(strftime: str) -> str:
+    """A strftime format (`%d/%m/%Y`) as a Java DateTimeFormatter pattern (`d/M/yyyy`)."""
+    out: list[str] = []
+    last = 0
+    for match in _STRFTIME.finditer(strftime):
+        out.append(_quoted_text(strftime[last : match.start()]))
+        out.append(_JAVA.get(match[2], match[0]))
+        last = match.end()
+    out.append(_quoted_text(strftime[last:]))
+    return "".join(out)
+
+
+def _quoted_text(text: str) -> str:
+    if not text:
+        return ""
+    if not any(c.isalpha() or c == "'" for c in text):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+@lru_cache(maxsize=512)
+def to_spark(sql: str) -> str:
+    """DuckDB SQL in Spark's dialect (sqlglot); `medalist.engine.portable` says beforehand
+    what cannot be translated."""
+    from medalist.engine.portable import spark_sql
+
+    return spark_sql(sql)
