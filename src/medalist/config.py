@@ -552,6 +552,23 @@ class AttentionSpec(Strict):
     )
 
 
+class BatchSpec(Strict):
+    """How many waiting files of one dataset one run takes together (decision 0028)."""
+
+    max_files: int = Field(
+        200,
+        ge=1,
+        description="Files of one dataset validated, built into gold and loaded together when "
+        "that many are waiting; each keeps its own run record. 1 runs every file alone.",
+    )
+    max_mb: float = Field(
+        256,
+        gt=0,
+        description="A batch stops growing past this many MB of landed files; a file this big "
+        "or bigger runs alone.",
+    )
+
+
 class Pipeline(Strict):
     """The whole of pipeline.yaml."""
 
@@ -613,6 +630,10 @@ class Pipeline(Strict):
         ge=0,
         description="Landed files at least this big (MB) start loading into a destination "
         "that can stage (PostgreSQL) while Transform writes silver; 0 for every file.",
+    )
+    batch: BatchSpec = Field(
+        default_factory=lambda: BatchSpec.model_validate({}),
+        description="Bursts of small files: how many one run takes together.",
     )
     sources: dict[str, SourceSpec] = Field(
         default_factory=dict, description="Databases to extract tables from into landing."

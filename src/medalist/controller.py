@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from ulid import ULID
 
 from medalist.attention import Unmatched, unmatched_files
+from medalist.batching import Pending, batchable, run_batch
 from medalist.config import Pipeline
 from medalist.leases import LEASE
 from medalist.metastore import now
@@ -55,7 +56,8 @@ def run_pipeline(
     settle_s: float = 0.0,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Outcome:
-    """Process every landed file not yet processed; each in its own run.
+    """Process every landed file not yet processed; each in its own run, small files of a
+    dataset batched (pipeline.batch).
 
     `settle_s`: leave files modified less than this long ago for later (they may still be
     being copied). `should_stop`: checked between files, to stop after the current run."""
@@ -63,6 +65,7 @@ def run_pipeline(
     outcome = Outcome()
     settled_before = time.time() - settle_s
     landed_files = new_files(pipeline, ports)
+    pending = Pending(pipeline)
     for dataset, landed in landed_files:
         if should_stop():
             break
@@ -77,7 +80,14 @@ def run_pipeline(
             if previous is not None and previous.status == Status.RUNNING:
                 outcome.busy.append(landed.path)
             continue
+        if previous is None and batchable(pipeline, ports, dataset, landed.size):
+            if not pending.fits(run):
+                execute_batch(pipeline, ports, runner, pending.take(), outcome, on_start)
+            pending.runs.append(run)  # a burst of small files: they run together
+            continue
         execute(pipeline, ports, runner, run, outcome, on_start)
+    if pending.runs:
+        execute_batch(pipeline, ports, runner, pending.take(), outcome, on_start)
     outcome.unmatched = unmatched_files(pipeline, ports.storage, {f.path for _, f in landed_files})
     deliver_due(ports.outbox, ports.notifiers)  # alerts still waiting from earlier runs
     return outcome
@@ -101,6 +111,26 @@ def execute(
         outcome.busy.append(run.file)
     finally:
         engine.close()
+
+
+def execute_batch(
+    pipeline: Pipeline,
+    ports: Ports,
+    runner: Runner,
+    runs: list[RunRecord],
+    outcome: Outcome,
+    on_start: Callable[[RunRecord], None] | None = None,
+) -> None:
+    """Run claimed runs of one dataset together (medalist/batching.py); those the batch hands
+    back (it split) go on alone from the state they have committed."""
+    if len(runs) == 1:
+        execute(pipeline, ports, runner, runs[0], outcome, on_start)
+        return
+    finished, alone, busy = run_batch(pipeline, ports, runner, runs, on_start)
+    outcome.runs += finished
+    outcome.busy += busy
+    for ctx in alone:
+        execute(pipeline, ports, runner, ctx.run, outcome)
 
 
 def _unchanged_since_last_run(ports: Ports, dataset: str, landed: StoredFile) -> bool:

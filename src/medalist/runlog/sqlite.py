@@ -96,21 +96,33 @@ class SqliteRunLog:
         heads: Mapping[str, str] | None = None,
         alerts: Sequence[Alert] = (),
     ) -> RunRecord:
-        new = bounded(run).model_copy(update={"version": run.version + 1})
-        row = _to_row(new)
-        sets = ", ".join(f"{k} = ?" for k in row)
+        (new,) = self.update_many([run], heads, alerts)
+        return new
+
+    def update_many(
+        self,
+        runs: Sequence[RunRecord],
+        heads: Mapping[str, str] | None = None,
+        alerts: Sequence[Alert] = (),
+    ) -> list[RunRecord]:
+        """`update` of several runs of one pipeline in one transaction: all, or none (a batch's
+        commit, medalist/batching.py)."""
+        stored = [bounded(run).model_copy(update={"version": run.version + 1}) for run in runs]
         with self._transaction() as con:
-            cur = con.execute(
-                f"UPDATE runs SET {sets} WHERE run_id = ? AND version = ?",
-                (*row.values(), run.run_id, run.version),
-            )
-            if cur.rowcount != 1:
-                raise ConcurrentUpdate(f"run {run.run_id} changed since version {run.version}")
+            for run, new in zip(runs, stored, strict=True):
+                row = _to_row(new)
+                sets = ", ".join(f"{k} = ?" for k in row)
+                cur = con.execute(
+                    f"UPDATE runs SET {sets} WHERE run_id = ? AND version = ?",
+                    (*row.values(), run.run_id, run.version),
+                )
+                if cur.rowcount != 1:
+                    raise ConcurrentUpdate(f"run {run.run_id} changed since version {run.version}")
             for name, version in (heads or {}).items():
                 con.execute(
                     "INSERT INTO heads (pipeline, name, version) VALUES (?, ?, ?) "
                     "ON CONFLICT (pipeline, name) DO UPDATE SET version = excluded.version",
-                    (run.pipeline, name, version),
+                    (runs[0].pipeline, name, version),
                 )
             for alert in alerts:
                 con.execute(
@@ -126,7 +138,7 @@ class SqliteRunLog:
                         iso(alert.next_at or alert.created_at),
                     ),
                 )
-        return new
+        return stored
 
     def due_alerts(self, at: datetime, limit: int = 100) -> list[Alert]:
         rows = self._query(
