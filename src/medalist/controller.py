@@ -3,6 +3,7 @@ exactly once, and run the workflow on it."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -162,13 +163,25 @@ def _claim(
     """(run to execute, run that holds the file): a new run for the file, or the abandoned run
     of a dead owner, or (None, the holder)."""
     fresh = new_run(
-        runner, str(ULID()), pipeline.name, dataset, landed.path, file_hash, landed.size
+        runner, next_run_id(), pipeline.name, dataset, landed.path, file_hash, landed.size
     ).model_copy(update={"file_mtime": landed.mtime})
     claimed = ports.runlog.claim(fresh)
     if claimed is not None:
         return claimed, None
     previous = ports.runlog.claimed_by(dataset, landed.path, file_hash)
     return take_over(ports, runner, previous), previous
+
+
+_last_id = [0]
+
+
+def next_run_id() -> str:
+    """A new run id, above every one this process made before: files claimed within one
+    millisecond (a burst) still sort in claim order, so latest-wins follows arrival; the
+    random step leaves room between them for replays' ids (operate.replay_id)."""
+    value = max(int(ULID()), _last_id[0] + 1 + secrets.randbits(32))
+    _last_id[0] = value
+    return str(ULID.from_int(value))
 
 
 def new_run(

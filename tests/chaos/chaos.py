@@ -327,19 +327,22 @@ def chaos(
     load_ahead: bool = True,
     elt: bool = False,
     aws: str | None = None,
+    burst: int = 1,
 ) -> Report:
     """`aws`: an AWS endpoint (a moto server in a process of its own, which outlives every
-    kill) to put the zones, run log and catalog on; default a local lake."""
+    kill) to put the zones, run log and catalog on; default a local lake. `burst`: files
+    landed at once per round (their rows split between them), so runs are batched."""
     rng, report, started = random.Random(seed), Report(), time.monotonic()
     config = write_project(workdir, pg_url, load_ahead=load_ahead, elt=elt, aws=aws)
-    orders = Orders(rng, rows)
+    orders = Orders(rng, max(1, rows // burst))
     storage = open_ports(load_pipeline(config)).storage
     fresh = True
     while sum(report.kills.values()) < kills:
-        if fresh:  # the last process finished its work: give the next one a new day
-            name, content = orders.next_file()
-            _land(storage, name, content)
-            report.files += 1
+        if fresh:  # the last process finished its work: give the next one new days
+            for _ in range(burst):
+                name, content = orders.next_file()
+                _land(storage, name, content)
+                report.files += 1
         fresh = not _attack(config, rng, report)
     _settle(config)
     _check(config, pg_url, orders, report)
@@ -352,6 +355,9 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--rows", type=int, default=3000, help="rows per daily file")
+    parser.add_argument(
+        "--burst", type=int, default=1, help="files landed at once per round (batched runs)"
+    )
     parser.add_argument(
         "--load-ahead",
         action=argparse.BooleanOptionalAction,
@@ -387,7 +393,8 @@ def main() -> None:
             ahead = "loading ahead" if args.load_ahead else "loading after Transform"
             where = "on AWS (moto)" if args.aws else "on a local lake"
             print(
-                f"seed {args.seed}, {args.kills} kills, {args.rows} rows per file, {ahead}, {where}"
+                f"seed {args.seed}, {args.kills} kills, {args.rows} rows per round in "
+                f"{args.burst} file(s), {ahead}, {where}"
             )
             report = chaos(
                 Path(tmp),
@@ -398,6 +405,7 @@ def main() -> None:
                 load_ahead=args.load_ahead,
                 elt=args.elt,
                 aws=endpoint,
+                burst=args.burst,
             )
     finally:
         with psycopg.connect(server, autocommit=True) as con:
