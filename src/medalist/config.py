@@ -569,6 +569,18 @@ class BatchSpec(Strict):
     )
 
 
+class CompactionSpec(Strict):
+    """Silver compaction: a period's run files rewritten as one (decision 0029)."""
+
+    max_files: int | None = Field(
+        64,
+        ge=2,
+        description="After a `medalist run`, a dataset with more live silver files than this "
+        "is compacted: each month (of arrival) holding two or more becomes one file. null: "
+        "only `medalist compact` compacts.",
+    )
+
+
 class Pipeline(Strict):
     """The whole of pipeline.yaml."""
 
@@ -634,6 +646,10 @@ class Pipeline(Strict):
     batch: BatchSpec = Field(
         default_factory=lambda: BatchSpec.model_validate({}),
         description="Bursts of small files: how many one run takes together.",
+    )
+    compaction: CompactionSpec = Field(
+        default_factory=lambda: CompactionSpec.model_validate({}),
+        description="When silver's files of a dataset are compacted per period.",
     )
     sources: dict[str, SourceSpec] = Field(
         default_factory=dict, description="Databases to extract tables from into landing."

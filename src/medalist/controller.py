@@ -34,6 +34,7 @@ class Outcome:
     skipped: list[str] = field(default_factory=list)  # why a requested file was not run
     settling: list[str] = field(default_factory=list)  # modified too recently to read yet
     unmatched: list[Unmatched] = field(default_factory=list)  # in landing, read by no dataset
+    compacted: list[RunRecord] = field(default_factory=list)  # silver compactions (0029)
 
     @property
     def failed(self) -> list[RunRecord]:
@@ -89,6 +90,10 @@ def run_pipeline(
         execute(pipeline, ports, runner, run, outcome, on_start)
     if pending.runs:
         execute_batch(pipeline, ports, runner, pending.take(), outcome, on_start)
+    if not should_stop():
+        from medalist.compaction import after_run  # it claims its runs through this module
+
+        outcome.compacted = after_run(pipeline, ports, runner)
     outcome.unmatched = unmatched_files(pipeline, ports.storage, {f.path for _, f in landed_files})
     deliver_due(ports.outbox, ports.notifiers)  # alerts still waiting from earlier runs
     return outcome

@@ -18,6 +18,7 @@ from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status, bounded
 
 _JSON_FIELDS = ("rule_counts", "error", "history", "outputs", "warnings")
 _COMMITTED = "json_extract({t}.outputs, '$.Transform') IS NOT NULL"
+_COMPACTED = "json_extract({t}.outputs, '$.Compact') IS NOT NULL"  # a committed compaction
 
 
 class _NotClaimed(Exception):
@@ -194,20 +195,33 @@ class SqliteRunLog:
 
     def live_runs(self, dataset: str) -> set[str]:
         rows = self._query(
-            "SELECT run_id FROM runs AS r WHERE dataset = ? AND "
+            "SELECT run_id FROM runs AS r WHERE dataset = ? AND ("
             + _COMMITTED.format(t="r")
-            + " AND NOT EXISTS (SELECT 1 FROM runs AS n WHERE n.replaces = r.run_id AND "
+            + " OR "
+            + _COMPACTED.format(t="r")
+            + ") AND NOT EXISTS (SELECT 1 FROM runs AS n WHERE n.replaces = r.run_id AND "
             + _COMMITTED.format(t="n")
             + ")",
             (dataset,),
         )
-        return {r["run_id"] for r in rows}
+        return {r["run_id"] for r in rows} - self.compacted_runs(dataset)
+
+    def compacted_runs(self, dataset: str) -> set[str]:
+        """Runs (and earlier compactions) whose silver a committed compaction holds now
+        (medalist/compaction.py)."""
+        rows = self._query(
+            "SELECT json_extract(outputs, '$.Compact.members') AS members FROM runs "
+            "WHERE dataset = ? AND " + _COMPACTED.format(t="runs"),
+            (dataset,),
+        )
+        return {m for r in rows for m in json.loads(r["members"])}
 
     def replaced_runs(self, dataset: str) -> set[str]:
         rows = self._query(
             "SELECT replaces FROM runs WHERE replaces IS NOT NULL AND dataset = ?", (dataset,)
         )
-        return {r["replaces"] for r in rows}
+        # what a compaction absorbed is swept like what a replay replaced
+        return {r["replaces"] for r in rows} | self.compacted_runs(dataset)
 
     def lock(self, name: str, owner: str, until: datetime, *, replacing: str | None = None) -> bool:
         with self._mutex:
