@@ -30,9 +30,9 @@ test: $(STAMP) ## check PostgreSQL and MariaDB are up, chromium and asl-validato
 	@scripts/ensure-asl-validator
 	$(BIN)/pytest
 
-chaos: $(STAMP) ## kill `medalist run` 50 times at random moments, then prove exactly-once (KILLS=, SEED=, BURST= files landed at once, default 3, ELT=1: gold also inside PostgreSQL, AWS=1: zones in S3, run log in DynamoDB, on moto)
+chaos: $(STAMP) ## kill `medalist run` 50 times at random moments, then prove exactly-once (KILLS=, SEED=, BURST= files landed at once, default 3, COMPACT= compaction.max_files, default 3, ELT=1: gold also inside PostgreSQL, AWS=1: zones in S3, run log in DynamoDB, on moto)
 	@scripts/ensure-postgres
-	$(BIN)/python -m tests.chaos.chaos --kills $(or $(KILLS),50) --burst $(or $(BURST),3) $(if $(SEED),--seed $(SEED)) $(if $(ELT),--elt) $(if $(AWS),--aws)
+	$(BIN)/python -m tests.chaos.chaos --kills $(or $(KILLS),50) --burst $(or $(BURST),3) --compact-after $(or $(COMPACT),3) $(if $(SEED),--seed $(SEED)) $(if $(ELT),--elt) $(if $(AWS),--aws)
 
 BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.installed-stamp: pyproject.toml

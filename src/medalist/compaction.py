@@ -110,7 +110,26 @@ def after_run(pipeline: Pipeline, ports: Ports, runner: Runner) -> list[RunRecor
         is_compaction(r) and r.pipeline == pipeline.name
         for r in ports.runlog.list(status=Status.RUNNING, limit=None)
     )
-    return compact(pipeline, ports, runner, datasets) if datasets or left else []
+    if datasets or left:
+        return compact(pipeline, ports, runner, datasets)
+    if _unswept(pipeline, ports):  # killed between a compaction's commit and its sweep
+        with _locked(pipeline, ports, runner):
+            sweep(ports, pipeline)
+    return []
+
+
+def _unswept(pipeline: Pipeline, ports: Ports) -> bool:
+    """Whether silver still holds a file a committed compaction absorbed."""
+    runlog = ports.runlog
+    assert isinstance(runlog, SupportsCompaction)
+    for dataset in pipeline.datasets:
+        absorbed = runlog.compacted_runs(dataset)
+        if absorbed and any(
+            f.path.rsplit("/", 1)[-1].removesuffix(".parquet") in absorbed
+            for f in ports.storage.find("silver", f"{dataset}/*.parquet")
+        ):
+            return True
+    return False
 
 
 def compact(
