@@ -88,8 +88,10 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="medalist-burst-") as tmp:
         many, one = burst(args.files, args.rows, Path(tmp), url_of)
-    print(f"burst of {args.files} x {args.rows:,} rows: {many:.1f} s; one file: {one:.1f} s; "
-          f"{many / one:.1f} x")
+    print(
+        f"burst of {args.files} x {args.rows:,} rows: {many:.1f} s; one file: {one:.1f} s; "
+        f"{many / one:.1f} x"
+    )
 
 
 if __name__ == "__main__":
