@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_DIR ?= medalist-demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test chaos bench bench-elt bench-extract lint format clean
+.PHONY: help install demo test chaos bench bench-scale bench-burst bench-history bench-elt bench-extract lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,9 +30,9 @@ test: $(STAMP) ## check PostgreSQL and MariaDB are up, chromium and asl-validato
 	@scripts/ensure-asl-validator
 	$(BIN)/pytest
 
-chaos: $(STAMP) ## kill `medalist run` 50 times at random moments, then prove exactly-once (KILLS=, SEED=, ELT=1: gold also inside PostgreSQL, AWS=1: zones in S3, run log in DynamoDB, on moto)
+chaos: $(STAMP) ## kill `medalist run` 50 times at random moments, then prove exactly-once (KILLS=, SEED=, BURST= files landed at once, default 3, COMPACT= compaction.max_files, default 3, ELT=1: gold also inside PostgreSQL, AWS=1: zones in S3, run log in DynamoDB, on moto)
 	@scripts/ensure-postgres
-	$(BIN)/python -m tests.chaos.chaos --kills $(or $(KILLS),50) $(if $(SEED),--seed $(SEED)) $(if $(ELT),--elt) $(if $(AWS),--aws)
+	$(BIN)/python -m tests.chaos.chaos --kills $(or $(KILLS),50) --burst $(or $(BURST),3) --compact-after $(or $(COMPACT),3) $(if $(SEED),--seed $(SEED)) $(if $(ELT),--elt) $(if $(AWS),--aws)
 
 BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.installed-stamp: pyproject.toml
@@ -44,6 +44,18 @@ $(BENCH_VENV)/.installed-stamp: pyproject.toml
 bench: $(BENCH_VENV)/.installed-stamp ## medalist vs the floor, dlt and pandas; rewrites docs/benchmarks.md (ROWS=, ROUNDS=)
 	@scripts/ensure-postgres
 	$(BENCH_VENV)/bin/python -m benchmarks.run --rows $(or $(ROWS),5000000) --rounds $(or $(ROUNDS),3) --out docs/benchmarks.md
+
+bench-scale: $(STAMP) ## one big file end to end: peak RSS, spill, s per million rows vs 5M (ROWS=100000000, BASE=)
+	@scripts/ensure-postgres
+	$(BIN)/python -m benchmarks.bigfile --rows $(or $(ROWS),100000000) --base $(or $(BASE),5000000)
+
+bench-burst: $(STAMP) ## FILES files of ROWS rows land at once vs one file of the same rows (FILES=1000, ROWS=1000)
+	@scripts/ensure-postgres
+	$(BIN)/python -m benchmarks.burst --files $(or $(FILES),1000) --rows $(or $(ROWS),1000)
+
+bench-history: $(STAMP) ## DAYS daily files (batched, compacted), then 1% increments vs a full run (ROWS=5000000, DAYS=365)
+	@scripts/ensure-postgres
+	$(BIN)/python -m benchmarks.history --rows $(or $(ROWS),5000000) --days $(or $(DAYS),365)
 
 bench-elt: $(BENCH_VENV)/.installed-stamp ## gold model built by the engine vs inside the destination (PostgreSQL, DuckDB file): full run + daily files (ROWS=, DAYS=, ROUNDS=)
 	@scripts/ensure-postgres

@@ -28,6 +28,7 @@ from pathlib import Path
 import psycopg
 
 from benchmarks.generate import generate
+from benchmarks.scale_report import sections
 
 SERVER = os.environ.get(
     "MEDALIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -330,6 +331,8 @@ def main(argv: list[str] | None = None) -> None:
         "--scaling", default="1000000,5000000,20000000", help="medalist row counts; empty to skip"
     )
     parser.add_argument("--increment", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--burst-files", type=int, default=1000, help="0 skips the burst")
+    parser.add_argument("--history-days", type=int, default=365, help="0 skips the history")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument(
         "--once", default="dlt-csv,pandas", help="contenders measured in the first round only"
@@ -347,7 +350,9 @@ def main(argv: list[str] | None = None) -> None:
         sizes = [int(s) for s in args.scaling.split(",") if s]
         scale = scaling(sizes, tmp) if sizes else []
         inc = increment(args.rows, tmp) if args.increment else None
+        more = sections(args.rows, tmp, args.burst_files, 1000, args.history_days)
     text = report(args, args.rows, csv_mb, results, scale, inc, missing)
+    text += "\n".join([*more, ""]) if more else ""
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

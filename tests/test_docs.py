@@ -12,7 +12,9 @@ from medalist.config import (
     AccessSpec,
     AttentionSpec,
     AwsSpec,
+    BatchSpec,
     ColumnSpec,
+    CompactionSpec,
     CsvOptions,
     DatasetSpec,
     EmailNotification,
@@ -50,6 +52,8 @@ MODELS: list[type[BaseModel]] = [
     AwsSpec,
     ZonesSpec,
     AttentionSpec,
+    BatchSpec,
+    CompactionSpec,
 ]
 SETTINGS = [(m.__name__, f) for m in MODELS for f in m.model_fields if f != "base_dir"]
 

@@ -25,6 +25,20 @@ def main(csv: str, url: str, workdir: str, run_in: str = "engine") -> None:
             os.link(csv, target)
         except OSError:
             shutil.copyfile(csv, target)
+    write_config(root, url, run_in)
+    from medalist.config import load_pipeline
+    from medalist.controller import run_pipeline
+    from medalist.wiring import local_ports
+
+    pipeline = load_pipeline(root / "pipeline.yaml")
+    (run,) = run_pipeline(pipeline, local_ports(pipeline)).runs
+    if run.status != "SUCCEEDED":
+        raise SystemExit(f"medalist run failed: {run.error}")
+    print(run.rows_loaded, run.rows_silver, run.rows_quarantined)
+
+
+def write_config(root: Path, url: str, run_in: str = "engine") -> None:
+    """The benchmark's pipeline.yaml in `root`: the sales contract, one gold model."""
     config = {
         "name": "bench",
         **(
@@ -44,15 +58,6 @@ def main(csv: str, url: str, workdir: str, run_in: str = "engine") -> None:
         "notifications": [],
     }
     (root / "pipeline.yaml").write_text(yaml.safe_dump(config))
-    from medalist.config import load_pipeline
-    from medalist.controller import run_pipeline
-    from medalist.wiring import local_ports
-
-    pipeline = load_pipeline(root / "pipeline.yaml")
-    (run,) = run_pipeline(pipeline, local_ports(pipeline)).runs
-    if run.status != "SUCCEEDED":
-        raise SystemExit(f"medalist run failed: {run.error}")
-    print(run.rows_loaded, run.rows_silver, run.rows_quarantined)
 
 
 if __name__ == "__main__":

@@ -74,7 +74,16 @@ def stale_datasets(pipeline: Pipeline, runlog: RunLog, at: datetime | None = Non
     at = at or now()
     stale = []
     for name in pipeline.datasets:
-        done = runlog.list(dataset=name, status=Status.SUCCEEDED, limit=1)
+        # a compaction (decision 0029) brings no new data
+        done = [
+            r
+            for r in runlog.list(dataset=name, status=Status.SUCCEEDED, limit=3)
+            if not r.file.startswith("_compaction/")
+        ] or [
+            r
+            for r in runlog.list(dataset=name, status=Status.SUCCEEDED, limit=None)
+            if not r.file.startswith("_compaction/")
+        ]
         if not done:
             stale.append(Stale(name, None, None))
             continue

@@ -197,6 +197,39 @@ def replay(
     _report(outcome, nothing="Nothing to replay.")
 
 
+@app.command()
+def compact(
+    dataset: Annotated[
+        str | None, typer.Argument(help="Dataset to compact; default every dataset.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Rewrite each month's silver files of a dataset as one file (the view is unchanged)."""
+    from medalist.compaction import compact as compact_silver
+
+    with _errors():
+        pipeline = _load(config)
+        if dataset is not None and dataset not in pipeline.datasets:
+            raise NotFound(
+                f"no dataset {dataset!r} in {pipeline.name}",
+                fix=f"Datasets: {', '.join(pipeline.datasets)}.",
+            )
+        done = compact_silver(
+            pipeline, open_ports(pipeline), Runner(INGEST), [dataset] if dataset else None
+        )
+    if not done:
+        out.print("Nothing to compact: no month holds two or more live silver files.")
+    for record in done:
+        info = record.outputs.get("Compact", {})
+        out.print(
+            f"{record.status.value} {record.dataset} {info.get('period')}: "
+            f"{len(info.get('members', []))} files into {info.get('silver_path')} "
+            f"({info.get('rows', 0):,} rows) run {record.run_id}"
+        )
+    if any(r.status == Status.FAILED for r in done):
+        raise typer.Exit(1)
+
+
 def _started(run: RunRecord) -> None:
     err.print(f"[dim]▶ {run.dataset} {run.file}[/]")
 

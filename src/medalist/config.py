@@ -552,6 +552,35 @@ class AttentionSpec(Strict):
     )
 
 
+class BatchSpec(Strict):
+    """How many waiting files of one dataset one run takes together (decision 0028)."""
+
+    max_files: int = Field(
+        200,
+        ge=1,
+        description="Files of one dataset validated, built into gold and loaded together when "
+        "that many are waiting; each keeps its own run record. 1 runs every file alone.",
+    )
+    max_mb: float = Field(
+        256,
+        gt=0,
+        description="A batch stops growing past this many MB of landed files; a file this big "
+        "or bigger runs alone.",
+    )
+
+
+class CompactionSpec(Strict):
+    """Silver compaction: a period's run files rewritten as one (decision 0029)."""
+
+    max_files: int | None = Field(
+        64,
+        ge=2,
+        description="After a `medalist run`, a dataset with more live silver files than this "
+        "is compacted: each month (of arrival) holding two or more becomes one file. null: "
+        "only `medalist compact` compacts.",
+    )
+
+
 class Pipeline(Strict):
     """The whole of pipeline.yaml."""
 
@@ -613,6 +642,14 @@ class Pipeline(Strict):
         ge=0,
         description="Landed files at least this big (MB) start loading into a destination "
         "that can stage (PostgreSQL) while Transform writes silver; 0 for every file.",
+    )
+    batch: BatchSpec = Field(
+        default_factory=lambda: BatchSpec.model_validate({}),
+        description="Bursts of small files: how many one run takes together.",
+    )
+    compaction: CompactionSpec = Field(
+        default_factory=lambda: CompactionSpec.model_validate({}),
+        description="When silver's files of a dataset are compacted per period.",
     )
     sources: dict[str, SourceSpec] = Field(
         default_factory=dict, description="Databases to extract tables from into landing."

@@ -3,6 +3,7 @@ exactly once, and run the workflow on it."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from ulid import ULID
 
 from medalist.attention import Unmatched, unmatched_files
+from medalist.batching import Pending, batchable, run_batch
 from medalist.config import Pipeline
 from medalist.leases import LEASE
 from medalist.metastore import now
@@ -32,6 +34,7 @@ class Outcome:
     skipped: list[str] = field(default_factory=list)  # why a requested file was not run
     settling: list[str] = field(default_factory=list)  # modified too recently to read yet
     unmatched: list[Unmatched] = field(default_factory=list)  # in landing, read by no dataset
+    compacted: list[RunRecord] = field(default_factory=list)  # silver compactions (0029)
 
     @property
     def failed(self) -> list[RunRecord]:
@@ -55,7 +58,8 @@ def run_pipeline(
     settle_s: float = 0.0,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Outcome:
-    """Process every landed file not yet processed; each in its own run.
+    """Process every landed file not yet processed; each in its own run, small files of a
+    dataset batched (pipeline.batch).
 
     `settle_s`: leave files modified less than this long ago for later (they may still be
     being copied). `should_stop`: checked between files, to stop after the current run."""
@@ -63,6 +67,7 @@ def run_pipeline(
     outcome = Outcome()
     settled_before = time.time() - settle_s
     landed_files = new_files(pipeline, ports)
+    pending = Pending(pipeline)
     for dataset, landed in landed_files:
         if should_stop():
             break
@@ -77,7 +82,18 @@ def run_pipeline(
             if previous is not None and previous.status == Status.RUNNING:
                 outcome.busy.append(landed.path)
             continue
+        if previous is None and batchable(pipeline, ports, dataset, landed.size):
+            if not pending.fits(run):
+                execute_batch(pipeline, ports, runner, pending.take(), outcome, on_start)
+            pending.runs.append(run)  # a burst of small files: they run together
+            continue
         execute(pipeline, ports, runner, run, outcome, on_start)
+    if pending.runs:
+        execute_batch(pipeline, ports, runner, pending.take(), outcome, on_start)
+    if not should_stop():
+        from medalist.compaction import after_run  # it claims its runs through this module
+
+        outcome.compacted = after_run(pipeline, ports, runner)
     outcome.unmatched = unmatched_files(pipeline, ports.storage, {f.path for _, f in landed_files})
     deliver_due(ports.outbox, ports.notifiers)  # alerts still waiting from earlier runs
     return outcome
@@ -101,6 +117,26 @@ def execute(
         outcome.busy.append(run.file)
     finally:
         engine.close()
+
+
+def execute_batch(
+    pipeline: Pipeline,
+    ports: Ports,
+    runner: Runner,
+    runs: list[RunRecord],
+    outcome: Outcome,
+    on_start: Callable[[RunRecord], None] | None = None,
+) -> None:
+    """Run claimed runs of one dataset together (medalist/batching.py); those the batch hands
+    back (it split) go on alone from the state they have committed."""
+    if len(runs) == 1:
+        execute(pipeline, ports, runner, runs[0], outcome, on_start)
+        return
+    finished, alone, busy = run_batch(pipeline, ports, runner, runs, on_start)
+    outcome.runs += finished
+    outcome.busy += busy
+    for ctx in alone:
+        execute(pipeline, ports, runner, ctx.run, outcome)
 
 
 def _unchanged_since_last_run(ports: Ports, dataset: str, landed: StoredFile) -> bool:
@@ -132,13 +168,25 @@ def _claim(
     """(run to execute, run that holds the file): a new run for the file, or the abandoned run
     of a dead owner, or (None, the holder)."""
     fresh = new_run(
-        runner, str(ULID()), pipeline.name, dataset, landed.path, file_hash, landed.size
+        runner, next_run_id(), pipeline.name, dataset, landed.path, file_hash, landed.size
     ).model_copy(update={"file_mtime": landed.mtime})
     claimed = ports.runlog.claim(fresh)
     if claimed is not None:
         return claimed, None
     previous = ports.runlog.claimed_by(dataset, landed.path, file_hash)
     return take_over(ports, runner, previous), previous
+
+
+_last_id = [0]
+
+
+def next_run_id() -> str:
+    """A new run id, above every one this process made before: files claimed within one
+    millisecond (a burst) still sort in claim order, so latest-wins follows arrival; the
+    random step leaves room between them for replays' ids (operate.replay_id)."""
+    value = max(int(ULID()), _last_id[0] + 1 + secrets.randbits(32))
+    _last_id[0] = value
+    return str(ULID.from_int(value))
 
 
 def new_run(

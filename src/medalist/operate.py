@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from ulid import ULID
 
+from medalist.compaction import compacted_into, is_compaction
 from medalist.config import Pipeline
 from medalist.controller import Outcome, execute, new_run, take_over
 from medalist.errors import NotFound, Refused
@@ -147,7 +148,10 @@ def replay_dataset(
         )
     latest: dict[str, RunRecord] = {}
     runs = ports.runlog.list(dataset=dataset, limit=None)
+    compacted = compacted_into(ports, dataset)
     for run in runs:
+        if is_compaction(run):
+            continue
         if run.file not in latest or run.run_id > latest[run.file].run_id:
             latest[run.file] = run
     taken = sorted(r.run_id for r in runs)
@@ -165,6 +169,12 @@ def replay_dataset(
     for earlier in chosen:
         if earlier.status == Status.RUNNING:
             outcome.busy.append(earlier.file)
+            continue
+        if earlier.run_id in compacted:
+            outcome.skipped.append(
+                f"{earlier.file}: its rows were compacted into run {compacted[earlier.run_id]} "
+                "with the rest of its month, so it cannot be replayed alone (decision 0029)"
+            )
             continue
         try:
             _same_content(ports, earlier)

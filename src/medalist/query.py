@@ -28,6 +28,7 @@ from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.tokens import TokenType
 
 from medalist.access import User, Users
+from medalist.compaction import landed_runs
 from medalist.config import Format, Pipeline
 from medalist.contracts.rules import ident, literal
 from medalist.engine.duckdb import DuckDBEngine
@@ -322,7 +323,7 @@ class Console:
         their file names. Files that failed to read stay out: they cannot be read here either."""
         storage = self.ports.storage
         for name, spec in self.pipeline.datasets.items():
-            live = self.ports.runlog.live_runs(name)
+            live = landed_runs(self.ports, name)
             files = sorted(
                 {
                     r.file

@@ -39,7 +39,7 @@ from medalist.states.lake import expose_silver
 from medalist.wiring import open_ports
 from tests.conftest import DAILY_SALES, ORDERS_CONTRACT
 
-TARGETS = ("start", "Crawl", "Transform", "Load")
+TARGETS = ("start", "Crawl", "Transform", "Load", "Compact")
 MEDALIST = Path(sys.executable).with_name("medalist")
 FIRST_DAY = date(2026, 1, 1)
 STATUSES = tuple(ORDERS_CONTRACT["columns"]["status"]["accepted"])
@@ -136,7 +136,13 @@ def _line(order_id: int, row: Row) -> str:
 
 
 def write_project(
-    root: Path, pg_url: str, *, load_ahead: bool, elt: bool = False, aws: str | None = None
+    root: Path,
+    pg_url: str,
+    *,
+    load_ahead: bool,
+    elt: bool = False,
+    aws: str | None = None,
+    compact_after: int | None = None,
 ) -> Path:
     config: dict[str, Any] = {
         "name": "chaos",
@@ -149,6 +155,7 @@ def write_project(
         },
         "models": {"daily_sales": DAILY_SALES},
         "notifications": [{"type": "file"}],
+        "compaction": {"max_files": compact_after},
     }
     if elt:  # the same model run inside PostgreSQL, in the Load's transaction (decision 0021)
         config["models"]["daily_sales_elt"] = {**DAILY_SALES, "run_in": "destination"}
@@ -173,21 +180,22 @@ def _reached(runlog: Any, pid: int, target: str) -> bool:
     return any(r.state == target and (r.lease_owner or "").startswith(owner) for r in running)
 
 
-def _attack(config: Path, rng: random.Random, report: Report) -> bool:
+def _attack(config: Path, rng: random.Random, report: Report, compacting: bool = False) -> bool:
     """Start one `medalist run`; kill it at the chosen moment. True if it was killed."""
     env = {**os.environ, "MEDALIST_CONFIG": str(config)}
     proc = subprocess.Popen(
         [str(MEDALIST), "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     report.launches += 1
-    target = rng.choice(TARGETS)
+    target = rng.choice(TARGETS if compacting else TARGETS[:-1])
     runlog = open_ports(load_pipeline(config)).runlog
     if target == "start":  # while importing, scanning, claiming: metastore writes
         time.sleep(rng.uniform(0.3, 0.7))
     else:
         while proc.poll() is None and not _reached(runlog, proc.pid, target):
             time.sleep(0.002)
-        time.sleep(rng.uniform(0, 0.005 if target == "Crawl" else 0.03))  # Crawl is short
+        short = target in ("Crawl", "Compact")
+        time.sleep(rng.uniform(0, 0.005 if short else 0.03))
     if proc.poll() is not None:
         return False
     os.kill(proc.pid, signal.SIGKILL)
@@ -327,20 +335,27 @@ def chaos(
     load_ahead: bool = True,
     elt: bool = False,
     aws: str | None = None,
+    burst: int = 1,
+    compact_after: int | None = None,
 ) -> Report:
     """`aws`: an AWS endpoint (a moto server in a process of its own, which outlives every
-    kill) to put the zones, run log and catalog on; default a local lake."""
+    kill) to put the zones, run log and catalog on; default a local lake. `burst`: files
+    landed at once per round (their rows split between them), so runs are batched.
+    `compact_after`: compaction.max_files (runs compact silver, and are killed doing it)."""
     rng, report, started = random.Random(seed), Report(), time.monotonic()
-    config = write_project(workdir, pg_url, load_ahead=load_ahead, elt=elt, aws=aws)
-    orders = Orders(rng, rows)
+    config = write_project(
+        workdir, pg_url, load_ahead=load_ahead, elt=elt, aws=aws, compact_after=compact_after
+    )
+    orders = Orders(rng, max(1, rows // burst))
     storage = open_ports(load_pipeline(config)).storage
     fresh = True
     while sum(report.kills.values()) < kills:
-        if fresh:  # the last process finished its work: give the next one a new day
-            name, content = orders.next_file()
-            _land(storage, name, content)
-            report.files += 1
-        fresh = not _attack(config, rng, report)
+        if fresh:  # the last process finished its work: give the next one new days
+            for _ in range(burst):
+                name, content = orders.next_file()
+                _land(storage, name, content)
+                report.files += 1
+        fresh = not _attack(config, rng, report, compact_after is not None)
     _settle(config)
     _check(config, pg_url, orders, report)
     report.seconds = time.monotonic() - started
@@ -352,6 +367,15 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--rows", type=int, default=3000, help="rows per daily file")
+    parser.add_argument(
+        "--burst", type=int, default=1, help="files landed at once per round (batched runs)"
+    )
+    parser.add_argument(
+        "--compact-after",
+        type=int,
+        default=None,
+        help="compaction.max_files: runs compact silver past it (and are killed compacting)",
+    )
     parser.add_argument(
         "--load-ahead",
         action=argparse.BooleanOptionalAction,
@@ -387,7 +411,8 @@ def main() -> None:
             ahead = "loading ahead" if args.load_ahead else "loading after Transform"
             where = "on AWS (moto)" if args.aws else "on a local lake"
             print(
-                f"seed {args.seed}, {args.kills} kills, {args.rows} rows per file, {ahead}, {where}"
+                f"seed {args.seed}, {args.kills} kills, {args.rows} rows per round in "
+                f"{args.burst} file(s), {ahead}, {where}"
             )
             report = chaos(
                 Path(tmp),
@@ -398,6 +423,8 @@ def main() -> None:
                 load_ahead=args.load_ahead,
                 elt=args.elt,
                 aws=endpoint,
+                burst=args.burst,
+                compact_after=args.compact_after,
             )
     finally:
         with psycopg.connect(server, autocommit=True) as con:

@@ -12,16 +12,25 @@ from tests.chaos.chaos import chaos
 
 
 @pytest.mark.parametrize(
-    ("load_ahead", "elt"),
-    [(True, False), (False, False), (True, True)],
-    ids=["loading-ahead", "loading-after", "gold-in-postgres-too"],
+    ("load_ahead", "elt", "burst", "compact_after"),
+    [(True, False, 1, None), (False, False, 3, 3), (True, True, 1, None)],
+    ids=["loading-ahead", "loading-after-batches-of-3-compacting", "gold-in-postgres-too"],
 )
 def test_ten_kills_lose_nothing_duplicate_nothing_and_leave_no_run_stuck(
-    tmp_path, pg_url, load_ahead, elt
+    tmp_path, pg_url, load_ahead, elt, burst, compact_after
 ):
     seed = int(os.environ.get("MEDALIST_CHAOS_SEED", random.randrange(1_000_000)))
 
-    report = chaos(tmp_path, pg_url, seed=seed, kills=10, load_ahead=load_ahead, elt=elt)
+    report = chaos(
+        tmp_path,
+        pg_url,
+        seed=seed,
+        kills=10,
+        load_ahead=load_ahead,
+        elt=elt,
+        burst=burst,
+        compact_after=compact_after,
+    )
 
     assert report.ok, f"seed {seed} (MEDALIST_CHAOS_SEED={seed} to replay):\n{report}"
     assert sum(report.kills.values()) == 10 and report.rows_expected > 0

@@ -18,6 +18,7 @@ from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status, bounded
 
 _JSON_FIELDS = ("rule_counts", "error", "history", "outputs", "warnings")
 _COMMITTED = "json_extract({t}.outputs, '$.Transform') IS NOT NULL"
+_COMPACTED = "json_extract({t}.outputs, '$.Compact') IS NOT NULL"  # a committed compaction
 
 
 class _NotClaimed(Exception):
@@ -96,21 +97,33 @@ class SqliteRunLog:
         heads: Mapping[str, str] | None = None,
         alerts: Sequence[Alert] = (),
     ) -> RunRecord:
-        new = bounded(run).model_copy(update={"version": run.version + 1})
-        row = _to_row(new)
-        sets = ", ".join(f"{k} = ?" for k in row)
+        (new,) = self.update_many([run], heads, alerts)
+        return new
+
+    def update_many(
+        self,
+        runs: Sequence[RunRecord],
+        heads: Mapping[str, str] | None = None,
+        alerts: Sequence[Alert] = (),
+    ) -> list[RunRecord]:
+        """`update` of several runs of one pipeline in one transaction: all, or none (a batch's
+        commit, medalist/batching.py)."""
+        stored = [bounded(run).model_copy(update={"version": run.version + 1}) for run in runs]
         with self._transaction() as con:
-            cur = con.execute(
-                f"UPDATE runs SET {sets} WHERE run_id = ? AND version = ?",
-                (*row.values(), run.run_id, run.version),
-            )
-            if cur.rowcount != 1:
-                raise ConcurrentUpdate(f"run {run.run_id} changed since version {run.version}")
+            for run, new in zip(runs, stored, strict=True):
+                row = _to_row(new)
+                sets = ", ".join(f"{k} = ?" for k in row)
+                cur = con.execute(
+                    f"UPDATE runs SET {sets} WHERE run_id = ? AND version = ?",
+                    (*row.values(), run.run_id, run.version),
+                )
+                if cur.rowcount != 1:
+                    raise ConcurrentUpdate(f"run {run.run_id} changed since version {run.version}")
             for name, version in (heads or {}).items():
                 con.execute(
                     "INSERT INTO heads (pipeline, name, version) VALUES (?, ?, ?) "
                     "ON CONFLICT (pipeline, name) DO UPDATE SET version = excluded.version",
-                    (run.pipeline, name, version),
+                    (runs[0].pipeline, name, version),
                 )
             for alert in alerts:
                 con.execute(
@@ -126,7 +139,7 @@ class SqliteRunLog:
                         iso(alert.next_at or alert.created_at),
                     ),
                 )
-        return new
+        return stored
 
     def due_alerts(self, at: datetime, limit: int = 100) -> list[Alert]:
         rows = self._query(
@@ -182,20 +195,33 @@ class SqliteRunLog:
 
     def live_runs(self, dataset: str) -> set[str]:
         rows = self._query(
-            "SELECT run_id FROM runs AS r WHERE dataset = ? AND "
+            "SELECT run_id FROM runs AS r WHERE dataset = ? AND ("
             + _COMMITTED.format(t="r")
-            + " AND NOT EXISTS (SELECT 1 FROM runs AS n WHERE n.replaces = r.run_id AND "
+            + " OR "
+            + _COMPACTED.format(t="r")
+            + ") AND NOT EXISTS (SELECT 1 FROM runs AS n WHERE n.replaces = r.run_id AND "
             + _COMMITTED.format(t="n")
             + ")",
             (dataset,),
         )
-        return {r["run_id"] for r in rows}
+        return {r["run_id"] for r in rows} - self.compacted_runs(dataset)
+
+    def compacted_runs(self, dataset: str) -> set[str]:
+        """Runs (and earlier compactions) whose silver a committed compaction holds now
+        (medalist/compaction.py)."""
+        rows = self._query(
+            "SELECT json_extract(outputs, '$.Compact.members') AS members FROM runs "
+            "WHERE dataset = ? AND " + _COMPACTED.format(t="runs"),
+            (dataset,),
+        )
+        return {m for r in rows for m in json.loads(r["members"])}
 
     def replaced_runs(self, dataset: str) -> set[str]:
         rows = self._query(
             "SELECT replaces FROM runs WHERE replaces IS NOT NULL AND dataset = ?", (dataset,)
         )
-        return {r["replaces"] for r in rows}
+        # what a compaction absorbed is swept like what a replay replaced
+        return {r["replaces"] for r in rows} | self.compacted_runs(dataset)
 
     def lock(self, name: str, owner: str, until: datetime, *, replacing: str | None = None) -> bool:
         with self._mutex:

@@ -10,6 +10,7 @@ is redone, and the swap to a new gold version is one run-log transaction.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from medalist.catalog import PublishedTable, SupportsPublishing
@@ -58,17 +59,18 @@ def expose_silver(
     engine: Engine,
     ports: Ports,
     pipeline: Pipeline,
-    staged: dict[str, str] | None = None,
+    staged: Mapping[str, str | list[str]] | None = None,
     replaced: str | None = None,
 ) -> None:
     """silver.<dataset> for every dataset: the files of its live runs, plus the staged file of
-    the run in progress (`staged`: dataset -> url), so gold can be built before it commits;
-    without the run that run replaces, if it is a replay."""
+    the run in progress (`staged`: dataset -> url, or urls for a batch), so gold can be built
+    before it commits; without the run that run replaces, if it is a replay."""
     staged = staged or {}
     for name, spec in pipeline.datasets.items():
         urls = live_silver(ports, name, replaced)
         if name in staged:
-            urls.append(staged[name])
+            more = staged[name]
+            urls += [more] if isinstance(more, str) else more
         columns = {c: col.column_type.sql for c, col in spec.columns.items()} | LINEAGE_TYPES
         engine.expose("silver", name, urls, columns, spec.primary_key)
 

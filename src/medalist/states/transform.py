@@ -4,7 +4,7 @@ when all of them are ready."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cache
 
@@ -121,7 +121,7 @@ def _validate(
 
 
 def build_gold(
-    ctx: RunContext, staged_silver: dict[str, str], adds_only: Callable[[], bool]
+    ctx: RunContext, staged_silver: Mapping[str, str | list[str]], adds_only: Callable[[], bool]
 ) -> tuple[dict[str, int], list[str]]:
     """Build every model's new version, inputs first, into staged Parquet files; return rows
     per model and the models merged. A model that decomposes merges this run's rows into its
@@ -153,7 +153,7 @@ def build_gold(
 
 
 def _merging(
-    ctx: RunContext, staged_silver: dict[str, str], adds_only: Callable[[], bool]
+    ctx: RunContext, staged_silver: Mapping[str, str | list[str]], adds_only: Callable[[], bool]
 ) -> Callable[[str, str, str, str], int | None] | None:
     """How to merge a model into its previous version for this run (its rows, or None when
     that model must be rebuilt), or None when this run
@@ -172,7 +172,7 @@ def _merging(
         return None  # nothing could merge: spare the look at silver's keys
     if not adds_only():
         return None  # corrections: latest-wins may remove earlier rows from any group
-    engine.expose(INCOMING, run_.dataset, [staged], {}, [])
+    engine.expose(INCOMING, run_.dataset, [staged] if isinstance(staged, str) else staged, {}, [])
 
     def merge(sql: str, name: str, tag: str, out: str) -> int | None:
         plan = plans[name]

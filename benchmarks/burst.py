@@ -1,0 +1,98 @@
+"""A burst of small files (`make bench` and `python -m benchmarks.burst`): FILES files of ROWS
+rows land at once, then one `medalist run` takes every one to silver, gold and PostgreSQL.
+Compared with one run of a single file holding the same rows (the issue's target: ≤ 3 x).
+
+    python -m benchmarks.burst --files 1000 --rows 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.generate import generate
+
+
+def land_burst(files: int, rows: int, landing: Path) -> None:
+    """`files` CSVs of `rows` rows each (distinct ids) in `landing`, generated once as one
+    file and split by line (the generator is per file otherwise: seconds of set-up)."""
+    landing.mkdir(parents=True, exist_ok=True)
+    whole = generate(files * rows, landing.parent / "whole.csv")
+    with whole.open() as source:
+        header = source.readline()
+        for i in range(files):
+            with (landing / f"part-{i:05d}.csv").open("w") as out:
+                out.write(header)
+                for _ in range(rows):
+                    out.write(source.readline())
+    whole.unlink()
+
+
+def run_lake(root: Path, url: str) -> tuple[float, int]:
+    """(seconds, runs) of one `medalist run` over the lake at `root`."""
+    from benchmarks.contenders.medalist_run import write_config
+    from medalist.config import load_pipeline
+    from medalist.controller import run_pipeline
+    from medalist.wiring import local_ports
+
+    write_config(root, url)
+    pipeline = load_pipeline(root / "pipeline.yaml")
+    started = time.monotonic()
+    with contextlib.redirect_stdout(io.StringIO()):
+        outcome = run_pipeline(pipeline, local_ports(pipeline))
+    seconds = time.monotonic() - started
+    failed = [r for r in outcome.runs if r.status != "SUCCEEDED"]
+    if failed:
+        raise SystemExit(f"{len(failed)} run(s) failed, first: {failed[0].error}")
+    return seconds, len(outcome.runs)
+
+
+def burst(files: int, rows: int, tmp: Path, url_of: callable) -> tuple[float, float]:  # type: ignore[valid-type]
+    """(seconds for the burst, seconds for one file of the same rows), each on a fresh lake
+    and database (`url_of()` makes one and returns (url, drop))."""
+    out = []
+    for shape in ("burst", "single"):
+        root = tmp / shape
+        landing = root / "lake" / "landing" / "sales"
+        if shape == "burst":
+            land_burst(files, rows, landing)
+        else:
+            generate(files * rows, landing / "sales.csv")
+        url, drop = url_of()
+        try:
+            seconds, runs = run_lake(root, url)
+        finally:
+            drop()
+            shutil.rmtree(root, ignore_errors=True)
+        print(f"{shape}: {runs} run(s), {seconds:.1f} s", flush=True)
+        out.append(seconds)
+    return out[0], out[1]
+
+
+def main(argv: list[str] | None = None) -> None:
+    from benchmarks.run import drop_database, fresh_database
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--rows", type=int, default=1000)
+    args = parser.parse_args(argv)
+
+    def url_of() -> tuple[str, object]:
+        url = fresh_database()
+        return url, lambda: drop_database(url)
+
+    with tempfile.TemporaryDirectory(prefix="medalist-burst-") as tmp:
+        many, one = burst(args.files, args.rows, Path(tmp), url_of)
+    print(
+        f"burst of {args.files} x {args.rows:,} rows: {many:.1f} s; one file: {one:.1f} s; "
+        f"{many / one:.1f} x"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""A year of daily files, then a 1% daily increment (`make bench`, `python -m benchmarks.history`).
+
+DAYS daily files holding ROWS rows between them land at once (so they also run as batches), and
+`medalist run` takes them to silver, gold and PostgreSQL; past `compaction.max_files` the run
+compacts silver per month. Then three daily files of ROWS / 100 rows each, one run each: their
+median time, against a full run of ROWS rows in one file (the issue's target: ≤ 3%).
+
+    python -m benchmarks.history --rows 5000000 --days 365
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.burst import run_lake
+from benchmarks.generate import generate
+
+
+def history(rows: int, days: int, tmp: Path, url: str, increments: int = 3) -> dict[str, float]:
+    """Seconds of: the history's run, each increment (median), and the silver files left."""
+    root = tmp / "history"
+    landing = root / "lake" / "landing" / "sales"
+    daily = rows // days
+    for day in range(days):
+        generate(daily, landing / f"day-{day:03d}.csv", first_id=day * daily, day_offset=day)
+    seconds, _ = run_lake(root, url)
+    print(f"history: {days} files, {daily * days:,} rows, {seconds:.1f} s", flush=True)
+    times, first = [], days * daily
+    for day in range(days, days + increments):
+        generate(rows // 100, landing / f"day-{day:03d}.csv", first_id=first, day_offset=day)
+        first += rows // 100
+        started = time.monotonic()
+        with contextlib.redirect_stdout(io.StringIO()):
+            run_lake(root, url)
+        times.append(time.monotonic() - started)
+    files = len(list((root / "lake" / "silver" / "sales").glob("*.parquet")))
+    print("increments: " + ", ".join(f"{s:.2f} s" for s in times), f"({files} silver files)")
+    shutil.rmtree(root, ignore_errors=True)
+    return {"history_s": seconds, "increment_s": statistics.median(times), "files": files}
+
+
+def full_run(rows: int, tmp: Path, url: str) -> float:
+    """Seconds of one run of one file of `rows` rows, in this process."""
+    root = tmp / "full"
+    generate(rows, root / "lake" / "landing" / "sales" / "sales.csv")
+    seconds, _ = run_lake(root, url)
+    shutil.rmtree(root, ignore_errors=True)
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> None:
+    from benchmarks.run import drop_database, fresh_database
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--days", type=int, default=365)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="medalist-history-") as name:
+        tmp = Path(name)
+        url = fresh_database()
+        try:
+            full = full_run(args.rows, tmp, url)
+        finally:
+            drop_database(url)
+        url = fresh_database()
+        try:
+            found = history(args.rows, args.days, tmp, url)
+        finally:
+            drop_database(url)
+    share = 100 * found["increment_s"] / full
+    print(
+        f"full run of {args.rows:,} rows: {full:.1f} s; after {args.days} daily files a 1% "
+        f"increment took {found['increment_s']:.2f} s = {share:.1f}% "
+        f"({found['files']:.0f} silver files)"
+    )
+
+
+if __name__ == "__main__":
+    main()

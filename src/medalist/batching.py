@@ -1,0 +1,352 @@
+"""Bursts of small files: many files of one dataset through one run's work (decision 0028).
+
+Every file keeps its own run record, its own silver and quarantine file
+(`silver/<dataset>/<run_id>.parquet`, `_source_file` on its rows) and its own outcome. What the
+files of a batch share is the fixed cost: one engine, one Crawl commit, one gold build, one
+destination transaction, and one run-log transaction per state for all of them.
+
+Commit protocol (decision 0004) per batch: a state's results of every run in the batch, and the
+heads it moves, are one run-log transaction (`update_many`). A kill before it leaves every run
+RUNNING with the state uncommitted: the next trigger takes each run over alone and redoes the
+state from its inputs, exactly as for a single run. A file that fails in Crawl or in validation
+fails alone (its run is FAILED, the others go on); a failure of the shared work (a gold model,
+the load) splits the batch: each run goes on alone through the ordinary runner, from the state
+it has committed, so one bad file cannot hold the others back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from medalist.attention import run_warnings
+from medalist.config import Pipeline
+from medalist.errors import MedalistError, as_medalist_error
+from medalist.leases import LEASE, Heartbeat
+from medalist.metastore import now
+from medalist.notify import route, run_message
+from medalist.notify.outbox import deliver_due
+from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status, Transition
+from medalist.runlog.timing import work_s
+from medalist.states import crawl, transform
+from medalist.states.batch_load import load_batch
+from medalist.states.lake import STAGED_ZONES, publish_catalog, run_file
+from medalist.states.results import StateResult, TransformResult
+from medalist.workflow.context import Ports, RunContext
+from medalist.workflow.definition import TaskState
+from medalist.workflow.runner import LeaseLost, Runner
+
+MB = 1024 * 1024
+
+
+@runtime_checkable
+class SupportsBatchCommit(Protocol):
+    """A run log that commits several runs in one transaction."""
+
+    def update_many(
+        self,
+        runs: Sequence[RunRecord],
+        heads: Mapping[str, str] | None = None,
+        alerts: Sequence[Alert] = (),
+    ) -> list[RunRecord]: ...
+
+
+def batchable(pipeline: Pipeline, ports: Ports, dataset: str, size: int) -> bool:
+    """Whether a fresh run of `dataset` on a file of `size` bytes may join a batch: batching
+    is on, the run log commits batches, the file is small, and no rule of the dataset reads
+    silver (unique, references: each file must see the ones before it committed)."""
+    limits, spec = pipeline.batch, pipeline.datasets[dataset]
+    return (
+        limits.max_files > 1
+        and size < limits.max_mb * MB
+        and isinstance(ports.runlog, SupportsBatchCommit)
+        and not any(c.unique or c.references for c in spec.columns.values())
+    )
+
+
+class Pending:
+    """Fresh runs of one dataset waiting to run together, up to the configured bounds."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.limits = pipeline.batch
+        self.runs: list[RunRecord] = []
+
+    def fits(self, run: RunRecord) -> bool:
+        """Whether `run` may join without passing a bound (or a change of dataset)."""
+        if not self.runs:
+            return True
+        size = sum(r.file_bytes for r in self.runs) + run.file_bytes
+        return (
+            run.dataset == self.runs[0].dataset
+            and len(self.runs) < self.limits.max_files
+            and size <= self.limits.max_mb * MB
+        )
+
+    def take(self) -> list[RunRecord]:
+        runs, self.runs = self.runs, []
+        return runs
+
+
+class Batch:
+    """The runs of one batch, driven state by state; finished ones leave `self.ctxs`."""
+
+    def __init__(self, runner: Runner, ctxs: list[RunContext]) -> None:
+        self.runner, self.ctxs = runner, ctxs
+        self.ports, self.pipeline = ctxs[0].ports, ctxs[0].pipeline
+        self.runlog: SupportsBatchCommit = ctxs[0].ports.runlog  # type: ignore[assignment]
+        self.finished: list[RunRecord] = []
+        self.states = {s.name: s for s in runner.workflow.states}
+
+    def run(self) -> list[RunContext]:
+        """Every state for every run; returns the runs left to go on alone (a split)."""
+        self._per_file("Crawl", crawl.run)
+        if not self.ctxs:
+            return []
+        with self.runner._exclusive(self.ctxs[-1], self.states["Transform"]):
+            split = self._transform()
+        if split or not self.ctxs:
+            return self.ctxs
+        with self.runner._exclusive(self.ctxs[-1], self.states["Load"]):
+            split = self._load()
+        if split:
+            return self.ctxs
+        self._finish_all()
+        return []
+
+    def renew(self) -> bool:
+        """The heartbeat: every run's lease, and the locks the runner holds."""
+        until = now() + LEASE
+        for name in list(self.runner._locks):
+            self.ports.runlog.lock(name, self.runner.owner, until)
+        return all(
+            self.ports.runlog.renew(c.run.run_id, self.runner.owner, until) for c in self.ctxs
+        )
+
+    def _per_file(self, name: str, task: Callable[[RunContext], StateResult]) -> None:
+        """A state whose work is per file: each run's failure is its own."""
+        self._begin(name)
+        done = []
+        for ctx in list(self.ctxs):
+            try:
+                done.append((ctx, _attempt(self.states[name], ctx, task)))
+            except MedalistError as err:
+                self._fail(ctx, err)
+        self._commit(name, done)
+
+    def _transform(self) -> bool:
+        """Validate each file into its own staged silver, then build gold once over all of
+        them; publish, and commit every run's result and the gold head together. True when the
+        shared part failed and the runs must go on alone."""
+        self._begin("Transform")
+        staged: list[tuple[RunContext, Any]] = []
+        for ctx in list(self.ctxs):
+            ingested = now()
+            path = run_file(ctx.run.dataset, ctx.run.run_id)
+            try:
+                staged.append(
+                    (ctx, _attempt_validate(self.states["Transform"], ctx, path, ingested))
+                )
+            except MedalistError as err:
+                self._fail(ctx, err)  # its staged files are gone already
+        if not staged:
+            return False
+        lead = self.ctxs[-1]
+        urls = [job.silver_url for _, (job, _checked) in staged]
+        try:
+            gold_rows, merged = transform.build_gold(lead, {lead.run.dataset: urls}, lambda: False)
+        except Exception:
+            self._discard_all()
+            return True  # e.g. a model that fails on one file's rows: each goes on alone
+        storage, token = self.ports.storage, lead.run.run_id
+        results = []
+        for ctx, (job, checked) in staged:
+            path = run_file(ctx.run.dataset, ctx.run.run_id)
+            storage.publish("silver", path, ctx.run.run_id)
+            if checked.rows_quarantined:
+                storage.publish("quarantine", path, ctx.run.run_id)
+            else:
+                storage.unstage("quarantine", path, ctx.run.run_id)
+            results.append(
+                (
+                    ctx,
+                    TransformResult(
+                        rows_in=checked.rows_in,
+                        rows_silver=checked.rows_silver,
+                        rows_quarantined=checked.rows_quarantined,
+                        rows_duplicate=checked.rows_duplicate,
+                        rule_counts=checked.rule_counts,
+                        silver_path=path,
+                        quarantine_path=path if checked.rows_quarantined else None,
+                        gold_rows=gold_rows,
+                        gold_version=token if gold_rows else None,
+                        ingested_at=job.ingested_at.isoformat(),
+                        gold_merged=merged,
+                    ),
+                )
+            )
+        for model in gold_rows:
+            storage.publish("gold", transform.gold_path(model, token), token)
+        self._commit("Transform", results, heads={"gold": token} if gold_rows else None)
+        publish_catalog(lead)
+        return False
+
+    def _load(self) -> bool:
+        """One destination transaction for every run of the batch, retried like Load; True
+        when it still fails (each run then retries its own Load alone)."""
+        self._begin("Load")
+        state = self.states["Load"]
+        try:
+            results = _retrying(state, self.ctxs[-1], lambda: load_batch(self.ctxs), self.runner)
+        except MedalistError:
+            return True
+        self._commit("Load", [(ctx, results[ctx.run.run_id]) for ctx in self.ctxs])
+        publish_catalog(self.ctxs[-1])
+        return False
+
+    def _begin(self, name: str) -> None:
+        at = now()
+        step = Transition(state=name, status=Status.RUNNING, at=at)
+        self._store([
+            c.run.model_copy(update={"state": name, "history": [*c.run.history, step],
+                                     "lease_owner": self.runner.owner,
+                                     "lease_expires_at": at + LEASE})
+            for c in self.ctxs
+        ])  # fmt: skip
+
+    def _commit(
+        self,
+        name: str,
+        done: Sequence[tuple[RunContext, StateResult]],
+        heads: dict[str, str] | None = None,
+    ) -> None:
+        if not done:
+            return
+        at = now()
+        step = Transition(state=name, status=Status.SUCCEEDED, at=at)
+        records = []
+        for ctx, result in done:
+            ctx.results[name] = result
+            records.append(
+                ctx.run.model_copy(
+                    update={
+                        "state": name,
+                        "history": [*ctx.run.history, step],
+                        "outputs": {**ctx.run.outputs, name: result.to_dict()},
+                        "lease_expires_at": at + LEASE,
+                        **result.run_fields(),
+                    }
+                )
+            )
+        self._store(records, heads)
+
+    def _store(
+        self,
+        records: list[RunRecord],
+        heads: Mapping[str, str] | None = None,
+        alerts: Sequence[Alert] = (),
+    ) -> None:
+        stored = {r.run_id: r for r in self.runlog.update_many(records, heads, alerts)}
+        for ctx in self.ctxs:
+            ctx.run = stored.get(ctx.run.run_id, ctx.run)
+
+    def _fail(self, ctx: RunContext, err: MedalistError) -> None:
+        """This run alone: FAILED with its reason (and its alert); the batch goes on."""
+        self.finished.append(self.runner.finish(ctx, Status.FAILED, err))
+        self.ctxs.remove(ctx)
+
+    def _discard_all(self) -> None:
+        running = {r.run_id for r in self.ports.runlog.list(status=Status.RUNNING, limit=None)}
+        mine = {c.run.run_id for c in self.ctxs}
+        for zone in STAGED_ZONES:
+            self.ports.storage.discard_staged(zone, keep=running - mine)
+
+    def _finish_all(self) -> None:
+        """Every run SUCCEEDED (or WARN), with its alerts, in one run-log transaction."""
+        ended, finals, alerts = now(), [], []
+        last = self.runner.workflow.states[-1].name
+        for ctx in self.ctxs:
+            final = ctx.run.model_copy(
+                update={
+                    "status": Status.SUCCEEDED,
+                    "state": last,
+                    "ended_at": ended,
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                    "duration_s": work_s(ctx.run, ended),
+                    "error": None,
+                }
+            )
+            warnings = run_warnings(self.pipeline, final, self.ports.catalog)
+            final = final.model_copy(update={"warnings": warnings})
+            message = run_message(final, self.pipeline.dashboard_url)
+            alerts += [
+                a
+                for a in route(self.pipeline, final, message)
+                if a.channel not in self.runner.skip_channels
+            ]
+            finals.append(final)
+        self._store(finals, alerts=alerts)
+        self.finished += [c.run for c in self.ctxs]
+        self.ctxs = []
+        deliver_due(self.ports.outbox, self.ports.notifiers)
+
+
+def run_batch(
+    pipeline: Pipeline,
+    ports: Ports,
+    runner: Runner,
+    runs: list[RunRecord],
+    on_start: Callable[[RunRecord], None] | None = None,
+) -> tuple[list[RunRecord], list[RunContext], list[str]]:
+    """(finished runs, runs to go on alone, files another process took over)."""
+    for run in runs:
+        if on_start:
+            on_start(run)
+    engine = ports.engine()
+    batch = Batch(runner, [RunContext(pipeline, r, ports, engine) for r in runs])
+    try:
+        with Heartbeat(batch.renew):
+            alone = batch.run()
+    except (ConcurrentUpdate, LeaseLost):
+        # Presumed dead and taken over: the other process finishes every run it took.
+        return batch.finished, [], [c.run.file for c in batch.ctxs]
+    finally:
+        engine.close()
+    for ctx in alone:  # fresh records: the next owner reads what is committed
+        ctx.run = ports.runlog.get(ctx.run.run_id)
+    return batch.finished, alone, []
+
+
+def _attempt(
+    state: TaskState, ctx: RunContext, task: Callable[[RunContext], StateResult]
+) -> StateResult:
+    return _retrying(state, ctx, lambda: task(ctx))
+
+
+def _attempt_validate(state: TaskState, ctx: RunContext, path: str, ingested: Any) -> Any:
+    def once() -> Any:
+        try:
+            return transform._validate(ctx, path, ingested, None)
+        except BaseException:
+            transform._discard_staged(ctx)
+            raise
+
+    return _retrying(state, ctx, once)
+
+
+def _retrying(
+    state: TaskState, ctx: RunContext, work: Callable[[], Any], runner: Runner | None = None
+) -> Any:
+    """`work` with the state's retry policy (transient errors only); MedalistError when it
+    still fails."""
+    attempt = 1
+    while True:
+        try:
+            return work()
+        except Exception as exc:
+            err = as_medalist_error(exc, state.name)
+            if err.kind not in state.retry.retry_on or attempt >= state.retry.max_attempts:
+                raise err from exc
+            (runner.sleep if runner else time.sleep)(state.retry.delay(attempt))
+            attempt += 1

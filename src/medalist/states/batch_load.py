@@ -1,0 +1,88 @@
+"""Load for a batch of runs (medalist/batching.py): every run's silver rows, gold and the
+destination's models in one destination transaction.
+
+A keyed merge sends the batch's rows once, as one relation (the latest row per key across the
+batch: silver files carry their `_run_id`, and the merge never lets an older run overwrite a
+newer one, so a redo after a kill changes nothing). Append loads each run's rows on their own
+(each first deletes its own earlier rows); replace refreshes the table once.
+"""
+
+from __future__ import annotations
+
+from medalist.config import LoadMode
+from medalist.destination import Destination, LoadsObjects, SupportsModels, TableRef
+from medalist.destination.elt import ModelJob, run_models
+from medalist.errors import TerminalError
+from medalist.gold import input_contracts, models_in
+from medalist.incremental import INCOMING, model_tag
+from medalist.states import load
+from medalist.states.lake import sweep
+from medalist.states.results import LoadResult, TransformResult
+from medalist.workflow.context import RunContext
+
+
+def load_batch(ctxs: list[RunContext]) -> dict[str, LoadResult]:
+    """run id -> its Load result. The tables shared by the batch (gold) count in each."""
+    lead = ctxs[-1]
+    sweep(lead.ports, lead.pipeline)
+    loads_models = any(m.load_mode != LoadMode.none for m in lead.pipeline.models.values())
+    if lead.dataset.load_mode == LoadMode.none and not loads_models:
+        return {c.run.run_id: LoadResult({}) for c in ctxs}
+    destination = lead.ports.destination()
+    try:
+        with destination.transaction():
+            silver = _silver(ctxs, destination)
+            shared = load._gold(lead, destination)
+            built = _in_destination(lead, destination)
+    finally:
+        destination.close()
+    return {c.run.run_id: LoadResult(silver.get(c.run.run_id, {}) | shared | built) for c in ctxs}
+
+
+def _silver(ctxs: list[RunContext], destination: Destination) -> dict[str, dict[str, int]]:
+    """run id -> {table: rows} for the batch's silver."""
+    lead = ctxs[-1]
+    dataset, mode = lead.dataset, lead.dataset.load_mode
+    table = str(TableRef("silver", lead.run.dataset))
+    if mode == LoadMode.none:
+        return {}
+    keyed_merge = mode == LoadMode.merge and bool(dataset.primary_key)
+    if mode == LoadMode.replace or not keyed_merge or isinstance(destination, LoadsObjects):
+        if mode == LoadMode.replace:  # the whole table from silver, once
+            return {lead.run.run_id: load._silver(lead, destination)}
+        return {c.run.run_id: load._silver(c, destination) for c in ctxs}
+    storage, engine = lead.ports.storage, lead.engine
+    urls = [storage.url("silver", c.result(TransformResult).silver_path) for c in ctxs]
+    engine.expose(INCOMING, lead.run.dataset, urls, {}, list(dataset.primary_key))
+    with engine.scan_table(INCOMING, lead.run.dataset) as data:
+        destination.load(
+            TableRef("silver", lead.run.dataset),
+            data,
+            LoadMode.merge,
+            dataset.primary_key,
+            lead.run.run_id,
+        )
+    # Each run is credited with its silver rows (a key repeated later in the batch is sent
+    # once, as its latest row).
+    return {c.run.run_id: {table: c.result(TransformResult).rows_silver} for c in ctxs}
+
+
+def _in_destination(lead: RunContext, destination: Destination) -> dict[str, int]:
+    """The models that run in the destination, rebuilt (a batch has more than one run's
+    rows to merge, which run_models' merge does not take)."""
+    pipeline = lead.pipeline
+    names = models_in(pipeline, "destination")
+    if not names:
+        return {}
+    if not isinstance(destination, SupportsModels):
+        raise TerminalError(
+            f"the destination cannot run models ({', '.join(names)})",
+            fix="Set run_in: engine for them in pipeline.yaml.",
+        )
+    jobs = []
+    for name in names:
+        model = pipeline.models[name]
+        tag = model_tag(f"{model.sql}\n{destination.dialect}", input_contracts(pipeline, name))
+        jobs.append(ModelJob(name, model.sql, model.load_mode, tuple(model.primary_key), tag))
+    built, _merged = run_models(destination, jobs, lead.run.run_id, None)
+    return built

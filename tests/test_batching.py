@@ -1,0 +1,69 @@
+"""Bursts of small files run together (medalist/batching.py, decision 0028), and every file
+keeps its own run, lineage, failure and replay."""
+
+from __future__ import annotations
+
+from medalist.config import load_pipeline
+from medalist.operate import replay_dataset
+from medalist.runlog import Status
+from medalist.wiring import local_ports
+from medalist.workflow.definition import INGEST
+from medalist.workflow.runner import Runner
+from tests.conftest import HEADER, read_table
+
+
+def _day(day: int, first: int, rows: int = 3) -> str:
+    lines = [f"{first + i},2026-11-{day:02d} 09:00:00,{i},1,2.00,PAID" for i in range(rows)]
+    return HEADER + "\n".join(lines) + "\n"
+
+
+def test_a_burst_runs_as_one_batch_and_each_file_keeps_its_run_lineage_and_replay(
+    make_project, pg_url
+):
+    project = make_project(pg_url, batch={"max_files": 3})
+    for day in range(1, 5):
+        project.land(f"orders/2026-11-{day:02d}.csv", _day(day, day * 100))
+    project.land("orders/2026-11-05.csv", "order_id;status\n1;PAID\n")  # fails Crawl alone
+    # a correction of day 1's first order in day 2's file: the later file wins in the batch
+    project.land("orders/2026-11-02.csv", _day(2, 200) + "100,2026-11-01 09:00:00,0,5,2.00,PAID\n")
+
+    outcome = project.run()
+
+    by_file = {r.file: r for r in outcome.runs}
+    assert len(by_file) == 5
+    assert by_file["orders/2026-11-05.csv"].status == Status.FAILED
+    assert "required column" in by_file["orders/2026-11-05.csv"].error["message"]
+    good = [r for f, r in by_file.items() if not f.endswith("05.csv")]
+    assert all(r.status == Status.SUCCEEDED and r.rows_silver for r in good)
+    # the first three ran as one batch: one gold version, built once for them
+    first = [by_file[f"orders/2026-11-{d:02d}.csv"].outputs["Transform"] for d in (1, 2, 3)]
+    assert len({t["gold_version"] for t in first}) == 1
+    silver = read_table(pg_url, "silver.orders", "order_id")
+    assert len(silver) == 12 and {r[0] for r in silver} >= {100, 200, 300, 400}
+    sources = {
+        order: (source, quantity)
+        for order, source, quantity in _query(
+            pg_url, "SELECT order_id, _source_file, quantity FROM silver.orders"
+        )
+    }
+    assert sources[100] == ("orders/2026-11-02.csv", 5)  # the correction, from its own file
+    assert sources[400] == ("orders/2026-11-04.csv", 1)
+    gold = dict(_query(pg_url, "SELECT day::text, orders FROM gold.daily_sales"))
+    assert gold == {"2026-11-01": 3, "2026-11-02": 3, "2026-11-03": 3, "2026-11-04": 3}
+
+    pipeline = load_pipeline(project.config_path)
+    ports = local_ports(pipeline)
+    replayed = replay_dataset(
+        pipeline, ports, Runner(INGEST), "orders", file="orders/2026-11-03.csv"
+    ).runs
+    assert [r.status for r in replayed] == [Status.SUCCEEDED]
+    assert replayed[0].replaces == by_file["orders/2026-11-03.csv"].run_id
+    assert len(read_table(pg_url, "silver.orders", "order_id")) == 12
+    assert project.run().runs == []  # nothing new: each file ran exactly once
+
+
+def _query(url: str, sql: str) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(url) as con:
+        return con.execute(sql).fetchall()
