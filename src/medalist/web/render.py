@@ -14,9 +14,11 @@ from fastapi.templating import Jinja2Templates
 
 from medalist.access import Session
 from medalist.web.context import Dashboard
+from medalist.web.formats import FILTERS
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters.update(FILTERS)
 
 
 def page(request: Request, dash: Dashboard, s: Session, name: str, **context: Any) -> HTMLResponse:

@@ -1,30 +1,38 @@
-"""The overview: runs, rows and failures per day, and each dataset's freshness."""
+"""The overview: what needs attention now, runs, rows, failures and run time over the last
+day, 14 days or 90 days (uPlot charts), and each dataset's freshness."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from medalist.web import charts, views
+from medalist.metastore import now
+from medalist.web import views
+from medalist.web.attention_panel import attention_panel
 from medalist.web.auth import Auth
 from medalist.web.context import Dash
 from medalist.web.render import page
+from medalist.web.timeline import SPANS, timeline
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview_page(request: Request, dash: Dash, s: Auth) -> HTMLResponse:
+def overview_page(
+    request: Request, dash: Dash, s: Auth, span: Literal["1d", "14d", "90d"] = "14d"
+) -> HTMLResponse:
     data = views.overview(dash.pipeline, dash.ports)
-    labels = data["labels"]
-    svg = {
-        "runs": charts.bars(labels, data["per_status"], title="Runs per day by status"),
-        "loaded": charts.bars(labels, {"rows": data["loaded"]}, title="Rows loaded per day"),
-        "failures": charts.bars(
-            labels, {"FAILED": data["failure_rate"]}, title="Failure rate", unit="%"
-        ),
-        "duration": charts.bars(
-            labels, {"s": data["median_duration"]}, title="Median duration", unit=" s"
-        ),
-    }
-    return page(request, dash, s, "overview.html", data=data, svg=svg)
+    runs = dash.ports.runlog.list(limit=20_000)
+    return page(
+        request,
+        dash,
+        s,
+        "overview.html",
+        data=data,
+        attention=attention_panel(dash.pipeline, dash.ports),
+        charts=timeline(runs, span, now()),
+        span=span,
+        spans=list(SPANS),
+    )
