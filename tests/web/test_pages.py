@@ -5,12 +5,17 @@ browser.py) in which the key parts are visible and nothing pushes the page sidew
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
+from ulid import ULID
 
 from medalist.access import Users
+from medalist.metastore import now
+from medalist.runlog import RunRecord, Status
 from medalist.web.app import create_app
+from medalist.wiring import open_ports
 from tests.conftest import DAILY_SALES, HEADER, ORDERS_CONTRACT, Project
 from tests.web.browser import log_in, screenshots, serve
 
@@ -90,3 +95,75 @@ def test_overview_says_what_needs_attention_and_charts_a_day_or_90(site, tmp_pat
         assert runs_chart["ymax"] >= 3  # three runs today, stacked
         assert failure_rate["ymax"] == 100 and failure_rate["ticks"][1] == "50%"
         assert duration["y"] == "seconds" and duration["ticks"][1] == "50 s"
+
+
+def test_runs_are_searched_sorted_paged_and_running_ones_move(site, tmp_path):
+    base, project, runs, page = site
+    runlog = open_ports(project.pipeline).runlog
+    running = runlog.claim(
+        RunRecord(
+            run_id=str(ULID()),
+            pipeline="shop",
+            dataset="orders",
+            file="orders/2026-11-27.csv",
+            file_hash="0" * 64,
+            file_bytes=10,
+            started_at=now(),
+            state="Crawl",
+        )
+    )
+    assert running is not None
+    files = page.locator("#runs tr[data-run] td:nth-child(4)")
+    try:
+        page.goto(base + "/runs")
+        row = page.locator(f"tr[data-run='{running.run_id}']")
+        expect(row.locator("[data-field=state]")).to_have_text("Crawl")
+        expect(page.locator("#runs tr[data-run]").first.locator("td").first).to_contain_text("UTC")
+        screenshots(page, tmp_path, "runs", page.locator("#runs"), page.locator("#run-search"))
+
+        # live: the state and rows so far change in place, without a reload
+        page.evaluate("window.notReloaded = true")
+        running = runlog.update(running.model_copy(update={"state": "Load", "rows_in": 1234567}))
+        expect(row.locator("[data-field=state]")).to_have_text("Load", timeout=8000)
+        expect(row.locator("[data-field=rows_in]")).to_have_text("1,234,567")
+        assert page.evaluate("window.notReloaded") is True
+    finally:
+        done = running.model_copy(update={"status": Status.SUCCEEDED, "ended_at": now()})
+        runlog.update(done.model_copy(update={"duration_s": 3725.0}))
+    expect(row.locator("[data-field=outcome]")).to_have_text("SUCCEEDED", timeout=8000)
+
+    # sort by file, then the other way
+    page.goto(base + "/runs")
+    page.click("a[data-sort=file]")
+    by_file = files.all_inner_texts()
+    assert by_file == sorted(by_file) and len(by_file) == 4
+    page.click("a[data-sort=file]")
+    assert files.all_inner_texts() == by_file[::-1]
+    page.click("a[data-sort=duration]")
+    expect(page.locator("#runs tr[data-run] td[data-field=duration_s]").first).to_have_text(
+        "1 h 02 m"
+    )
+
+    # search: part of a file name, an outcome, a time range
+    page.goto(base + "/runs")
+    page.fill("input[name=q]", "11-25")
+    page.click("#run-search button")
+    expect(page.locator("#runs tr[data-run]")).to_have_count(1)
+    expect(page.locator("#runs")).to_contain_text(runs["orders/2026-11-25.csv"].run_id[:10])
+    page.fill("input[name=q]", "")
+    page.select_option("select[name=status]", "WARN")
+    page.click("#run-search button")
+    expect(page.locator("#runs tr[data-run]")).to_have_count(2)
+    page.select_option("select[name=status]", "")
+    page.fill("input[name=since]", (now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
+    page.click("#run-search button")
+    expect(page.locator("#run-count")).to_have_text("No runs match. · times in UTC")
+
+    # pages of two
+    page.goto(base + "/runs?per=2")
+    expect(page.locator("#run-count")).to_contain_text("Runs 1 to 2 of 4")
+    first = files.all_inner_texts()
+    page.click("a[rel=next]")
+    expect(page.locator("#run-count")).to_contain_text("Runs 3 to 4 of 4")
+    assert not set(files.all_inner_texts()) & set(first)
+    expect(page.locator("a[rel=next]")).to_have_count(0)
