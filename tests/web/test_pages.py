@@ -167,3 +167,31 @@ def test_runs_are_searched_sorted_paged_and_running_ones_move(site, tmp_path):
     expect(page.locator("#run-count")).to_contain_text("Runs 3 to 4 of 4")
     assert not set(files.all_inner_texts()) & set(first)
     expect(page.locator("a[rel=next]")).to_have_count(0)
+
+
+def test_a_run_page_pages_its_quarantine_tables_its_drift_and_logs_each_state(site, tmp_path):
+    base, _, runs, page = site
+    good, drifted = runs["orders/2026-11-24.csv"], runs["orders/2026-11-25.csv"]
+
+    page.goto(f"{base}/runs/{good.run_id}?qper=1")
+    expect(page.locator("#quarantine-count")).to_contain_text("Rows 1 to 1 of 2")
+    expect(page.locator("#quarantine")).to_contain_text("quantity")
+    page.click("a[rel=next]")
+    expect(page.locator("#quarantine-count")).to_contain_text("Rows 2 to 2 of 2")
+    wide = page.locator("#quarantine td", has_text=WIDE)
+    expect(wide).to_be_visible()
+    cell = wide.bounding_box()
+    assert cell is not None and cell["width"] < 400 < cell["height"] * 4  # wrapped, not cut
+    for state in ("Crawl", "Transform", "Load"):
+        log = page.locator(f"#log details[data-state={state}]")
+        expect(log.locator("summary")).to_contain_text("SUCCEEDED")
+        expect(log.locator("tr")).to_have_count(3)  # header, RUNNING, SUCCEEDED
+    screenshots(page, tmp_path, "run", page.locator("#quarantine"), page.locator("#log"))
+
+    page.goto(f"{base}/runs/{drifted.run_id}")
+    expect(page.locator("#drift tr", has_text="coupon")).to_contain_text(
+        "added: not in the contract"
+    )
+    expect(page.locator("#drift tr", has_text="coupon")).to_contain_text("varchar")
+    expect(page.locator("#warnings")).to_contain_text("schema drift")
+    screenshots(page, tmp_path, "drift", page.locator("#drift"))

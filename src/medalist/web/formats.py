@@ -41,4 +41,13 @@ def when(value: object) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-FILTERS = {"num": num, "seconds": seconds, "when": when}
+def cell(value: object) -> str:
+    """A table cell: lists as 'a, b', None as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(cell(v) for v in value)
+    return str(value)
+
+
+FILTERS = {"num": num, "seconds": seconds, "when": when, "cell": cell}
