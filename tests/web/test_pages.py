@@ -31,6 +31,7 @@ DRIFTED = (  # a new column, coupon: evolves the schema, so the run is WARN
     "4,2026-11-25 09:00:00,9,3,4.00,PAID,XMAS\n"
 )
 CONTRACT = {**copy.deepcopy(ORDERS_CONTRACT), "on_schema_drift": "evolve"}
+NOTE = "    # one file a day from the shop's export (a comment: kept on the dataset page)"
 TOP_DAYS = {"sql": "SELECT day, revenue FROM gold.daily_sales WHERE revenue > 0"}
 
 
@@ -51,6 +52,9 @@ def site(tmp_path_factory, browser):
             ],
         },
     )
+    written = project.config_path.read_text()  # a comment, as people write them
+    assert "\n  orders:\n" in written
+    project.config_path.write_text(written.replace("\n  orders:\n", f"\n  orders:\n{NOTE}\n"))
     project.land("orders/2026-11-24.csv", GOOD)
     project.land("orders/2026-11-25.csv", DRIFTED)
     project.land("orders/2026-11-26.csv", b"\x00binary")
@@ -195,3 +199,43 @@ def test_a_run_page_pages_its_quarantine_tables_its_drift_and_logs_each_state(si
     expect(page.locator("#drift tr", has_text="coupon")).to_contain_text("varchar")
     expect(page.locator("#warnings")).to_contain_text("schema drift")
     screenshots(page, tmp_path, "drift", page.locator("#drift"))
+
+
+def test_datasets_show_models_lineage_and_the_contract_as_written(site, tmp_path):
+    base, _, runs, page = site
+    page.goto(base + "/datasets")
+
+    lineage = page.locator("#lineage svg")
+    for node in ("landing:orders/*.csv", "silver.orders", "gold.daily_sales", "gold.top_days"):
+        expect(lineage.locator(f"g[data-node='{node}']")).to_be_visible()
+    for edge in (
+        "landing:orders/*.csv>silver.orders",
+        "silver.orders>gold.daily_sales",
+        "gold.daily_sales>gold.top_days",
+        "gold.top_days>dest:gold.top_days",
+        "silver.orders>dest:silver.orders",
+    ):
+        expect(lineage.locator(f"path[data-edge='{edge}']")).to_have_count(1)
+    # columns left to right: landing, silver, then models by depth, then destination
+    xs = [
+        lineage.locator(f"g[data-node='{n}'] rect").get_attribute("x")
+        for n in ("landing:orders/*.csv", "silver.orders", "gold.daily_sales", "gold.top_days",
+                  "dest:gold.top_days")
+    ]  # fmt: skip
+    assert [float(x) for x in xs] == sorted(float(x) for x in xs) and len(set(xs)) == 5
+
+    top = page.locator("#model-top_days")
+    expect(top.locator("pre.sql")).to_have_text(TOP_DAYS["sql"])
+    expect(top).to_contain_text("reads gold.daily_sales")
+    daily = page.locator("#model-daily_sales")
+    expect(daily).to_contain_text("read by gold.top_days")
+    last = runs["orders/2026-11-25.csv"].run_id  # the newest SUCCEEDED run built it last
+    expect(daily.locator(".last-build")).to_contain_text(f"last built by {last}")
+    screenshots(page, tmp_path, "datasets", lineage, top)
+
+    page.goto(base + "/datasets/orders")
+    contract = page.locator("#contract-yaml")
+    expect(contract).to_contain_text(NOTE.strip())
+    expect(contract).to_contain_text("source: orders/*.csv")
+    expect(contract).to_contain_text("on_schema_drift: evolve")
+    screenshots(page, tmp_path, "dataset", contract)

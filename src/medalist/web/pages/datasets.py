@@ -1,4 +1,5 @@
-"""The datasets list, and one dataset: its contract, schema versions and daily charts."""
+"""The datasets, the gold models (SQL, inputs, last build) and the lineage graph; one
+dataset: its contract as written, schema versions and daily charts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from fastapi.responses import HTMLResponse
 from medalist.web import charts, views
 from medalist.web.auth import Auth
 from medalist.web.context import Dash
+from medalist.web.contract_text import contract_yaml
+from medalist.web.lineage import lineage, models_view, svg
 from medalist.web.render import page
 from medalist.web.run_access import dataset
 
@@ -17,13 +20,22 @@ router = APIRouter(include_in_schema=False)
 @router.get("/datasets", response_class=HTMLResponse)
 def datasets_page(request: Request, dash: Dash, s: Auth) -> HTMLResponse:
     data = [views.dataset_view(dash.pipeline, dash.ports, n) for n in dash.pipeline.datasets]
-    return page(request, dash, s, "datasets.html", datasets=data)
+    nodes, edges = lineage(dash.pipeline)
+    return page(
+        request,
+        dash,
+        s,
+        "datasets.html",
+        datasets=data,
+        models=models_view(dash.pipeline, dash.ports),
+        graph=svg(nodes, edges),
+    )
 
 
 @router.get("/datasets/{name}", response_class=HTMLResponse)
 def dataset_page(request: Request, dash: Dash, s: Auth, name: str) -> HTMLResponse:
     data = dataset(dash, name)
-    svg = {
+    charts_ = {
         "rows": charts.bars(
             data["days"], {"rows": data["rows_silver"]}, title="Rows into silver per day"
         ),
@@ -31,4 +43,7 @@ def dataset_page(request: Request, dash: Dash, s: Auth, name: str) -> HTMLRespon
             data["days"], {"FAILED": data["bad_rate"]}, title="Bad-row rate per day", unit="%"
         ),
     }
-    return page(request, dash, s, "dataset.html", d=data, svg=svg)
+    text, as_written = contract_yaml(dash.pipeline, name)
+    return page(
+        request, dash, s, "dataset.html", d=data, svg=charts_, contract=text, as_written=as_written
+    )
