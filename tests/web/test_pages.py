@@ -239,3 +239,29 @@ def test_datasets_show_models_lineage_and_the_contract_as_written(site, tmp_path
     expect(contract).to_contain_text("source: orders/*.csv")
     expect(contract).to_contain_text("on_schema_drift: evolve")
     screenshots(page, tmp_path, "dataset", contract)
+
+
+def test_the_console_lists_tables_counts_rows_keeps_refusals_and_scrolls_wide(site, tmp_path):
+    base, _, _, page = site
+    page.goto(base + "/query")
+    tables = page.locator("#tables")
+    expect(tables.locator("details[data-table='gold.daily_sales']")).to_contain_text("revenue")
+    expect(tables.locator("details[data-table='silver.orders']")).to_contain_text("order_ts")
+
+    page.fill("textarea[name=sql]", "SELECT range AS n FROM range(250)")
+    page.click("#run-query")
+    expect(page.locator("#result-count")).to_contain_text("250 row(s) in total")
+    expect(page.locator("#results tr")).to_have_count(101)
+
+    refused = "SELECT * FROM read_csv('/etc/passwd')"
+    page.fill("textarea[name=sql]", refused)
+    page.click("#run-query")
+    expect(page.locator("#query-error")).to_be_visible()
+    expect(page.locator("#history tr.refused").first).to_contain_text(refused)
+
+    page.fill("textarea[name=sql]", "SELECT repeat('w', 400) AS wide, 1 AS n")
+    page.click("#run-query")
+    scroller = page.locator(".results")
+    assert scroller.evaluate("e => e.scrollWidth > e.clientWidth")
+    screenshots(page, tmp_path, "query", page.locator("#results"), tables)
+    assert scroller.evaluate("e => e.scrollWidth > e.clientWidth")  # still scrolls on a phone

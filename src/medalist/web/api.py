@@ -9,10 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from medalist.query import MAX_SQL_CHARS, Console
+from medalist.query import MAX_SQL_CHARS
 from medalist.runlog import Status
 from medalist.web import run_access, views
 from medalist.web.auth import Auth
+from medalist.web.console import run_query
 from medalist.web.context import Dash
 from medalist.web.refusals import READ, documented
 from medalist.web.render import jsonable
@@ -77,9 +78,7 @@ def api_dataset(dash: Dash, s: Auth, name: str) -> dict[str, Any]:
 
 @router.post("/api/query", responses=documented(400, 401, 403))
 def api_query(dash: Dash, s: Auth, body: QueryIn) -> dict[str, Any]:
-    result = Console(dash.pipeline, dash.ports, s.user, dash.users).run(
-        body.sql, page=max(body.page, 0)
-    )
+    result = run_query(dash, s.user, body.sql, page=max(body.page, 0))
     return {
         "columns": result.columns,
         "rows": [list(map(jsonable, r)) for r in result.rows],
