@@ -8,6 +8,7 @@ import copy
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 from ulid import ULID
 
@@ -265,3 +266,15 @@ def test_the_console_lists_tables_counts_rows_keeps_refusals_and_scrolls_wide(si
     assert scroller.evaluate("e => e.scrollWidth > e.clientWidth")
     screenshots(page, tmp_path, "query", page.locator("#results"), tables)
     assert scroller.evaluate("e => e.scrollWidth > e.clientWidth")  # still scrolls on a phone
+
+
+def test_files_no_run_read_stay_hidden_from_roles_without_landing(site):
+    _, project, _, _ = site
+    pipeline = project.pipeline
+    analyst = Users(pipeline).add("al", "analyst")
+    client = TestClient(create_app(pipeline))
+
+    page = client.get("/", headers={"Authorization": f"Bearer {analyst}"})
+
+    assert page.status_code == 200 and "Needs attention" in page.text
+    assert "ORDERS.CSV" not in page.text and "attention-unmatched" not in page.text

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from medalist.access import User
 from medalist.attention import needs_attention
 from medalist.config import Pipeline
 from medalist.metastore import now
@@ -16,8 +17,12 @@ from medalist.workflow.context import Ports
 WARN_DAYS = 7  # WARN runs this recent are listed
 
 
-def attention_panel(pipeline: Pipeline, ports: Ports) -> dict[str, Any]:
-    found = needs_attention(pipeline, ports.runlog, ports.storage)
+def attention_panel(pipeline: Pipeline, ports: Ports, user: User) -> dict[str, Any]:
+    """What needs a person, as `user` may see it: files in landing no run ever read are
+    listed only to roles that see landing (the redactor knows only the files of runs)."""
+    found = needs_attention(
+        pipeline, ports.runlog, ports.storage, None if user.sees("landing") else []
+    )
     since = now() - timedelta(days=WARN_DAYS)
     warn = [
         r

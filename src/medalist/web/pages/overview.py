@@ -31,7 +31,7 @@ def overview_page(
         s,
         "overview.html",
         data=data,
-        attention=attention_panel(dash.pipeline, dash.ports),
+        attention=attention_panel(dash.pipeline, dash.ports, s.user),
         charts=timeline(runs, span, now()),
         span=span,
         spans=list(SPANS),
