@@ -239,6 +239,9 @@ def test_datasets_show_models_lineage_and_the_contract_as_written(site, tmp_path
     expect(contract).to_contain_text(NOTE.strip())
     expect(contract).to_contain_text("source: orders/*.csv")
     expect(contract).to_contain_text("on_schema_drift: evolve")
+    expect(page.locator("figure[data-chart] canvas")).to_have_count(2)
+    spans = page.evaluate("window.medalistCharts.map(u => u.scales.x.max - u.scales.x.min)")
+    assert spans == [90 * 86_400] * 2
     screenshots(page, tmp_path, "dataset", contract)
 
 

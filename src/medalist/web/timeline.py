@@ -127,3 +127,39 @@ def timeline(runs: list[RunRecord], span: str, at: datetime) -> list[dict[str, A
             kind="line",
         ),
     ]
+
+
+def dataset_charts(runs: list[RunRecord], at: datetime) -> list[dict[str, Any]]:
+    """One dataset's last 90 days: rows into silver, and the share of rows quarantined."""
+    starts = bins("90d", at)
+    width = SPANS["90d"][1]
+    per_bin: list[list[RunRecord]] = [[] for _ in starts]
+    for run in runs:
+        started = run.started_at.astimezone(UTC)
+        if started >= starts[0] and run.rows_in is not None:
+            per_bin[min(int((started - starts[0]) / width), len(starts) - 1)].append(run)
+    silver: list[float | None] = [float(sum(r.rows_silver or 0 for r in b)) for b in per_bin]
+    bad: list[float | None] = []
+    for b in per_bin:
+        rows_in = sum(r.rows_in or 0 for r in b)
+        quarantined = sum(r.rows_quarantined or 0 for r in b)
+        bad.append(round(100 * quarantined / rows_in, 2) if rows_in else None)
+    return [
+        chart(
+            "Rows into silver per day",
+            starts,
+            width,
+            {"rows": silver},
+            unit="",
+            y_label="rows",
+        ),
+        chart(
+            "Bad-row rate per day",
+            starts,
+            width,
+            {"FAILED": bad},
+            unit="%",
+            y_label="rows quarantined (%)",
+            top=100,
+        ),
+    ]

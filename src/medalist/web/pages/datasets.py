@@ -6,13 +6,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from medalist.web import charts, views
+from medalist.metastore import now
+from medalist.web import views
 from medalist.web.auth import Auth
 from medalist.web.context import Dash
 from medalist.web.contract_text import contract_yaml
 from medalist.web.lineage import lineage, models_view, svg
 from medalist.web.render import page
 from medalist.web.run_access import dataset
+from medalist.web.timeline import dataset_charts
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,15 +37,16 @@ def datasets_page(request: Request, dash: Dash, s: Auth) -> HTMLResponse:
 @router.get("/datasets/{name}", response_class=HTMLResponse)
 def dataset_page(request: Request, dash: Dash, s: Auth, name: str) -> HTMLResponse:
     data = dataset(dash, name)
-    charts_ = {
-        "rows": charts.bars(
-            data["days"], {"rows": data["rows_silver"]}, title="Rows into silver per day"
-        ),
-        "bad": charts.bars(
-            data["days"], {"FAILED": data["bad_rate"]}, title="Bad-row rate per day", unit="%"
-        ),
-    }
+    runs = dash.ports.runlog.list(dataset=name, limit=20_000)
+    charts_ = dataset_charts(runs, now())
     text, as_written = contract_yaml(dash.pipeline, name)
     return page(
-        request, dash, s, "dataset.html", d=data, svg=charts_, contract=text, as_written=as_written
+        request,
+        dash,
+        s,
+        "dataset.html",
+        d=data,
+        charts=charts_,
+        contract=text,
+        as_written=as_written,
     )
