@@ -271,7 +271,7 @@ def test_the_console_lists_tables_counts_rows_keeps_refusals_and_scrolls_wide(si
     assert scroller.evaluate("e => e.scrollWidth > e.clientWidth")  # still scrolls on a phone
 
 
-def test_files_no_run_read_stay_hidden_from_roles_without_landing(site):
+def test_file_names_stay_hidden_from_roles_without_landing(site):
     _, project, _, _ = site
     pipeline = project.pipeline
     analyst = Users(pipeline).add("al", "analyst")
@@ -281,3 +281,8 @@ def test_files_no_run_read_stay_hidden_from_roles_without_landing(site):
 
     assert page.status_code == 200 and "Needs attention" in page.text
     assert "ORDERS.CSV" not in page.text and "attention-unmatched" not in page.text
+    # nor can they find out file names by searching or sorting runs by them
+    everything = client.get("/runs", headers={"Authorization": f"Bearer {analyst}"})
+    searched = client.get("/runs?q=11-25", headers={"Authorization": f"Bearer {analyst}"})
+    assert 'name="q"' not in everything.text and 'data-sort="file"' not in everything.text
+    assert searched.text.count("<tr data-run=") == everything.text.count("<tr data-run=") > 1

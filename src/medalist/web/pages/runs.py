@@ -33,16 +33,17 @@ def runs_page(
     page_no: Annotated[int, Query(alias="page", ge=0, le=1_000_000)] = 0,
     per: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> HTMLResponse:
+    names = s.user.sees("landing")  # else file names are hidden: no search or sort by them
     query = RunSearch(
         dataset=dataset or None,
         outcome=status or None,
-        file=q.strip() or None,
+        file=(q.strip() or None) if names else None,
         since=moment(since or day),
         until=moment(until or day, end=True),
-        sort=sort,
+        sort=sort if names or sort != "file" else "started",
         desc=dir == "desc",
         page=page_no,
         per=per,
     )
     runs, total = search(dash, s.user, query)
-    return page(request, dash, s, "runs.html", runs=runs, total=total, query=query)
+    return page(request, dash, s, "runs.html", runs=runs, total=total, query=query, names=names)
