@@ -44,13 +44,14 @@ def chart(
     stacked: bool = False,
     top: float | None = None,
 ) -> dict[str, Any]:
-    x = [int(s.timestamp()) for s in starts]
+    step = int(width.total_seconds())
+    first = int(starts[0].timestamp())
     return {
         "title": title,
         "kind": kind,
-        "x": x,
-        "from": x[0],
-        "to": x[-1] + int(width.total_seconds()),
+        "x": [int(s.timestamp()) + step // 2 for s in starts],  # each bar in its bin's middle
+        "from": first,
+        "to": first + step * len(starts),
         "x_label": "hour (UTC)" if width < timedelta(days=1) else "day (UTC)",
         "y_label": y_label,
         "unit": unit,
