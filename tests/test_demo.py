@@ -51,7 +51,7 @@ def _the_dashboard_shows_the_demo(folder):
     orders_page = client.get(f"/runs/{orders['run_id']}")
     answer = client.post("/api/query", json={"sql": "SELECT count(*) FROM gold.daily_sales"})
 
-    assert overview.text.count('<svg class="chart"') == 4
+    assert overview.text.count("<figure data-chart>") == 4
     assert len(runs) == 9
     assert "the gzip stream is cut short" in failed_page.text
     assert "Quarantined rows" in orders_page.text and "quantity:min" in orders_page.text

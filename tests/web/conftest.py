@@ -60,3 +60,11 @@ def shared_lake(tmp_path_factory):
 
 def as_role(tokens: dict[str, str], role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens[role]}"}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test of the session (~1 s to start)."""
+    from tests.web.browser import launch
+
+    yield from launch()

@@ -1,51 +1,10 @@
-"""Small bar charts as inline SVG, drawn on the server: no JavaScript, nothing downloaded."""
+"""The run's workflow as inline SVG, drawn on the server, like the Step Functions console
+(time series are drawn by static/charts.js with uPlot: see web.timeline)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
-
-COLORS = {"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "RUNNING": "#1565c0", "value": "#546e7a"}
-
-
-def bars(
-    labels: Sequence[str],
-    series: dict[str, Sequence[float]],
-    *,
-    title: str,
-    unit: str = "",
-    width: int = 420,
-    height: int = 140,
-) -> str:
-    """Stacked bars, one per label; each series a color (COLORS by name, else grey)."""
-    totals = [sum(s[i] for s in series.values()) for i in range(len(labels))]
-    top = max(totals, default=0) or 1
-    slot = width / max(len(labels), 1)
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height + 34}" role="img" '
-        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
-    ]
-    for i, label in enumerate(labels):
-        y = float(height)
-        for name, values in series.items():
-            h = values[i] / top * height
-            if h <= 0:
-                continue
-            y -= h
-            parts.append(
-                f'<rect x="{i * slot + 2:.1f}" y="{y:.1f}" width="{slot - 4:.1f}" '
-                f'height="{h:.1f}" fill="{COLORS.get(name, COLORS["value"])}">'
-                f"<title>{escape(label)} {escape(name)}: {values[i]:g}{unit}</title></rect>"
-            )
-        if len(labels) <= 16 or i % 2 == 0:
-            parts.append(
-                f'<text x="{i * slot + slot / 2:.1f}" y="{height + 14}" font-size="9" '
-                f'text-anchor="middle">{escape(label[-5:])}</text>'
-            )
-    parts.append(
-        f'<text x="0" y="{height + 30}" font-size="10">max {top:g}{escape(unit)}</text></svg>'
-    )
-    return "".join(parts)
 
 
 def workflow(states: Sequence[tuple[str, str, str]]) -> str:

@@ -26,6 +26,9 @@ def run_view(run: RunRecord, user: User) -> dict[str, Any]:
     crawl = run.outputs.get("Crawl", {})
     data["tables"] = run.outputs.get("Load", {}).get("tables", {})
     data["drift"] = crawl.get("drift")
+    data["outcome"] = run.outcome  # WARN: SUCCEEDED with warnings
+    known = [run.rows_loaded, run.rows_silver, run.rows_in]
+    data["rows_so_far"] = next((n for n in known if n is not None), None)
     if not user.sees("landing"):
         data["file_hash"] = None  # a content hash tells whether two files are the same
     return data
