@@ -28,6 +28,7 @@ from medalist.redact import redactor_for
 from medalist.runlog import Status
 from medalist.web import charts, views
 from medalist.web.redaction import USER, Redacting
+from medalist.web.upload import router as upload_router
 from medalist.wiring import open_ports
 from medalist.workflow.context import Ports
 from medalist.workflow.definition import INGEST
@@ -315,6 +316,8 @@ def create_app(pipeline: Pipeline, ports: Ports | None = None) -> FastAPI:
         return response
 
     # -- API -----------------------------------------------------------------------------------
+
+    app.include_router(upload_router(pipeline, ports, users))
 
     @app.get("/api/overview", responses=READ)
     def api_overview(s: Auth) -> dict[str, Any]:
