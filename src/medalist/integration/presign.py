@@ -65,8 +65,19 @@ def presign(
             fix="Let clients use the dashboard's PUT /api/landing/<dataset>/<name>, or "
             "medalist land (docs/integration.md).",
         )
+    import boto3
+    from botocore.config import Config
+
+    aws = storage.target
+    # SigV4 (boto3 may presign with SigV2, which signs no header and outlives 7 days)
+    s3 = boto3.session.Session().client(
+        "s3",
+        region_name=aws.region,
+        endpoint_url=aws.endpoint_url,
+        config=Config(signature_version="s3v4"),
+    )
     root = storage.roots["landing"]
-    url = storage.s3.generate_presigned_url(
+    url = s3.generate_presigned_url(
         "put_object",
         Params={"Bucket": root.bucket, "Key": root.key(target), "IfNoneMatch": "*"},
         ExpiresIn=seconds,
