@@ -159,3 +159,26 @@ def aws_endpoint() -> Iterator[str]:
     use_fake_credentials()
     with moto_server() as url:
         yield url
+
+
+@pytest.fixture
+def make_lake(make_project: Callable[..., Any], request: pytest.FixtureRequest) -> Any:
+    """make_lake(kind, **config): a project on a local lake, or on a fresh lake on the local S3
+    endpoint (tests/integration/lakes.py), written and read through the Storage port alike."""
+    from tests.integration.lakes import Lake
+
+    def make(kind: str, **overrides: Any) -> Lake:
+        if kind == "s3":
+            from tests.aws.lake import s3_lake_config
+
+            endpoint = request.getfixturevalue("aws_endpoint")
+            overrides = {**s3_lake_config(endpoint, "prefix"), **overrides}
+        return Lake(kind, make_project(**overrides))
+
+    return make
+
+
+@pytest.fixture
+def s3_lake(make_lake: Callable[..., Any]) -> Any:
+    """The default project (dataset orders) on a fresh lake on the local S3 endpoint."""
+    return make_lake("s3")

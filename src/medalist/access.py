@@ -36,6 +36,18 @@ class User:
                 fix="Ask an admin for a role that includes it (access.roles in pipeline.yaml).",
             )
 
+    def may_upload(self, dataset: str) -> bool:
+        return self.role.may_upload(dataset)
+
+    def require_upload(self, dataset: str) -> None:
+        """Refused unless the role may write landing/<dataset>/ (its `upload:` list)."""
+        if not self.may_upload(dataset):
+            raise Refused(
+                f"role {self.role_name} may not upload to dataset {dataset}",
+                fix="Ask an admin for a role whose upload: lists it (access.roles in "
+                "pipeline.yaml).",
+            )
+
 
 @dataclass(frozen=True)
 class Session:

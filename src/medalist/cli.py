@@ -572,9 +572,13 @@ def land(
         Path | None, typer.Option(help="--watch: what was sent (default DIR/.medalist-sent.jsonl).")
     ] = None,
     once: Annotated[bool, typer.Option(help="--watch: one scan, then exit.")] = False,
+    presign: Annotated[
+        bool, typer.Option(help="Print a time-limited upload URL per file name (lake on S3).")
+    ] = False,
+    expires: Annotated[int, typer.Option(help="--presign: seconds the URL lives.")] = 3600,
 ) -> None:
     """Send files into landing/<dataset>/: streamed, published whole, each content once."""
-    from medalist.integration.cli import run_land, run_watch
+    from medalist.integration.cli import run_land, run_presign, run_watch
 
     with _errors():
         pipeline = _load(config)
@@ -584,7 +588,9 @@ def land(
                 fix="e.g. medalist land data/*.csv --dataset orders",
             )
         ports = open_ports(pipeline)
-        if watch is not None:
+        if presign:
+            code = run_presign(pipeline, ports, paths or [], dataset, expires, out)
+        elif watch is not None:
             code = run_watch(pipeline, ports, watch, dataset, check, state, once, out)
         else:
             code = run_land(pipeline, ports, paths or [], dataset, check, out, err)

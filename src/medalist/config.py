@@ -473,17 +473,26 @@ class RoleSpec(Strict):
         description="Zones its queries and pages may read, or all."
     )
     operate: bool = Field(False, description="May retry runs from the dashboard.")
+    upload: list[str] | Literal["all"] = Field(
+        default_factory=list,
+        description="Datasets whose landing it may write: the upload API, presigned upload "
+        "URLs, its IAM role's landing prefixes; or all.",
+    )
 
     @property
     def zone_set(self) -> frozenset[str]:
         return frozenset(ALL_ZONES if self.zones == "all" else self.zones)
+
+    def may_upload(self, dataset: str) -> bool:
+        """Whether it may write landing/<dataset>/ (uploads only: no reading)."""
+        return self.upload == "all" or dataset in self.upload
 
 
 def _default_roles() -> dict[str, RoleSpec]:
     return {
         "analyst": RoleSpec.model_validate({"zones": ["gold"]}),
         "engineer": RoleSpec.model_validate({"zones": list(ALL_ZONES), "operate": True}),
-        "admin": RoleSpec.model_validate({"zones": "all", "operate": True}),
+        "admin": RoleSpec.model_validate({"zones": "all", "operate": True, "upload": "all"}),
     }
 
 
@@ -491,6 +500,9 @@ class AccessSpec(Strict):
     roles: dict[str, RoleSpec] = Field(
         default_factory=_default_roles,
         description="Roles by name (default analyst/engineer/admin).",
+    )
+    max_upload_bytes: int = Field(
+        1 << 30, ge=1, description="Largest file the upload API takes (default 1 GiB)."
     )
 
 
@@ -679,6 +691,19 @@ class Pipeline(Strict):
         if value is not None:
             parse_glue(value)
         return value
+
+    @model_validator(mode="after")
+    def _uploads(self) -> Pipeline:
+        """A role's `upload:` names declared datasets."""
+        for name, role in self.access.roles.items():
+            wanted = [] if role.upload == "all" else role.upload
+            unknown = [d for d in wanted if d not in self.datasets]
+            if unknown:
+                raise ValueError(
+                    f"access.roles.{name}.upload: no dataset {', '.join(map(repr, unknown))}; "
+                    f"declared: {', '.join(self.datasets) or 'none'}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _places(self) -> Pipeline:

@@ -56,6 +56,7 @@ VARIANTS = {
                 "roles": {
                     "auditor": {"zones": ["quarantine", "landing"]},
                     "ops_team": {"zones": [], "operate": True},
+                    "client": {"zones": [], "upload": ["orders"]},
                 }
             },
             trigger={"mode": "both", "schedule": "30 6 * * 1-5", "timezone": "Europe/Paris"},
@@ -117,6 +118,33 @@ def test_each_access_role_reads_only_its_zones_as_the_dashboard_does() -> None:
     assert any(s["Action"] == ["states:StartExecution"] for s in ops["Statement"])
     default = template(pipeline())["Resources"]
     assert _readable_buckets(default["AnalystAccessRole"]) == {"GoldBucket"}
+
+
+def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+def test_an_uploader_role_may_write_its_datasets_landing_prefix_only() -> None:
+    roles = {"client": {"zones": [], "upload": ["orders"]}}
+    shop = {"source": "stores/*.csv", "columns": {"id": {"type": "bigint"}}}
+    datasets = {**pipeline().model_dump()["datasets"], "stores": shop}
+    for source, prefix in [
+        (pipeline(access={"roles": roles}, datasets=datasets), ""),
+        (pipeline(**AWS_KEYS, access={"roles": roles}, datasets=datasets), "shop/"),
+    ]:
+        (statement,) = _statements(template(source)["Resources"]["ClientAccessRole"])
+        assert statement["Action"] == [
+            "s3:PutObject",
+            "s3:AbortMultipartUpload",
+            "s3:ListMultipartUploadParts",
+        ]
+        assert statement["Resource"] == [{"Fn::Sub": "${LandingBucket.Arn}/" + prefix + "orders/*"}]
+    admin = _statements(template(pipeline(datasets=datasets))["Resources"]["AdminAccessRole"])
+    (uploads,) = [s for s in admin if s.get("Sid") == "UploadToItsLanding"]
+    assert [r["Fn::Sub"] for r in uploads["Resource"]] == [
+        "${LandingBucket.Arn}/orders/*",
+        "${LandingBucket.Arn}/stores/*",
+    ]
 
 
 def test_the_state_machine_is_the_generated_workflow_with_its_substitutions() -> None:

@@ -7,6 +7,7 @@ from medalist.config import Pipeline
 from medalist.deploy.asl import Compute
 from medalist.deploy.cfn import ZONES, Json, arn, logical, ref, sub, zone_objects
 from medalist.deploy.compute import FUNCTIONS
+from medalist.locations import parse_s3
 
 
 def athena() -> Json:
@@ -33,63 +34,18 @@ def athena() -> Json:
 
 def access_roles(pipeline: Pipeline) -> Json:
     """One IAM role per role of pipeline.yaml: the zones it may read (the dashboard's rule),
-    through Athena in the workgroup; operators may also start executions."""
+    through Athena in the workgroup; operators may also start executions; uploaders may write
+    their datasets' landing prefixes (its `upload:` list, as the upload API allows)."""
     resources: Json = {}
     for name, role in pipeline.access.roles.items():
         zones = tuple(z for z in ZONES if z in role.zone_set)
-        statements: list[Json] = [
-            {
-                "Effect": "Allow",
-                "Action": [
-                    "athena:StartQueryExecution",
-                    "athena:GetQueryExecution",
-                    "athena:GetQueryResults",
-                    "athena:StopQueryExecution",
-                    "athena:GetWorkGroup",
-                ],
-                "Resource": sub(
-                    "arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:"
-                    "workgroup/${Workgroup}"
-                ),
-            },
-            {
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": {"Fn::Sub": "${AthenaBucket.Arn}/results/*"},
-            },
-        ]
-        if zones:
-            statements += [
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-                    "Resource": [arn(f"{logical(z)}Bucket") for z in zones] + [arn("AthenaBucket")],
-                },
-                {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": zone_objects(zones)},
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "glue:GetDatabase",
-                        "glue:GetTable",
-                        "glue:GetTables",
-                        "glue:GetPartitions",
-                    ],
-                    "Resource": [
-                        sub("arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog"),
-                        sub(
-                            "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:"
-                            "database/${Catalog}"
-                        ),
-                        *[
-                            sub(
-                                "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:"
-                                "table/${Catalog}/" + zone + "_*"
-                            )
-                            for zone in zones
-                        ],
-                    ],
-                },
-            ]
+        statements: list[Json] = []
+        if zones:  # a role that reads no zone has nothing to query
+            statements += _athena()
+            statements += _reads(zones)
+        uploads = [d for d in pipeline.datasets if role.may_upload(d)]
+        if uploads:
+            statements.append(upload_statement(pipeline, uploads))
         if role.operate:
             statements.append(
                 {
@@ -98,11 +54,14 @@ def access_roles(pipeline: Pipeline) -> Json:
                     "Resource": ref("Workflow"),
                 }
             )
+        does = f"reads {', '.join(zones) or 'no zone'}"
+        if uploads:
+            which = ",".join(uploads) if len(uploads) <= 5 else f"{len(uploads)} datasets"
+            does += f"; uploads to landing/{{{which}}}/"
         resources[f"{logical(name)}AccessRole"] = {
             "Type": "AWS::IAM::Role",
             "Properties": {
-                "Description": f"medalist role {name}: reads "
-                f"{', '.join(zones) or 'no zone'} (pipeline.yaml access.roles)",
+                "Description": f"medalist role {name}: {does} (pipeline.yaml access.roles)",
                 "AssumeRolePolicyDocument": {
                     "Version": "2012-10-17",
                     "Statement": [
@@ -120,10 +79,86 @@ def access_roles(pipeline: Pipeline) -> Json:
                         "PolicyName": f"medalist-{name}",
                         "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
                     }
-                ],
+                ]
+                if statements
+                else [],
             },
         }
     return resources
+
+
+def upload_statement(pipeline: Pipeline, datasets: list[str]) -> Json:
+    """Write, and nothing else, under landing/<dataset>/ of each dataset (what the upload API
+    allows the same role): PutObject also covers a multipart upload's parts. No read, no list,
+    no delete, no staging prefix."""
+    prefix = ""
+    if pipeline.zones is not None:  # the landing bucket named in pipeline.yaml, its prefix
+        root = parse_s3(pipeline.zone_url("landing"))
+        prefix = f"{root.prefix}/" if root.prefix else ""
+    return {
+        "Sid": "UploadToItsLanding",
+        "Effect": "Allow",
+        "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+        "Resource": [sub("${LandingBucket.Arn}/" + f"{prefix}{d}/*") for d in datasets],
+    }
+
+
+def _athena() -> list[Json]:
+    return [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "athena:StartQueryExecution",
+                "athena:GetQueryExecution",
+                "athena:GetQueryResults",
+                "athena:StopQueryExecution",
+                "athena:GetWorkGroup",
+            ],
+            "Resource": sub(
+                "arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:"
+                "workgroup/${Workgroup}"
+            ),
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": {"Fn::Sub": "${AthenaBucket.Arn}/results/*"},
+        },
+    ]
+
+
+def _reads(zones: tuple[str, ...]) -> list[Json]:
+    return [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": [arn(f"{logical(z)}Bucket") for z in zones] + [arn("AthenaBucket")],
+        },
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": zone_objects(zones)},
+        {
+            "Effect": "Allow",
+            "Action": [
+                "glue:GetDatabase",
+                "glue:GetTable",
+                "glue:GetTables",
+                "glue:GetPartitions",
+            ],
+            "Resource": [
+                sub("arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog"),
+                sub(
+                    "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:"
+                    "database/${Catalog}"
+                ),
+                *[
+                    sub(
+                        "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:"
+                        "table/${Catalog}/" + zone + "_*"
+                    )
+                    for zone in zones
+                ],
+            ],
+        },
+    ]
 
 
 def alarms(compute: Compute) -> Json:

@@ -24,6 +24,7 @@ from medalist.config import Pipeline
 from medalist.errors import ConfigError
 from medalist.integration.extract import extract, summary
 from medalist.integration.land import Landed, Outcome, land
+from medalist.integration.presign import presign
 from medalist.integration.watch import watch
 from medalist.runlog import Status
 from medalist.workflow.context import Ports
@@ -103,6 +104,21 @@ def run_land(
     if not results:
         out.print("No files to land.")
     return 1 if any(d.outcome == Outcome.REFUSED for d in results) else 0
+
+
+def run_presign(
+    pipeline: Pipeline, ports: Ports, paths: list[Path], dataset: str, seconds: int, out: Console
+) -> int:
+    """One upload URL per file name (a local file's name, or just a name), with its curl line."""
+    for path in paths:
+        signed = presign(pipeline, ports.storage, dataset, path.name, seconds)
+        out.print(
+            f"landing/{signed.path}: PUT until {signed.expires_at:%Y-%m-%d %H:%M:%S %Z}",
+            soft_wrap=True,
+        )
+        out.print(signed.url, soft_wrap=True, highlight=False, markup=False)
+        out.print(signed.curl(str(path)), soft_wrap=True, highlight=False, markup=False)
+    return 0
 
 
 def run_watch(

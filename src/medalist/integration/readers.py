@@ -7,7 +7,10 @@ table's size. The only SQL we write is the query: identifiers and the cursor lit
 
 from __future__ import annotations
 
+import queue
 import socket
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,6 +20,7 @@ from medalist.errors import TerminalError, TransientError
 from medalist.integration.mark import Mark
 
 BATCH_ROWS = 65_536
+AHEAD = 4  # batches read ahead of the writer: ~4 x 65,536 rows in memory at most
 
 
 @dataclass(frozen=True)
@@ -81,14 +85,56 @@ class SourceDb:
         except OSError as exc:
             raise source_error(exc, self.shown) from None
 
-    def stream(self, sql: str, batch_rows: int = BATCH_ROWS) -> pa.RecordBatchReader:
+    def stream(self, sql: str, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         import connectorx as cx
 
         self.reachable()
         try:
-            return cx.read_sql(self.cx_url, sql, return_type="arrow_stream", batch_size=batch_rows)
+            reader = cx.read_sql(
+                self.cx_url, sql, return_type="arrow_stream", batch_size=batch_rows
+            )
         except Exception as exc:  # connectorx raises RuntimeError/bare Exception with the text
             raise source_error(exc, self.shown, urlsplit(self.url).password) from None
+        return read_ahead(reader)
+
+
+def read_ahead(reader: Iterable[pa.RecordBatch], depth: int = AHEAD) -> Iterator[pa.RecordBatch]:
+    """The reader's batches, read by a thread up to `depth` batches ahead of the caller: while
+    the caller writes a batch, the next ones keep coming off the socket, so the database never
+    waits for us with a full send buffer (reading and writing in turn was 1.56x the psql floor;
+    see docs/integration.md). An error of the reader reaches the caller at that batch; a caller
+    that stops early stops the thread."""
+    batches: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: pa.RecordBatch | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def pump() -> None:
+        try:
+            for batch in reader:
+                if not offer(batch):
+                    return
+            offer(None)
+        except BaseException as exc:  # handed to the caller, raised there
+            offer(exc)
+
+    thread = threading.Thread(target=pump, name="extract-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := batches.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def source_error(exc: BaseException, where: str, secret: str | None = None) -> Exception:

@@ -3,7 +3,8 @@
 
 A Storage adapter that can stream better itself (S3 multipart uploads with its own client and
 endpoint) offers `open_staged`, an optional ability like the port's other `Supports*`; any other
-adapter is written through its staging URL: a local path, or an fsspec URL (s3://…).
+adapter is written through its staging URL: a local path, or an fsspec URL (s3://… through the
+S3 adapter's own endpoint and region, as the engine reads it).
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ def open_staged(storage: Storage, zone: Zone, path: str, token: str) -> IO[bytes
     url = storage.staging_url(zone, path, token)
     if "://" not in url:
         return open(url, "wb")
+    target = getattr(storage, "target", None)  # the S3 adapter's endpoint, region, credentials
+    if url.startswith("s3://") and target is not None:
+        from medalist.storage.s3 import s3_filesystem
+
+        # s3fs sends a multipart upload, a part per block: bounded memory at any size.
+        return cast(IO[bytes], s3_filesystem(target).open(url, "wb"))
     import fsspec  # comes with s3fs, the [aws] extra; only needed for a remote lake
 
     return cast(IO[bytes], fsspec.open(url, "wb").open())

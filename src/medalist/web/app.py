@@ -28,6 +28,7 @@ from medalist.web.context import Dashboard
 from medalist.web.pages import datasets, login, overview, query, run, runs
 from medalist.web.redaction import Redacting
 from medalist.web.refusals import STATUS, status_of
+from medalist.web.upload import router as upload_router
 from medalist.wiring import open_ports
 from medalist.workflow.context import Ports
 
@@ -52,6 +53,7 @@ def create_app(pipeline: Pipeline, ports: Ports | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     refusals.install(app)
     app.include_router(api.router)
+    app.include_router(upload_router(pipeline, the_ports, app.state.dashboard.users))
     for pages in (login, overview, runs, run, datasets, query):
         app.include_router(pages.router)
     return app

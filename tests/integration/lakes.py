@@ -1,0 +1,69 @@
+"""A project on a local lake or on a lake on the local S3 endpoint, seen through the Storage
+port alike: what the integration tests need to run once per kind of lake."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import duckdb
+
+from medalist.config import Pipeline
+from medalist.controller import Outcome, run_pipeline
+from medalist.storage.s3 import s3_filesystem
+from medalist.wiring import open_ports
+from medalist.workflow.context import Ports
+from tests.conftest import Project
+
+LAKES = ["local", "s3"]
+
+
+class Lake:
+    """A project whose lake is `kind` (local or s3)."""
+
+    def __init__(self, kind: str, project: Project) -> None:
+        self.kind = kind
+        self.project = project
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        return self.project.pipeline
+
+    @cached_property
+    def ports(self) -> Ports:
+        return open_ports(self.pipeline)
+
+    def put(self, path: str, content: str | bytes) -> None:
+        """A file in landing, as a client would have put it there."""
+        data = content.encode() if isinstance(content, str) else content
+        if self.kind == "local":
+            self.project.land(path, data)
+            return
+        bucket, _, key = (
+            self.ports.storage.url("landing", path).removeprefix("s3://").partition("/")
+        )
+        self.ports.storage.s3.put_object(Bucket=bucket, Key=key, Body=data)  # type: ignore[attr-defined]
+
+    def names(self, dataset: str) -> list[str]:
+        """Files in landing/<dataset>/ (published ones: no staged object)."""
+        return [f.path for f in self.ports.storage.find("landing", f"{dataset}/*")]
+
+    def read(self, path: str) -> bytes:
+        return self.ports.storage.head("landing", path, 1 << 30)
+
+    def rows(self, dataset: str, sql: str = "SELECT * FROM files") -> dict[str, list[Any]]:
+        """Rows of each landed Parquet file of the dataset (`files` in the query), by name."""
+        con = duckdb.connect()
+        if self.kind == "s3":
+            con.register_filesystem(s3_filesystem(self.pipeline.aws_target))
+        found = {}
+        for name in self.names(dataset):
+            if name.endswith(".parquet"):
+                url = self.ports.storage.url("landing", name)
+                con.execute(f"CREATE OR REPLACE VIEW files AS SELECT * FROM read_parquet('{url}')")
+                found[name.split("/")[-1]] = con.sql(sql).fetchall()
+        con.close()
+        return found
+
+    def run(self) -> Outcome:
+        return run_pipeline(self.pipeline, self.ports)
