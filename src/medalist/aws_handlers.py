@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medalist import serverless
 from medalist.config import Pipeline, load_pipeline, resolve_config_path
 from medalist.leases import LeaseExpiry
 from medalist.runlog import RunRecord
-from medalist.workflow.context import Ports
+
+if TYPE_CHECKING:  # the controller imports nothing of the engine (decision 0035)
+    from medalist.workflow.context import Ports
 
 
 def _loaded() -> tuple[Pipeline, Ports]:
