@@ -125,6 +125,59 @@ def estimate(
 
 
 @aws_app.command()
+def package(
+    config: ConfigOption = None,
+    compute: ComputeOption = "glue",
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for the artifacts.")
+    ] = Path("dist/aws"),
+    arch: Annotated[str, typer.Option(help="Lambda architecture: x86_64 or arm64.")] = "x86_64",
+    wheelhouse: Annotated[
+        Path | None,
+        typer.Option(help="Take every wheel from this folder (nothing is downloaded)."),
+    ] = None,
+) -> None:
+    """The deployment artifacts, reproducible (same wheels and pipeline.yaml: the same bytes):
+    the functions' zip, the Glue job script and its wheels, or the state function's image.
+    Prints their sizes and checks them against Lambda's limits."""
+    from rich.table import Table
+
+    from medalist.cli import _errors, _load, err, out
+    from medalist.config import resolve_config_path
+    from medalist.deploy.package import MB, over_limit
+    from medalist.deploy.package import package as build
+
+    with _errors():
+        _load(config)  # a pipeline.yaml that does not validate is not packaged
+        done = build(
+            resolve_config_path(config), output, _compute(compute), arch, wheelhouse, err.print
+        )
+        problems = over_limit(done)
+    table = Table(title=f"{output}: {compute} compute, {arch}")
+    for column in ("artifact", "used by", "MB", "MB unzipped", "limit", "fits"):
+        table.add_column(column, justify="left" if column in ("artifact", "used by") else "right")
+    for a in done.artifacts:
+        table.add_row(
+            a.name,
+            a.used_by,
+            f"{a.bytes / MB:,.1f}",
+            f"{a.unzipped / MB:,.1f}" if a.unzipped else "",
+            f"{a.limit / MB:,.0f}" if a.limit else "",
+            ("yes" if a.fits else "NO") if a.limit else "",
+        )
+    out.print(table)
+    for step in done.next_steps:
+        out.print(f"  {step}")
+    with _errors():
+        if problems:
+            raise ConfigError(
+                "; ".join(problems),
+                fix="Use --compute lambda (the state function becomes a container image), "
+                "or glue; only the controller and finish functions ship as a zip.",
+            )
+
+
+@aws_app.command()
 def deploy(
     stack: Annotated[str, typer.Option(help="CloudFormation stack name, e.g. shop-prod.")],
     artifact_bucket: Annotated[
@@ -134,7 +187,6 @@ def deploy(
         Path, typer.Option(help="Folder of artifacts built by `medalist aws package`.")
     ] = Path("dist/aws"),
     config: ConfigOption = None,
-    compute: ComputeOption = "glue",
     prefix: Annotated[str, typer.Option(help="Key prefix of the artifacts.")] = "medalist/",
     parameter: Annotated[
         list[str] | None,
@@ -144,26 +196,38 @@ def deploy(
     endpoint_url: Annotated[str | None, typer.Option(help="A local AWS endpoint.")] = None,
 ) -> None:
     """Upload the artifacts, create or update the stack through a change set, follow it with
-    progress, and print its outputs (bucket names, topic, dashboard URLs)."""
+    progress, and print its outputs (bucket names, topic, dashboard URLs). The compute is the
+    one the artifacts were packaged for."""
     from medalist.aws import AwsTarget
     from medalist.cli import _errors, _load, err, out
     from medalist.deploy.cfn import to_yaml
+    from medalist.deploy.package import read_manifest
     from medalist.deploy.stack import deploy as run_deploy
     from medalist.deploy.stack import upload
     from medalist.deploy.template import template as build
 
     with _errors():
         pipeline = _load(config)
+        manifest = read_manifest(artifacts)
+        compute = _compute(str(manifest["compute"]))
         values = {"ArtifactBucket": artifact_bucket, "ArtifactPrefix": prefix}
+        values |= dict(manifest["parameters"])  # type: ignore[call-overload]
         for item in parameter or []:
             key, sep, value = item.partition("=")
             if not sep:
                 raise ConfigError(f"--parameter {item!r} is not KEY=VALUE")
             values[key] = value
+        if compute == "lambda" and not values.get("StateImageUri"):
+            raise ConfigError(
+                "the state function's image is not named",
+                fix="Build and push it as `medalist aws package` printed, then pass "
+                "-p StateImageUri=ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG",
+            )
         target = AwsTarget(region, endpoint_url)
-        keys = upload(target, artifact_bucket, prefix, artifacts)
+        files = [str(name) for name in manifest["upload"]]  # type: ignore[attr-defined]
+        keys = upload(target, artifact_bucket, prefix, artifacts, files)
         err.print(f"Uploaded {len(keys)} artifacts to s3://{artifact_bucket}/{prefix}")
-        body = to_yaml(build(pipeline, _compute(compute)))
+        body = to_yaml(build(pipeline, compute))
         done = run_deploy(target, stack, body, values, progress=err.print)
     out.print(f"{done.stack}: {done.status} ({done.changes} changes)")
     for key, value in sorted(done.outputs.items()):
