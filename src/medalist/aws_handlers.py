@@ -29,7 +29,9 @@ def _loaded() -> tuple[Pipeline, Ports]:
 def _load(config: str | None) -> tuple[Pipeline, Ports]:
     from medalist.wiring import open_ports
 
-    pipeline = load_pipeline(resolve_config_path(config))
+    # Validated whole by `medalist aws package`, which shipped exactly this file: the checks
+    # that need DuckDB and sqlglot are not run again in the slim functions (decision 0035).
+    pipeline = load_pipeline(resolve_config_path(config), cross_checks=False)
     ports = open_ports(pipeline)
     ports.liveness = LeaseExpiry()  # hostnames and PIDs mean nothing across Lambda sandboxes
     return pipeline, ports

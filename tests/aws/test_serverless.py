@@ -245,3 +245,95 @@ def test_glue_compute_runs_each_state_through_the_job_script(
     assert message["attributes"]["status"]["StringValue"] == "SUCCEEDED"
     assert ports.runlog.get(run.run_id).status == Status.SUCCEEDED
     assert ports.runlog.live_runs("orders") == {run.run_id}
+
+
+# The functions' zip (medalist aws package) holds medalist, the standard library and SLIM;
+# Lambda's runtime adds boto3. Both functions run here with nothing else importable.
+SLIM_RUN = """
+import importlib.abc, importlib.machinery, json, sys
+allowed = set(json.loads(sys.argv[1]))
+
+class OnlyThePackage(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top in allowed or top in sys.stdlib_module_names:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and "-packages" in str(spec.origin or spec.submodule_search_locations):
+            raise ImportError(f"{top} is not in the functions zip")
+        return None
+
+sys.meta_path.insert(0, OnlyThePackage())
+from medalist import aws_handlers, serverless
+
+print(json.dumps(aws_handlers.controller(json.loads(sys.argv[2]), None)))
+pipeline, ports = aws_handlers._loaded()
+(lost,) = serverless.claim_and_start(pipeline, ports, lambda run, name: True, None).runs
+caught = {"Error": "States.Timeout", "Cause": "Task timed out after 900 seconds"}
+finished = aws_handlers.finish({"run_id": lost.run_id, "status": "FAILED", "error": caught}, None)
+print(json.dumps({"run_id": lost.run_id, "subject": finished["subject"]}))
+print(json.dumps(sorted(m for m in sys.modules if m.partition(".")[0] not in allowed)))
+"""
+
+
+def _shipped_modules() -> list[str]:
+    """Top-level modules of the zip's distributions and of what Lambda's runtime provides."""
+    from importlib.metadata import packages_distributions, requires
+
+    from packaging.requirements import Requirement
+
+    from medalist.deploy.package import PROVIDED, SLIM
+
+    names, todo = set(), [*SLIM, *PROVIDED]
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in names:
+            continue
+        names.add(name)
+        for line in requires(name) or []:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    tops = packages_distributions()
+    found = {"medalist"}
+    for top, dists in tops.items():
+        if any(d.lower().replace("_", "-") in names for d in dists):
+            found.add(top)
+    return sorted(found)
+
+
+def test_the_controller_and_finish_functions_need_nothing_but_the_slim_zip(
+    deployment: Deployment,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    event = {"Records": [{"body": m["Body"]} for m in deployment.land("orders/a.csv", GOOD)]}
+    deployment("s3").put_object(  # landed, but its event was lost: the finish below records it
+        Bucket=deployment.bucket, Key="shop/landing/orders/b.csv", Body=GOOD.encode()
+    )
+    quick = deployment("stepfunctions").create_state_machine(  # the run itself is tested above
+        name=unique("quick"),
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/medalist",
+    )["stateMachineArn"]
+    env = os.environ | {
+        "MEDALIST_CONFIG": str(deployment.config),
+        "MEDALIST_STATE_MACHINE": quick,
+        "MEDALIST_ALERT_TOPIC": deployment.topic,
+    }
+    ran = subprocess.run(
+        [sys.executable, "-c", SLIM_RUN, json.dumps(_shipped_modules()), json.dumps(event)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    started, lost, imported = (json.loads(line) for line in ran.stdout.splitlines()[-3:])
+    executions = deployment("stepfunctions").list_executions(stateMachineArn=quick)
+    assert [e["name"] for e in executions["executions"]] == started["started"]
+    run = open_ports(deployment.pipeline).runlog.get(lost["run_id"])
+    assert run.status == Status.FAILED and run.file == "orders/b.csv"
+    assert run.error is not None and "States.Timeout" in run.error["message"]
+    assert not {"duckdb", "pyarrow", "numpy", "psycopg", "sqlglot"} & {
+        m.partition(".")[0] for m in imported
+    }, imported
