@@ -337,3 +337,53 @@ def test_the_controller_and_finish_functions_need_nothing_but_the_slim_zip(
     assert not {"duckdb", "pyarrow", "numpy", "psycopg", "sqlglot"} & {
         m.partition(".")[0] for m in imported
     }, imported
+
+
+def test_status_shows_each_run_beside_its_execution(deployment: Deployment) -> None:
+    """Three runs in three conditions, no engine needed: one recorded FAILED by its execution,
+    one whose execution was aborted while the run log still says RUNNING (the sweep's case),
+    one claimed whose execution never started (its event lost after the claim)."""
+    from typer.testing import CliRunner
+
+    from medalist import serverless
+    from medalist.cli import app
+
+    sfn = deployment("stepfunctions")
+    waiting = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 300, "End": True}}}
+    machine = sfn.create_state_machine(
+        name=unique("status"), definition=json.dumps(waiting),
+        roleArn="arn:aws:iam::123456789012:role/medalist",
+    )["stateMachineArn"]  # fmt: skip
+    for name in ("a", "b", "c"):
+        deployment("s3").put_object(
+            Bucket=deployment.bucket, Key=f"shop/landing/orders/{name}.csv", Body=GOOD.encode()
+        )
+    ports = open_ports(deployment.pipeline)
+
+    def start(run: Any, name: str) -> bool:
+        if run.file != "orders/c.csv":
+            sfn.start_execution(stateMachineArn=machine, name=name)
+        return True
+
+    runs = {
+        r.file: r.run_id
+        for r in serverless.claim_and_start(deployment.pipeline, ports, start, None).runs
+    }
+    failed, aborted, lost = (runs[f"orders/{n}.csv"] for n in ("a", "b", "c"))
+    timed_out = {"Error": "States.Timeout", "Cause": "Task timed out"}
+    serverless.finish(deployment.pipeline, ports, failed, "FAILED", timed_out)
+    for run_id in (failed, aborted):
+        sfn.stop_execution(
+            executionArn=f"{machine.replace(':stateMachine:', ':execution:')}:{run_id}"
+        )
+
+    result = CliRunner().invoke(
+        app,
+        ["aws", "status", "-c", str(deployment.config), "--state-machine", machine],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
+    assert "FAILED" in rows[failed] and "ABORTED" in rows[failed]
+    assert "RUNNING" in rows[aborted] and "the daily sweep resumes the run" in rows[aborted]
+    assert "none" in rows[lost] and "claimed, no execution" in rows[lost]

@@ -235,6 +235,48 @@ def deploy(
 
 
 @aws_app.command()
+def status(
+    config: ConfigOption = None,
+    stack: Annotated[str | None, typer.Option(help="The deployed stack's name.")] = None,
+    state_machine: Annotated[
+        str | None, typer.Option(help="The state machine's ARN (instead of --stack).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many recent runs.", min=1)] = 20,
+    dataset: Annotated[str | None, typer.Option(help="Only this dataset's runs.")] = None,
+) -> None:
+    """Recent runs of the deployed pipeline: each run from the run log beside its Step
+    Functions execution, and what a disagreement between them means."""
+    from rich.table import Table
+
+    from medalist.cli import _errors, _load, out
+    from medalist.deploy.status import executions, lines, machine_arn
+    from medalist.wiring import open_runlog
+
+    with _errors():
+        pipeline = _load(config)
+        runs = open_runlog(pipeline)[0].list(dataset=dataset, limit=limit)
+        sfn = pipeline.aws_target.client("stepfunctions")
+        arn = machine_arn(sfn, stack, state_machine)
+        found = lines(runs, executions(sfn, arn, limit * 2))
+    table = Table(title=f"{pipeline.name}: the last {len(found)} runs on {arn.split(':')[-1]}")
+    for column in ("run", "dataset", "file", "run log", "state", "started", "execution", "note"):
+        table.add_column(column, overflow="fold")
+    for line in found:
+        run = line.run
+        table.add_row(
+            run.run_id,
+            run.dataset,
+            run.file,
+            run.status.value,
+            run.state or "",
+            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            line.execution_status or "none",
+            line.note,
+        )
+    out.print(table)
+
+
+@aws_app.command()
 def diagram(
     config: ConfigOption = None,
     compute: ComputeOption = "glue",
