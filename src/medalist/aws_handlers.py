@@ -13,6 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from medalist import serverless
+from medalist.aws_logs import log, logged
 from medalist.config import Pipeline, load_pipeline, resolve_config_path
 from medalist.leases import LeaseExpiry
 from medalist.runlog import RunRecord
@@ -54,7 +55,14 @@ def controller(event: dict[str, Any], context: object) -> dict[str, Any]:
         return True
 
     prefix = pipeline.zone_url("landing").split("://", 1)[-1].partition("/")[2]
-    done = serverless.claim_and_start(pipeline, ports, start, serverless.landed_keys(event, prefix))
+    keys = serverless.landed_keys(event, prefix)
+    with logged(state="Controller"):
+        done = serverless.claim_and_start(pipeline, ports, start, keys)
+        log(
+            f"started {len(done.runs)} runs, {len(done.skipped)} files busy",
+            sweep=keys is None,
+            busy=done.skipped,
+        )
     return {
         "started": [r.run_id for r in done.runs],
         "busy": done.skipped,

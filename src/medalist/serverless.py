@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -15,6 +16,7 @@ from urllib.parse import unquote_plus
 
 from ulid import ULID
 
+from medalist.aws_logs import annotate, log, logged, run_metrics, state_metrics
 from medalist.config import Pipeline
 from medalist.controller import Outcome, claims
 from medalist.errors import MedalistError, TerminalError
@@ -93,6 +95,8 @@ def claim_and_start(
             name = f"{run.run_id}-resume-{attempt}-{ULID()}"
         if start(run, name):
             started.runs.append(run)
+            with logged(run_id=run.run_id, dataset=run.dataset, state="Start"):
+                log(f"{'resumed' if resumed else 'claimed'} {run.file}", execution=name)
     started.skipped = outcome.busy
     return started
 
@@ -104,17 +108,24 @@ def run_state(
     state machine's Retry and Catch match (its message keeps the file, row, column and fix)."""
     from medalist.workflow.context import RunContext
 
-    run = ports.runlog.get(run_id)
-    engine = ports.engine()
-    try:
-        result = runner_for(run_id).run_state(
-            RunContext(pipeline, run, ports, engine), state, retry=retry
-        )
-    except MedalistError as err:
-        kind = MedalistTransientError if err.kind == "transient" else MedalistTerminalError
-        raise kind(str(err)) from err
-    finally:
-        engine.close()
+    with logged(run_id=run_id, state=state):
+        run = ports.runlog.get(run_id)
+        annotate(dataset=run.dataset)
+        log(f"{state} of {run.file} started")
+        started = time.monotonic()
+        engine = ports.engine()
+        try:
+            result = runner_for(run_id).run_state(
+                RunContext(pipeline, run, ports, engine), state, retry=retry
+            )
+        except MedalistError as err:
+            log(f"{state} failed: {err}", "ERROR", kind=err.kind)
+            kind = MedalistTransientError if err.kind == "transient" else MedalistTerminalError
+            raise kind(str(err)) from err
+        finally:
+            engine.close()
+            state_metrics(run, state, time.monotonic() - started)
+        log(f"{state} committed", result=result.to_dict())
     return {"run_id": run_id, "state": state, "result": result.to_dict()}
 
 
@@ -130,25 +141,40 @@ def finish(
     its alerts for every channel but those the workflow publishes to itself, and return the
     message NotifySuccess/NotifyFailure publish."""
     from medalist.notify.sns import fit, message_attributes, sns_subject
-    from medalist.workflow.context import RunContext
 
-    run = ports.runlog.get(run_id)
-    if run.status == Status.RUNNING:
-        runner = runner_for(run_id)
-        runner.skip_channels = set(published_by_workflow)
-        err = None
-        if status == Status.FAILED:
-            err = _halt_error(run, error)
-        # Recording an outcome reads no data: no engine, so the finish function ships in the
-        # slim package without DuckDB or Arrow (decision 0035).
-        ctx = RunContext(pipeline, run, ports, cast("Engine", _NoEngine()))
-        run = runner.finish(ctx, Status(status), err)
+    with logged(run_id=run_id, state="Finish"):
+        run = ports.runlog.get(run_id)
+        annotate(dataset=run.dataset)
+        if run.status == Status.RUNNING:
+            run = _record(pipeline, ports, run, status, error, published_by_workflow)
+            log(f"run {run.status.value} in {run.state}", status=run.status.value)
+            run_metrics(run)
     message = run_message(run, pipeline.dashboard_url)
     return {
         "subject": sns_subject(message),
         "body": fit(message, 256 * 1024),
         "attributes": message_attributes(message),
     }
+
+
+def _record(
+    pipeline: Pipeline,
+    ports: Ports,
+    run: RunRecord,
+    status: str,
+    error: dict[str, Any] | None,
+    published_by_workflow: Iterable[str],
+) -> RunRecord:
+    """The outcome through the runner (the local runner's conditional update and alerts)."""
+    from medalist.workflow.context import RunContext
+
+    runner = runner_for(run.run_id)
+    runner.skip_channels = set(published_by_workflow)
+    err = _halt_error(run, error) if status == Status.FAILED else None
+    # Recording an outcome reads no data: no engine, so the finish function ships in the
+    # slim package without DuckDB or Arrow (decision 0035).
+    ctx = RunContext(pipeline, run, ports, cast("Engine", _NoEngine()))
+    return runner.finish(ctx, Status(status), err)
 
 
 class _NoEngine:

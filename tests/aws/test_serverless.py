@@ -29,6 +29,7 @@ from medalist.wiring import open_ports
 from medalist.workflow.definition import INGEST
 from tests.aws.emulator import REGION, unique
 from tests.aws.lake import s3_lake_config
+from tests.aws.test_aws_logs import emf_metrics
 from tests.conftest import DAILY_SALES, HEADER, ORDERS_CONTRACT
 
 GOOD = HEADER + "1,2026-11-24 10:00:00,7,2,9.50,PAID\n2,2026-11-24 11:00:00,8,1,5.00,PAID\n"
@@ -226,7 +227,7 @@ def test_a_failing_transform_records_the_halt_and_publishes_fail(
 
 
 def test_glue_compute_runs_each_state_through_the_job_script(
-    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """moto does not run `.sync` Glue tasks: the job entry point is driven as the job run would,
     one `--run_id --state` invocation per Task, then the finish function."""
@@ -245,6 +246,16 @@ def test_glue_compute_runs_each_state_through_the_job_script(
     assert message["attributes"]["status"]["StringValue"] == "SUCCEEDED"
     assert ports.runlog.get(run.run_id).status == Status.SUCCEEDED
     assert ports.runlog.live_runs("orders") == {run.run_id}
+
+    # What CloudWatch receives: one JSON object a line, each naming run, state and dataset;
+    # the metric lines in Embedded Metric Format.
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert logged and all((e["run_id"], e["dataset"]) == (run.run_id, "orders") for e in logged)
+    assert {e["state"] for e in logged} == {"Start", "Crawl", "Transform", "Load", "Finish"}
+    metrics = [emf_metrics(e) for e in logged if "_aws" in e]
+    assert [m for m in metrics if "StateSeconds" in m] and len(metrics) == 4
+    (outcome,) = [m for m in metrics if "RowsIn" in m]
+    assert (outcome["RowsIn"], outcome["RowsSilver"], outcome["RowsLoaded"]) == (2, 2, 3)
 
 
 # The functions' zip (medalist aws package) holds medalist, the standard library and SLIM;
@@ -266,13 +277,13 @@ class OnlyThePackage(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, OnlyThePackage())
 from medalist import aws_handlers, serverless
 
-print(json.dumps(aws_handlers.controller(json.loads(sys.argv[2]), None)))
+print("RESULT", json.dumps(aws_handlers.controller(json.loads(sys.argv[2]), None)))
 pipeline, ports = aws_handlers._loaded()
 (lost,) = serverless.claim_and_start(pipeline, ports, lambda run, name: True, None).runs
 caught = {"Error": "States.Timeout", "Cause": "Task timed out after 900 seconds"}
 finished = aws_handlers.finish({"run_id": lost.run_id, "status": "FAILED", "error": caught}, None)
-print(json.dumps({"run_id": lost.run_id, "subject": finished["subject"]}))
-print(json.dumps(sorted(m for m in sys.modules if m.partition(".")[0] not in allowed)))
+print("RESULT", json.dumps({"run_id": lost.run_id, "subject": finished["subject"]}))
+print("RESULT", json.dumps(sorted(m for m in sys.modules if m.partition(".")[0] not in allowed)))
 """
 
 
@@ -328,7 +339,12 @@ def test_the_controller_and_finish_functions_need_nothing_but_the_slim_zip(
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr[-3000:]
-    started, lost, imported = (json.loads(line) for line in ran.stdout.splitlines()[-3:])
+    printed = ran.stdout.splitlines()
+    logs = [json.loads(line) for line in printed if not line.startswith("RESULT ")]
+    started, lost, imported = (
+        json.loads(line.removeprefix("RESULT ")) for line in printed if line.startswith("RESULT ")
+    )
+    assert any(entry["state"] == "Finish" for entry in logs)  # the JSON logs, too
     executions = deployment("stepfunctions").list_executions(stateMachineArn=quick)
     assert [e["name"] for e in executions["executions"]] == started["started"]
     run = open_ports(deployment.pipeline).runlog.get(lost["run_id"])
