@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medalist import serverless
+from medalist.aws_logs import log, logged
 from medalist.config import Pipeline, load_pipeline, resolve_config_path
 from medalist.leases import LeaseExpiry
 from medalist.runlog import RunRecord
-from medalist.workflow.context import Ports
+
+if TYPE_CHECKING:  # the controller imports nothing of the engine (decision 0035)
+    from medalist.workflow.context import Ports
 
 
 def _loaded() -> tuple[Pipeline, Ports]:
@@ -27,7 +30,9 @@ def _loaded() -> tuple[Pipeline, Ports]:
 def _load(config: str | None) -> tuple[Pipeline, Ports]:
     from medalist.wiring import open_ports
 
-    pipeline = load_pipeline(resolve_config_path(config))
+    # Validated whole by `medalist aws package`, which shipped exactly this file: the checks
+    # that need DuckDB and sqlglot are not run again in the slim functions (decision 0035).
+    pipeline = load_pipeline(resolve_config_path(config), cross_checks=False)
     ports = open_ports(pipeline)
     ports.liveness = LeaseExpiry()  # hostnames and PIDs mean nothing across Lambda sandboxes
     return pipeline, ports
@@ -50,7 +55,14 @@ def controller(event: dict[str, Any], context: object) -> dict[str, Any]:
         return True
 
     prefix = pipeline.zone_url("landing").split("://", 1)[-1].partition("/")[2]
-    done = serverless.claim_and_start(pipeline, ports, start, serverless.landed_keys(event, prefix))
+    keys = serverless.landed_keys(event, prefix)
+    with logged(state="Controller"):
+        done = serverless.claim_and_start(pipeline, ports, start, keys)
+        log(
+            f"started {len(done.runs)} runs, {len(done.skipped)} files busy",
+            sweep=keys is None,
+            busy=done.skipped,
+        )
     return {
         "started": [r.run_id for r in done.runs],
         "busy": done.skipped,

@@ -1,26 +1,32 @@
 """The controller (the S3-event Lambda in the AWS design): find new files, claim each one
-exactly once, and run the workflow on it."""
+exactly once, and run the workflow on it.
+
+The claiming (`claims`) imports nothing heavy: the deployed controller function ships without
+DuckDB, Arrow or NumPy (decision 0035). The engine and the states are imported only where a
+run is executed.
+"""
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from ulid import ULID
 
 from medalist.attention import Unmatched, unmatched_files
-from medalist.batching import Pending, batchable, run_batch
 from medalist.config import Pipeline
 from medalist.leases import LEASE
 from medalist.metastore import now
 from medalist.notify.outbox import deliver_due
 from medalist.runlog import ConcurrentUpdate, RunRecord, Status
 from medalist.storage import StoredFile
-from medalist.workflow.context import Ports, RunContext
-from medalist.workflow.definition import INGEST
-from medalist.workflow.runner import LeaseLost, Runner
+
+if TYPE_CHECKING:
+    from medalist.workflow.context import Ports
+    from medalist.workflow.runner import Runner
 
 QUICK_CHECK_MARGIN_S = 2.0
 
@@ -49,6 +55,56 @@ def new_files(pipeline: Pipeline, ports: Ports) -> list[tuple[str, StoredFile]]:
     return found
 
 
+class Owner(Protocol):
+    """Whoever holds a run's lease: a Runner, or a Step Functions execution."""
+
+    @property
+    def owner(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class LeaseHolder:
+    owner: str
+
+
+def claims(
+    pipeline: Pipeline,
+    ports: Ports,
+    owner_for: Callable[[str], str],
+    outcome: Outcome,
+    *,
+    keys: set[str] | None = None,
+    settle_s: float = 0.0,
+    should_stop: Callable[[], bool] = lambda: False,
+    landed_files: list[tuple[str, StoredFile]] | None = None,
+) -> Iterator[tuple[RunRecord, bool]]:
+    """(run, resumed) for each landed file this caller now owns, one at a time: a new run
+    claimed for it, or the run of a dead owner taken over (resumed). `owner_for(run_id)` names
+    the lease holder. Only `keys` when given (the paths an event named), else all of landing.
+    Files held by a live owner go to outcome.busy, files still being written to
+    outcome.settling. Lazy: the caller works on each run before the next file is claimed.
+    `landed_files`: the listing to use, if the caller already has one."""
+    settled_before = time.time() - settle_s
+    if landed_files is None:
+        landed_files = new_files(pipeline, ports)
+    for dataset, landed in landed_files:
+        if should_stop():
+            return
+        if keys is not None and landed.path not in keys:
+            continue
+        if _unchanged_since_last_run(ports, dataset, landed):
+            continue
+        if settle_s and landed.mtime > settled_before:
+            outcome.settling.append(landed.path)
+            continue
+        file_hash = ports.storage.checksum("landing", landed.path)
+        run, previous = _claim(pipeline, ports, None, dataset, landed, file_hash, owner_for)
+        if run is not None:
+            yield run, previous is not None
+        elif previous is not None and previous.status == Status.RUNNING:
+            outcome.busy.append(landed.path)
+
+
 def run_pipeline(
     pipeline: Pipeline,
     ports: Ports,
@@ -63,38 +119,38 @@ def run_pipeline(
 
     `settle_s`: leave files modified less than this long ago for later (they may still be
     being copied). `should_stop`: checked between files, to stop after the current run."""
-    runner = runner or Runner(INGEST)
+    from medalist.batching import Pending, batchable
+    from medalist.workflow.definition import INGEST
+    from medalist.workflow.runner import Runner
+
+    chosen = runner or Runner(INGEST)
     outcome = Outcome()
-    settled_before = time.time() - settle_s
     landed_files = new_files(pipeline, ports)
+    found = claims(
+        pipeline,
+        ports,
+        lambda _: chosen.owner,
+        outcome,
+        settle_s=settle_s,
+        should_stop=should_stop,
+        landed_files=landed_files,
+    )
     pending = Pending(pipeline)
-    for dataset, landed in landed_files:
-        if should_stop():
-            break
-        if _unchanged_since_last_run(ports, dataset, landed):
-            continue
-        if settle_s and landed.mtime > settled_before:
-            outcome.settling.append(landed.path)
-            continue
-        file_hash = ports.storage.checksum("landing", landed.path)
-        run, previous = _claim(pipeline, ports, runner, dataset, landed, file_hash)
-        if run is None:
-            if previous is not None and previous.status == Status.RUNNING:
-                outcome.busy.append(landed.path)
-            continue
-        if previous is None and batchable(pipeline, ports, dataset, landed.size):
+    for run, resumed in found:
+        if not resumed and batchable(pipeline, ports, run.dataset, run.file_bytes):
             if not pending.fits(run):
-                execute_batch(pipeline, ports, runner, pending.take(), outcome, on_start)
+                execute_batch(pipeline, ports, chosen, pending.take(), outcome, on_start)
             pending.runs.append(run)  # a burst of small files: they run together
             continue
-        execute(pipeline, ports, runner, run, outcome, on_start)
+        execute(pipeline, ports, chosen, run, outcome, on_start)
     if pending.runs:
-        execute_batch(pipeline, ports, runner, pending.take(), outcome, on_start)
+        execute_batch(pipeline, ports, chosen, pending.take(), outcome, on_start)
     if not should_stop():
         from medalist.compaction import after_run  # it claims its runs through this module
 
-        outcome.compacted = after_run(pipeline, ports, runner)
-    outcome.unmatched = unmatched_files(pipeline, ports.storage, {f.path for _, f in landed_files})
+        outcome.compacted = after_run(pipeline, ports, chosen)
+    landed = {f.path for _, f in landed_files}
+    outcome.unmatched = unmatched_files(pipeline, ports.storage, landed)
     deliver_due(ports.outbox, ports.notifiers)  # alerts still waiting from earlier runs
     return outcome
 
@@ -108,6 +164,9 @@ def execute(
     on_start: Callable[[RunRecord], None] | None = None,
 ) -> None:
     """Run the workflow on a claimed run and record what happened in `outcome`."""
+    from medalist.workflow.context import RunContext
+    from medalist.workflow.runner import LeaseLost
+
     if on_start:
         on_start(run)
     engine = ports.engine()
@@ -129,6 +188,8 @@ def execute_batch(
 ) -> None:
     """Run claimed runs of one dataset together (medalist/batching.py); those the batch hands
     back (it split) go on alone from the state they have committed."""
+    from medalist.batching import run_batch
+
     if len(runs) == 1:
         execute(pipeline, ports, runner, runs[0], outcome, on_start)
         return
@@ -160,21 +221,33 @@ def _unchanged_since_last_run(ports: Ports, dataset: str, landed: StoredFile) ->
 def _claim(
     pipeline: Pipeline,
     ports: Ports,
-    runner: Runner,
+    runner: Owner | None,
     dataset: str,
     landed: StoredFile,
     file_hash: str,
+    owner_for: Callable[[str], str] | None = None,
 ) -> tuple[RunRecord | None, RunRecord | None]:
     """(run to execute, run that holds the file): a new run for the file, or the abandoned run
-    of a dead owner, or (None, the holder)."""
+    of a dead owner, or (None, the holder). The lease goes to `runner`, or to
+    `owner_for(run_id)` when the holder's name depends on the run."""
+    name = owner_for or (lambda _: runner.owner if runner else "")
+    run_id = next_run_id()
     fresh = new_run(
-        runner, next_run_id(), pipeline.name, dataset, landed.path, file_hash, landed.size
+        LeaseHolder(name(run_id)),
+        run_id,
+        pipeline.name,
+        dataset,
+        landed.path,
+        file_hash,
+        landed.size,
     ).model_copy(update={"file_mtime": landed.mtime})
     claimed = ports.runlog.claim(fresh)
     if claimed is not None:
         return claimed, None
     previous = ports.runlog.claimed_by(dataset, landed.path, file_hash)
-    return take_over(ports, runner, previous), previous
+    if previous is None:
+        return None, None
+    return take_over(ports, LeaseHolder(name(previous.run_id)), previous), previous
 
 
 _last_id = [0]
@@ -190,7 +263,7 @@ def next_run_id() -> str:
 
 
 def new_run(
-    runner: Runner,
+    runner: Owner,
     run_id: str,
     pipeline: str,
     dataset: str,
@@ -215,7 +288,7 @@ def new_run(
     )
 
 
-def take_over(ports: Ports, runner: Runner, run: RunRecord | None) -> RunRecord | None:
+def take_over(ports: Ports, runner: Owner, run: RunRecord | None) -> RunRecord | None:
     """The run, now owned by `runner`, if it is RUNNING and its owner is gone; else None.
     The update is conditional on the record's version: of two triggers, one wins. States then
     resume after the last committed one (docs/decisions/0004-commit-protocol.md)."""

@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote_plus
 
 from ulid import ULID
 
+from medalist.aws_logs import annotate, log, logged, run_metrics, state_metrics
 from medalist.config import Pipeline
-from medalist.controller import _unchanged_since_last_run, new_files, new_run
+from medalist.controller import Outcome, claims
 from medalist.errors import MedalistError, TerminalError
-from medalist.leases import LEASE
-from medalist.metastore import now
 from medalist.notify import run_message
-from medalist.runlog import ConcurrentUpdate, RunRecord, Status
-from medalist.workflow.context import Ports, RunContext
-from medalist.workflow.definition import INGEST
-from medalist.workflow.runner import Runner
+from medalist.runlog import RunRecord, Status
+
+if TYPE_CHECKING:  # the controller function imports this module without the engine (0035)
+    from medalist.engine import Engine
+    from medalist.workflow.context import Ports
+    from medalist.workflow.runner import Runner
 
 
 class MedalistTransientError(Exception):
@@ -42,6 +44,9 @@ def execution_owner(run_id: str) -> str:
 
 
 def runner_for(run_id: str) -> Runner:
+    from medalist.workflow.definition import INGEST
+    from medalist.workflow.runner import Runner
+
     runner = Runner(INGEST)
     runner.owner = execution_owner(run_id)
     return runner
@@ -80,54 +85,20 @@ def claim_and_start(
     """Claim each new landed file (only `keys`, or all of landing) and start its execution;
     resume a claimed run whose execution is gone. `start(run, name)` starts the execution named
     `name` for the run and returns False if an execution of that name already exists, so a
-    duplicate event starts nothing."""
-    started = Started()
-    for dataset, landed in new_files(pipeline, ports):
-        if keys is not None and landed.path not in keys:
-            continue
-        if _unchanged_since_last_run(ports, dataset, landed):
-            continue
-        file_hash = ports.storage.checksum("landing", landed.path)
-        run_id = str(ULID())
-        fresh = new_run(
-            runner_for(run_id), run_id, pipeline.name, dataset, landed.path, file_hash, landed.size
-        ).model_copy(update={"file_mtime": landed.mtime})
-        claimed = ports.runlog.claim(fresh)
-        if claimed is not None:
-            if start(claimed, claimed.run_id):
-                started.runs.append(claimed)
-            continue
-        holder = ports.runlog.claimed_by(dataset, landed.path, file_hash)
-        resumed = _resume(ports, holder, start)
-        if resumed is not None:
-            started.runs.append(resumed)
-        elif holder is not None and holder.status == Status.RUNNING:
-            started.skipped.append(landed.path)
+    duplicate event starts nothing. The claiming is `medalist run`'s (controller.claims), with
+    the run's execution as its lease holder."""
+    started, outcome = Started(), Outcome()
+    for run, resumed in claims(pipeline, ports, execution_owner, outcome, keys=keys):
+        name = run.run_id
+        if resumed:  # a new execution of the same run: its committed states are kept
+            attempt = sum(1 for step in run.history if step.state == "Crawl" and step.attempt == 1)
+            name = f"{run.run_id}-resume-{attempt}-{ULID()}"
+        if start(run, name):
+            started.runs.append(run)
+            with logged(run_id=run.run_id, dataset=run.dataset, state="Start"):
+                log(f"{'resumed' if resumed else 'claimed'} {run.file}", execution=name)
+    started.skipped = outcome.busy
     return started
-
-
-def _resume(
-    ports: Ports, run: RunRecord | None, start: Callable[[RunRecord, str], bool]
-) -> RunRecord | None:
-    """A RUNNING run whose lease expired (its execution died, or its event was lost after the
-    claim): renew the lease under a new execution and start it; its committed states are kept."""
-    if run is None or run.status != Status.RUNNING:
-        return None
-    if not ports.liveness.gone(run.lease_owner, run.lease_expires_at):
-        return None
-    try:
-        taken = ports.runlog.update(
-            run.model_copy(
-                update={
-                    "lease_owner": execution_owner(run.run_id),
-                    "lease_expires_at": now() + LEASE,
-                }
-            )
-        )
-    except ConcurrentUpdate:  # another controller resumed it first
-        return None
-    attempt = sum(1 for step in run.history if step.state == "Crawl" and step.attempt == 1)
-    return taken if start(taken, f"{run.run_id}-resume-{attempt}-{ULID()}") else None
 
 
 def run_state(
@@ -135,17 +106,26 @@ def run_state(
 ) -> dict[str, Any]:
     """One Task: run and commit `state` of the run. A medalist error is raised as the class the
     state machine's Retry and Catch match (its message keeps the file, row, column and fix)."""
-    run = ports.runlog.get(run_id)
-    engine = ports.engine()
-    try:
-        result = runner_for(run_id).run_state(
-            RunContext(pipeline, run, ports, engine), state, retry=retry
-        )
-    except MedalistError as err:
-        kind = MedalistTransientError if err.kind == "transient" else MedalistTerminalError
-        raise kind(str(err)) from err
-    finally:
-        engine.close()
+    from medalist.workflow.context import RunContext
+
+    with logged(run_id=run_id, state=state):
+        run = ports.runlog.get(run_id)
+        annotate(dataset=run.dataset)
+        log(f"{state} of {run.file} started")
+        started = time.monotonic()
+        engine = ports.engine()
+        try:
+            result = runner_for(run_id).run_state(
+                RunContext(pipeline, run, ports, engine), state, retry=retry
+            )
+        except MedalistError as err:
+            log(f"{state} failed: {err}", "ERROR", kind=err.kind)
+            kind = MedalistTransientError if err.kind == "transient" else MedalistTerminalError
+            raise kind(str(err)) from err
+        finally:
+            engine.close()
+            state_metrics(run, state, time.monotonic() - started)
+        log(f"{state} committed", result=result.to_dict())
     return {"run_id": run_id, "state": state, "result": result.to_dict()}
 
 
@@ -162,24 +142,46 @@ def finish(
     message NotifySuccess/NotifyFailure publish."""
     from medalist.notify.sns import fit, message_attributes, sns_subject
 
-    run = ports.runlog.get(run_id)
-    if run.status == Status.RUNNING:
-        runner = runner_for(run_id)
-        runner.skip_channels = set(published_by_workflow)
-        err = None
-        if status == Status.FAILED:
-            err = _halt_error(run, error)
-        engine = ports.engine()
-        try:
-            run = runner.finish(RunContext(pipeline, run, ports, engine), Status(status), err)
-        finally:
-            engine.close()
+    with logged(run_id=run_id, state="Finish"):
+        run = ports.runlog.get(run_id)
+        annotate(dataset=run.dataset)
+        if run.status == Status.RUNNING:
+            run = _record(pipeline, ports, run, status, error, published_by_workflow)
+            log(f"run {run.status.value} in {run.state}", status=run.status.value)
+            run_metrics(run)
     message = run_message(run, pipeline.dashboard_url)
     return {
         "subject": sns_subject(message),
         "body": fit(message, 256 * 1024),
         "attributes": message_attributes(message),
     }
+
+
+def _record(
+    pipeline: Pipeline,
+    ports: Ports,
+    run: RunRecord,
+    status: str,
+    error: dict[str, Any] | None,
+    published_by_workflow: Iterable[str],
+) -> RunRecord:
+    """The outcome through the runner (the local runner's conditional update and alerts)."""
+    from medalist.workflow.context import RunContext
+
+    runner = runner_for(run.run_id)
+    runner.skip_channels = set(published_by_workflow)
+    err = _halt_error(run, error) if status == Status.FAILED else None
+    # Recording an outcome reads no data: no engine, so the finish function ships in the
+    # slim package without DuckDB or Arrow (decision 0035).
+    ctx = RunContext(pipeline, run, ports, cast("Engine", _NoEngine()))
+    return runner.finish(ctx, Status(status), err)
+
+
+class _NoEngine:
+    """The engine of a context that must not read data: any use is a bug of ours, said so."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise MedalistError(f"recording a run's outcome used the engine ({name})")
 
 
 def _halt_error(run: RunRecord, caught: dict[str, Any] | None) -> MedalistError:

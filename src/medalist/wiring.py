@@ -2,17 +2,16 @@
 SQLite metastore or DynamoDB for the run log, the metastore or Glue for the catalog, DuckDB as
 the engine (with an S3 filesystem when the zones are on S3), and the configured destination
 and notification channels. The AWS adapters are imported only when configured: a local
-pipeline needs none of their packages."""
+pipeline needs none of their packages. The engine and destination (DuckDB, Arrow) only when
+first opened: the deployed controller function ships without them (decision 0035)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medalist.catalog import Catalog
 from medalist.catalog.sqlite import SqliteCatalog
 from medalist.config import ALL_ZONES, Pipeline
-from medalist.destination import open_destination
-from medalist.engine.duckdb import DuckDBEngine
 from medalist.locations import is_s3, parse_dynamodb, parse_glue, parse_s3
 from medalist.notify import open_notifiers
 from medalist.runlog import Outbox, RunLog
@@ -21,27 +20,47 @@ from medalist.storage import Storage, Zone
 from medalist.storage.local import LocalStorage
 from medalist.workflow.context import Ports
 
+if TYPE_CHECKING:
+    from medalist.destination import Destination
+    from medalist.engine.duckdb import DuckDBEngine
+
 
 def open_ports(pipeline: Pipeline) -> Ports:
     """The ports of `pipeline`, each from the adapter its configuration names."""
     storage = open_storage(pipeline)
     runlog, outbox = open_runlog(pipeline)
-    filesystem = _engine_filesystem(pipeline)
+    filesystems: list[Any] = []  # made once, when the first engine opens
+
+    def engine() -> DuckDBEngine:
+        from medalist.engine.duckdb import DuckDBEngine
+
+        if not filesystems:
+            filesystems.append(_engine_filesystem(pipeline))
+        return DuckDBEngine(
+            pipeline.memory_limit, pipeline.state_dir / "tmp", filesystem=filesystems[0]
+        )
+
     return Ports(
         storage=storage,
         catalog=open_catalog(pipeline, storage),
         runlog=runlog,
         outbox=outbox,
         notifiers=open_notifiers(pipeline),
-        engine=lambda: DuckDBEngine(
-            pipeline.memory_limit, pipeline.state_dir / "tmp", filesystem=filesystem
-        ),
-        destination=lambda: open_destination(pipeline.destination_url),
+        engine=engine,
+        destination=lambda: _destination(pipeline),
     )
+
+
+def _destination(pipeline: Pipeline) -> Destination:
+    from medalist.destination import open_destination
+
+    return open_destination(pipeline.destination_url)
 
 
 def local_ports(pipeline: Pipeline) -> Ports:
     """The local adapters (folders, SQLite, DuckDB): what open_ports gives a local pipeline."""
+    from medalist.engine.duckdb import DuckDBEngine
+
     lake = pipeline.lake_path
     runlog = SqliteRunLog(lake)
     return Ports(
@@ -51,7 +70,7 @@ def local_ports(pipeline: Pipeline) -> Ports:
         outbox=runlog,
         notifiers=open_notifiers(pipeline),
         engine=lambda: DuckDBEngine(pipeline.memory_limit, lake / "_medalist" / "tmp"),
-        destination=lambda: open_destination(pipeline.destination_url),
+        destination=lambda: _destination(pipeline),
     )
 
 

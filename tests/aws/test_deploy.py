@@ -3,6 +3,7 @@ set, with exactly the resource types moto cannot create skipped (each with its w
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,9 +49,22 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def project(tmp_path: Path) -> tuple[str, Path]:
     CliRunner().invoke(app, ["init", str(tmp_path / "shop")])
     artifacts = tmp_path / "dist"
-    artifacts.mkdir()
-    (artifacts / "functions.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    artifacts.mkdir()  # what `medalist aws package` writes (tests/aws/test_package.py)
+    (artifacts / "controller-0123.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     (artifacts / "glue_job.py").write_text("# the job script\n")
+    (artifacts / "glue-wheels-4567.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    (artifacts / "image").mkdir()  # never uploaded: it is built into an image
+    (artifacts / "image" / "Dockerfile").write_text("FROM scratch\n")
+    manifest = {
+        "compute": "glue",
+        "parameters": {
+            "FunctionsCode": "controller-0123.zip",
+            "FunctionArchitecture": "x86_64",
+            "GlueWheels": "glue-wheels-4567.zip",
+        },
+        "upload": ["controller-0123.zip", "glue_job.py", "glue-wheels-4567.zip"],
+    }
+    (artifacts / "manifest.json").write_text(json.dumps(manifest))
     return str(tmp_path / "shop" / "pipeline.yaml"), artifacts
 
 
@@ -80,7 +94,15 @@ def test_deploy_creates_the_stack_through_a_change_set(project: tuple[str, Path]
     assert skipped == SKIPPED_BY_MOTO
 
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket="artifacts")["Contents"]}
-    assert keys == {"medalist/functions.zip", "medalist/glue_job.py"}
+    assert keys == {
+        "medalist/controller-0123.zip",
+        "medalist/glue_job.py",
+        "medalist/glue-wheels-4567.zip",
+    }
+    functions = boto3.client("lambda", region_name=REGION).get_function(
+        FunctionName="shop-controller"
+    )["Configuration"]
+    assert (functions["Runtime"], functions["Architectures"]) == ("python3.12", ["x86_64"])
     with warnings.catch_warnings():  # reading the stack parses its template again
         warnings.filterwarnings("ignore", "Tried to parse", UserWarning)
         resources = boto3.client("cloudformation", region_name=REGION).describe_stack_resources(

@@ -29,6 +29,7 @@ from medalist.wiring import open_ports
 from medalist.workflow.definition import INGEST
 from tests.aws.emulator import REGION, unique
 from tests.aws.lake import s3_lake_config
+from tests.aws.test_aws_logs import emf_metrics
 from tests.conftest import DAILY_SALES, HEADER, ORDERS_CONTRACT
 
 GOOD = HEADER + "1,2026-11-24 10:00:00,7,2,9.50,PAID\n2,2026-11-24 11:00:00,8,1,5.00,PAID\n"
@@ -226,7 +227,7 @@ def test_a_failing_transform_records_the_halt_and_publishes_fail(
 
 
 def test_glue_compute_runs_each_state_through_the_job_script(
-    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """moto does not run `.sync` Glue tasks: the job entry point is driven as the job run would,
     one `--run_id --state` invocation per Task, then the finish function."""
@@ -245,3 +246,160 @@ def test_glue_compute_runs_each_state_through_the_job_script(
     assert message["attributes"]["status"]["StringValue"] == "SUCCEEDED"
     assert ports.runlog.get(run.run_id).status == Status.SUCCEEDED
     assert ports.runlog.live_runs("orders") == {run.run_id}
+
+    # What CloudWatch receives: one JSON object a line, each naming run, state and dataset;
+    # the metric lines in Embedded Metric Format.
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert logged and all((e["run_id"], e["dataset"]) == (run.run_id, "orders") for e in logged)
+    assert {e["state"] for e in logged} == {"Start", "Crawl", "Transform", "Load", "Finish"}
+    metrics = [emf_metrics(e) for e in logged if "_aws" in e]
+    assert [m for m in metrics if "StateSeconds" in m] and len(metrics) == 4
+    (outcome,) = [m for m in metrics if "RowsIn" in m]
+    assert (outcome["RowsIn"], outcome["RowsSilver"], outcome["RowsLoaded"]) == (2, 2, 3)
+
+
+# The functions' zip (medalist aws package) holds medalist, the standard library and SLIM;
+# Lambda's runtime adds boto3. Both functions run here with nothing else importable.
+SLIM_RUN = """
+import importlib.abc, importlib.machinery, json, sys
+allowed = set(json.loads(sys.argv[1]))
+
+class OnlyThePackage(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top in allowed or top in sys.stdlib_module_names:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and "-packages" in str(spec.origin or spec.submodule_search_locations):
+            raise ImportError(f"{top} is not in the functions zip")
+        return None
+
+sys.meta_path.insert(0, OnlyThePackage())
+from medalist import aws_handlers, serverless
+
+print("RESULT", json.dumps(aws_handlers.controller(json.loads(sys.argv[2]), None)))
+pipeline, ports = aws_handlers._loaded()
+(lost,) = serverless.claim_and_start(pipeline, ports, lambda run, name: True, None).runs
+caught = {"Error": "States.Timeout", "Cause": "Task timed out after 900 seconds"}
+finished = aws_handlers.finish({"run_id": lost.run_id, "status": "FAILED", "error": caught}, None)
+print("RESULT", json.dumps({"run_id": lost.run_id, "subject": finished["subject"]}))
+print("RESULT", json.dumps(sorted(m for m in sys.modules if m.partition(".")[0] not in allowed)))
+"""
+
+
+def _shipped_modules() -> list[str]:
+    """Top-level modules of the zip's distributions and of what Lambda's runtime provides."""
+    from importlib.metadata import packages_distributions, requires
+
+    from packaging.requirements import Requirement
+
+    from medalist.deploy.package import PROVIDED, SLIM
+
+    names, todo = set(), [*SLIM, *PROVIDED]
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in names:
+            continue
+        names.add(name)
+        for line in requires(name) or []:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    tops = packages_distributions()
+    found = {"medalist"}
+    for top, dists in tops.items():
+        if any(d.lower().replace("_", "-") in names for d in dists):
+            found.add(top)
+    return sorted(found)
+
+
+def test_the_controller_and_finish_functions_need_nothing_but_the_slim_zip(
+    deployment: Deployment,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    event = {"Records": [{"body": m["Body"]} for m in deployment.land("orders/a.csv", GOOD)]}
+    deployment("s3").put_object(  # landed, but its event was lost: the finish below records it
+        Bucket=deployment.bucket, Key="shop/landing/orders/b.csv", Body=GOOD.encode()
+    )
+    quick = deployment("stepfunctions").create_state_machine(  # the run itself is tested above
+        name=unique("quick"),
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/medalist",
+    )["stateMachineArn"]
+    env = os.environ | {
+        "MEDALIST_CONFIG": str(deployment.config),
+        "MEDALIST_STATE_MACHINE": quick,
+        "MEDALIST_ALERT_TOPIC": deployment.topic,
+    }
+    ran = subprocess.run(
+        [sys.executable, "-c", SLIM_RUN, json.dumps(_shipped_modules()), json.dumps(event)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    printed = ran.stdout.splitlines()
+    logs = [json.loads(line) for line in printed if not line.startswith("RESULT ")]
+    started, lost, imported = (
+        json.loads(line.removeprefix("RESULT ")) for line in printed if line.startswith("RESULT ")
+    )
+    assert any(entry["state"] == "Finish" for entry in logs)  # the JSON logs, too
+    executions = deployment("stepfunctions").list_executions(stateMachineArn=quick)
+    assert [e["name"] for e in executions["executions"]] == started["started"]
+    run = open_ports(deployment.pipeline).runlog.get(lost["run_id"])
+    assert run.status == Status.FAILED and run.file == "orders/b.csv"
+    assert run.error is not None and "States.Timeout" in run.error["message"]
+    assert not {"duckdb", "pyarrow", "numpy", "psycopg", "sqlglot"} & {
+        m.partition(".")[0] for m in imported
+    }, imported
+
+
+def test_status_shows_each_run_beside_its_execution(deployment: Deployment) -> None:
+    """Three runs in three conditions, no engine needed: one recorded FAILED by its execution,
+    one whose execution was aborted while the run log still says RUNNING (the sweep's case),
+    one claimed whose execution never started (its event lost after the claim)."""
+    from typer.testing import CliRunner
+
+    from medalist import serverless
+    from medalist.cli import app
+
+    sfn = deployment("stepfunctions")
+    waiting = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 300, "End": True}}}
+    machine = sfn.create_state_machine(
+        name=unique("status"), definition=json.dumps(waiting),
+        roleArn="arn:aws:iam::123456789012:role/medalist",
+    )["stateMachineArn"]  # fmt: skip
+    for name in ("a", "b", "c"):
+        deployment("s3").put_object(
+            Bucket=deployment.bucket, Key=f"shop/landing/orders/{name}.csv", Body=GOOD.encode()
+        )
+    ports = open_ports(deployment.pipeline)
+
+    def start(run: Any, name: str) -> bool:
+        if run.file != "orders/c.csv":
+            sfn.start_execution(stateMachineArn=machine, name=name)
+        return True
+
+    runs = {
+        r.file: r.run_id
+        for r in serverless.claim_and_start(deployment.pipeline, ports, start, None).runs
+    }
+    failed, aborted, lost = (runs[f"orders/{n}.csv"] for n in ("a", "b", "c"))
+    timed_out = {"Error": "States.Timeout", "Cause": "Task timed out"}
+    serverless.finish(deployment.pipeline, ports, failed, "FAILED", timed_out)
+    for run_id in (failed, aborted):
+        sfn.stop_execution(
+            executionArn=f"{machine.replace(':stateMachine:', ':execution:')}:{run_id}"
+        )
+
+    result = CliRunner().invoke(
+        app,
+        ["aws", "status", "-c", str(deployment.config), "--state-machine", machine],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
+    assert "FAILED" in rows[failed] and "ABORTED" in rows[failed]
+    assert "RUNNING" in rows[aborted] and "the daily sweep resumes the run" in rows[aborted]
+    assert "none" in rows[lost] and "claimed, no execution" in rows[lost]

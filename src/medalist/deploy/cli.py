@@ -125,6 +125,59 @@ def estimate(
 
 
 @aws_app.command()
+def package(
+    config: ConfigOption = None,
+    compute: ComputeOption = "glue",
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for the artifacts.")
+    ] = Path("dist/aws"),
+    arch: Annotated[str, typer.Option(help="Lambda architecture: x86_64 or arm64.")] = "x86_64",
+    wheelhouse: Annotated[
+        Path | None,
+        typer.Option(help="Take every wheel from this folder (nothing is downloaded)."),
+    ] = None,
+) -> None:
+    """The deployment artifacts, reproducible (same wheels and pipeline.yaml: the same bytes):
+    the functions' zip, the Glue job script and its wheels, or the state function's image.
+    Prints their sizes and checks them against Lambda's limits."""
+    from rich.table import Table
+
+    from medalist.cli import _errors, _load, err, out
+    from medalist.config import resolve_config_path
+    from medalist.deploy.package import MB, over_limit
+    from medalist.deploy.package import package as build
+
+    with _errors():
+        _load(config)  # a pipeline.yaml that does not validate is not packaged
+        done = build(
+            resolve_config_path(config), output, _compute(compute), arch, wheelhouse, err.print
+        )
+        problems = over_limit(done)
+    table = Table(title=f"{output}: {compute} compute, {arch}")
+    for column in ("artifact", "used by", "MB", "MB unzipped", "limit", "fits"):
+        table.add_column(column, justify="left" if column in ("artifact", "used by") else "right")
+    for a in done.artifacts:
+        table.add_row(
+            a.name,
+            a.used_by,
+            f"{a.bytes / MB:,.1f}",
+            f"{a.unzipped / MB:,.1f}" if a.unzipped else "",
+            f"{a.limit / MB:,.0f}" if a.limit else "",
+            ("yes" if a.fits else "NO") if a.limit else "",
+        )
+    out.print(table)
+    for step in done.next_steps:
+        out.print(f"  {step}")
+    with _errors():
+        if problems:
+            raise ConfigError(
+                "; ".join(problems),
+                fix="Use --compute lambda (the state function becomes a container image), "
+                "or glue; only the controller and finish functions ship as a zip.",
+            )
+
+
+@aws_app.command()
 def deploy(
     stack: Annotated[str, typer.Option(help="CloudFormation stack name, e.g. shop-prod.")],
     artifact_bucket: Annotated[
@@ -134,7 +187,6 @@ def deploy(
         Path, typer.Option(help="Folder of artifacts built by `medalist aws package`.")
     ] = Path("dist/aws"),
     config: ConfigOption = None,
-    compute: ComputeOption = "glue",
     prefix: Annotated[str, typer.Option(help="Key prefix of the artifacts.")] = "medalist/",
     parameter: Annotated[
         list[str] | None,
@@ -144,30 +196,84 @@ def deploy(
     endpoint_url: Annotated[str | None, typer.Option(help="A local AWS endpoint.")] = None,
 ) -> None:
     """Upload the artifacts, create or update the stack through a change set, follow it with
-    progress, and print its outputs (bucket names, topic, dashboard URLs)."""
+    progress, and print its outputs (bucket names, topic, dashboard URLs). The compute is the
+    one the artifacts were packaged for."""
     from medalist.aws import AwsTarget
     from medalist.cli import _errors, _load, err, out
     from medalist.deploy.cfn import to_yaml
+    from medalist.deploy.package import read_manifest
     from medalist.deploy.stack import deploy as run_deploy
     from medalist.deploy.stack import upload
     from medalist.deploy.template import template as build
 
     with _errors():
         pipeline = _load(config)
+        manifest = read_manifest(artifacts)
+        compute = _compute(str(manifest["compute"]))
         values = {"ArtifactBucket": artifact_bucket, "ArtifactPrefix": prefix}
+        values |= dict(manifest["parameters"])  # type: ignore[call-overload]
         for item in parameter or []:
             key, sep, value = item.partition("=")
             if not sep:
                 raise ConfigError(f"--parameter {item!r} is not KEY=VALUE")
             values[key] = value
+        if compute == "lambda" and not values.get("StateImageUri"):
+            raise ConfigError(
+                "the state function's image is not named",
+                fix="Build and push it as `medalist aws package` printed, then pass "
+                "-p StateImageUri=ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG",
+            )
         target = AwsTarget(region, endpoint_url)
-        keys = upload(target, artifact_bucket, prefix, artifacts)
+        files = [str(name) for name in manifest["upload"]]  # type: ignore[attr-defined]
+        keys = upload(target, artifact_bucket, prefix, artifacts, files)
         err.print(f"Uploaded {len(keys)} artifacts to s3://{artifact_bucket}/{prefix}")
-        body = to_yaml(build(pipeline, _compute(compute)))
+        body = to_yaml(build(pipeline, compute))
         done = run_deploy(target, stack, body, values, progress=err.print)
     out.print(f"{done.stack}: {done.status} ({done.changes} changes)")
     for key, value in sorted(done.outputs.items()):
         out.print(f"  {key:<24} {value}")
+
+
+@aws_app.command()
+def status(
+    config: ConfigOption = None,
+    stack: Annotated[str | None, typer.Option(help="The deployed stack's name.")] = None,
+    state_machine: Annotated[
+        str | None, typer.Option(help="The state machine's ARN (instead of --stack).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many recent runs.", min=1)] = 20,
+    dataset: Annotated[str | None, typer.Option(help="Only this dataset's runs.")] = None,
+) -> None:
+    """Recent runs of the deployed pipeline: each run from the run log beside its Step
+    Functions execution, and what a disagreement between them means."""
+    from rich.table import Table
+
+    from medalist.cli import _errors, _load, out
+    from medalist.deploy.status import executions, lines, machine_arn
+    from medalist.wiring import open_runlog
+
+    with _errors():
+        pipeline = _load(config)
+        runs = open_runlog(pipeline)[0].list(dataset=dataset, limit=limit)
+        sfn = pipeline.aws_target.client("stepfunctions")
+        arn = machine_arn(sfn, stack, state_machine)
+        found = lines(runs, executions(sfn, arn, limit * 2))
+    table = Table(title=f"{pipeline.name}: the last {len(found)} runs on {arn.split(':')[-1]}")
+    for column in ("run", "dataset", "file", "run log", "state", "started", "execution", "note"):
+        table.add_column(column, overflow="fold")
+    for line in found:
+        run = line.run
+        table.add_row(
+            run.run_id,
+            run.dataset,
+            run.file,
+            run.status.value,
+            run.state or "",
+            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            line.execution_status or "none",
+            line.note,
+        )
+    out.print(table)
 
 
 @aws_app.command()

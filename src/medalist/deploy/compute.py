@@ -20,7 +20,9 @@ from medalist.deploy.cfn import (
 from medalist.locations import parse_glue
 from medalist.workflow.definition import INGEST
 
-LAMBDA_RUNTIME = "python3.12"
+LAMBDA_PYTHON = "3.12"
+LAMBDA_RUNTIME = f"python{LAMBDA_PYTHON}"
+GLUE_PYTHON = "3.11"  # what Glue 5 runs
 
 
 GLUE_VERSION = "5.0"  # Spark 3.5, Python 3.11, Java 17: the oldest Glue that runs medalist
@@ -48,26 +50,36 @@ def functions(compute: Compute) -> Json:
                 "RetentionInDays": ref("LogRetentionDays"),
             },
         }
+        properties: Json = {
+            "FunctionName": function_name,
+            "Description": f"medalist: {purpose}",
+            "Architectures": [ref("FunctionArchitecture")],
+            "Timeout": timeout,
+            "MemorySize": memory,
+            "EphemeralStorage": {"Size": 10240 if name == "State" else 512},
+            "Role": arn("FunctionRole"),
+            "Environment": {"Variables": _environment()},
+            "TracingConfig": {"Mode": {"Fn::If": ["Tracing", "Active", "PassThrough"]}},
+        }
+        if name == "State":  # medalist with DuckDB and Arrow: over 250 MB, an image (0035)
+            properties |= {
+                "PackageType": "Image",
+                "Code": {"ImageUri": ref("StateImageUri")},
+                "ImageConfig": {"Command": [handler]},
+            }
+        else:  # the slim zip: no engine on these paths
+            properties |= {
+                "Runtime": LAMBDA_RUNTIME,
+                "Handler": handler,
+                "Code": {
+                    "S3Bucket": ref("ArtifactBucket"),
+                    "S3Key": sub("${ArtifactPrefix}${FunctionsCode}"),
+                },
+            }
         resources[f"{name}Function"] = {
             "Type": "AWS::Lambda::Function",
             "DependsOn": [f"{name}Logs"],
-            "Properties": {
-                "FunctionName": function_name,
-                "Description": f"medalist: {purpose}",
-                "Runtime": LAMBDA_RUNTIME,
-                "Architectures": ["x86_64"],
-                "Handler": handler,
-                "Timeout": timeout,
-                "MemorySize": memory,
-                "EphemeralStorage": {"Size": 10240 if name == "State" else 512},
-                "Role": arn("FunctionRole"),
-                "Code": {
-                    "S3Bucket": ref("ArtifactBucket"),
-                    "S3Key": sub("${ArtifactPrefix}functions.zip"),
-                },
-                "Environment": {"Variables": _environment()},
-                "TracingConfig": {"Mode": {"Fn::If": ["Tracing", "Active", "PassThrough"]}},
-            },
+            "Properties": properties,
         }
     resources["FunctionRole"] = role(
         "lambda.amazonaws.com",
@@ -363,9 +375,12 @@ def glue(pipeline: Pipeline, compute: Compute) -> Json:
             "ExecutionProperty": {"MaxConcurrentRuns": 50},
             "MaxRetries": 0,  # the state machine's Retry decides
             "DefaultArguments": {
+                # Glue 5's "zip of wheels": every wheel, nothing fetched at start (0035).
                 "--additional-python-modules": sub(
-                    "s3://${ArtifactBucket}/${ArtifactPrefix}wheels/medalist.whl"
+                    "s3://${ArtifactBucket}/${ArtifactPrefix}${GlueWheels}"
                 ),
+                "--python-modules-installer-option": "--no-index",
+                "--extra-files": sub("s3://${ArtifactBucket}/${ArtifactPrefix}pipeline.yaml"),
                 "--enable-metrics": "true",
                 "--enable-continuous-cloudwatch-log": "true",
                 "--MEDALIST_RUNLOG_TABLE": ref("RunLogTable"),

@@ -33,26 +33,29 @@ class Deployed:
     changes: int  # resources the change set touched (0: the stack was already up to date)
 
 
-def upload(target: AwsTarget, bucket: str, prefix: str, artifacts: Path) -> list[str]:
-    """Put every file of the artifacts folder under s3://bucket/prefix; the keys written."""
+def upload(
+    target: AwsTarget, bucket: str, prefix: str, artifacts: Path, names: list[str]
+) -> list[str]:
+    """Put the named files of the artifacts folder under s3://bucket/prefix; the keys written."""
     s3 = target.client("s3")
     try:
         s3.head_bucket(Bucket=bucket)
     except Exception as exc:
         raise aws_error(exc, f"artifact bucket {bucket}", target) from None
+    missing = [name for name in names if not (artifacts / name).is_file()]
+    if missing or not names:
+        raise ConfigError(
+            f"{artifacts} lacks {', '.join(missing) or 'every artifact'}",
+            fix="Build them again: medalist aws package -c pipeline.yaml -o " + str(artifacts),
+        )
     keys = []
-    for path in sorted(p for p in artifacts.rglob("*") if p.is_file()):
-        key = prefix + path.relative_to(artifacts).as_posix()
+    for name in sorted(names):
+        key = prefix + name
         try:
-            s3.upload_file(str(path), bucket, key)
+            s3.upload_file(str(artifacts / name), bucket, key)
         except Exception as exc:
             raise aws_error(exc, f"artifact bucket {bucket}", target) from None
         keys.append(key)
-    if not keys:
-        raise ConfigError(
-            f"{artifacts} holds no artifacts to deploy",
-            fix="Build them first: medalist aws package -c pipeline.yaml -o " + str(artifacts),
-        )
     return keys
 
 

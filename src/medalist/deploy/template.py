@@ -66,8 +66,31 @@ def parameters(compute: Compute) -> Json:
             "AllowedValues": ["G.025X", "G.1X", "G.2X", "G.4X", "G.8X"],
         },
         "GlueWorkers": number(2, "Glue workers per state run.", minimum=2),
+        "GlueWheels": {
+            "Type": "String",
+            "Description": "The Glue job's zip of wheels under ArtifactPrefix (set by "
+            "`medalist aws deploy` from the package's manifest.json).",
+        },
     }
-    return (glue if compute == "glue" else {}) | {
+    image: Json = {
+        "StateImageUri": {
+            "Type": "String",
+            "Description": "ECR image of the state function, built from the package's image/ "
+            "folder (`medalist aws package` prints the docker commands).",
+        }
+    }
+    return (glue if compute == "glue" else image) | {
+        "FunctionsCode": {
+            "Type": "String",
+            "Description": "The functions' zip under ArtifactPrefix (set by `medalist aws "
+            "deploy` from the package's manifest.json).",
+        },
+        "FunctionArchitecture": {
+            "Type": "String",
+            "Default": "x86_64",
+            "AllowedValues": ["x86_64", "arm64"],
+            "Description": "What the functions' wheels were packaged for.",
+        },
         "ArtifactBucket": {
             "Type": "String",
             "Description": "Bucket holding the packaged functions and Glue script "

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from medalist.catalog import Catalog
 from medalist.config import DatasetSpec, Pipeline
-from medalist.destination import Destination
-from medalist.engine import Engine
 from medalist.leases import Liveness, LocalProcesses
 from medalist.notify import Notifier
 from medalist.runlog import Outbox, RunLog, RunRecord
 from medalist.storage import Storage
+
+if TYPE_CHECKING:  # Arrow: not imported by the controller function (decision 0035)
+    from medalist.destination import Destination
+    from medalist.engine import Engine
 
 T = TypeVar("T")
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
+from typing import TYPE_CHECKING
 
-from medalist.states import crawl, load, transform
-from medalist.states.results import StateResult
-from medalist.workflow.context import RunContext
+if TYPE_CHECKING:
+    from medalist.states.results import StateResult
+    from medalist.workflow.context import RunContext
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,21 @@ class TaskState:
 
 
 @dataclass(frozen=True)
+class StateTask:
+    """A state's function, named by module: imported when the state first runs, so recording
+    a run's outcome (the finish function on AWS) needs neither DuckDB nor Arrow (0035)."""
+
+    module: str
+    function: str = "run"
+
+    def __call__(self, ctx: RunContext) -> StateResult:
+        task: Callable[[RunContext], StateResult] = getattr(
+            import_module(self.module), self.function
+        )
+        return task(ctx)
+
+
+@dataclass(frozen=True)
 class Workflow:
     name: str
     states: tuple[TaskState, ...]
@@ -51,20 +68,20 @@ INGEST = Workflow(
     states=(
         TaskState(
             "Crawl",
-            crawl.run,
+            StateTask("medalist.states.crawl"),
             RetryPolicy(max_attempts=2),
             "Detect format and schema, register it in the catalog, check the contract.",
         ),
         TaskState(
             "Transform",
-            transform.run,
+            StateTask("medalist.states.transform"),
             RetryPolicy(max_attempts=2),
             "Validate, quarantine, dedupe, write silver; rebuild gold models.",
             exclusive=True,
         ),
         TaskState(
             "Load",
-            load.run,
+            StateTask("medalist.states.load"),
             RetryPolicy(max_attempts=4, interval_s=2.0),
             "Load silver and gold into the destination, idempotently.",
             exclusive=True,

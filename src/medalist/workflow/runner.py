@@ -25,7 +25,6 @@ from medalist.notify import route, run_message
 from medalist.notify.outbox import deliver_due
 from medalist.runlog import ConcurrentUpdate, RunRecord, Status, Transition
 from medalist.runlog.timing import work_s
-from medalist.states.lake import publish_catalog
 from medalist.states.results import StateResult, result_from_dict
 from medalist.workflow.context import RunContext
 from medalist.workflow.definition import TaskState, Workflow
@@ -111,6 +110,8 @@ class Runner:
             **result.run_fields(),
         )
         if state.exclusive:  # its commit may change what readers see: tell the catalog
+            from medalist.states.lake import publish_catalog  # the engine: not for finish
+
             publish_catalog(ctx)
 
     @contextmanager
