@@ -26,7 +26,7 @@ def open_ports(pipeline: Pipeline) -> Ports:
     """The ports of `pipeline`, each from the adapter its configuration names."""
     storage = open_storage(pipeline)
     runlog, outbox = open_runlog(pipeline)
-    filesystem = _engine_filesystem(pipeline)
+    filesystem = engine_filesystem(pipeline)
     return Ports(
         storage=storage,
         catalog=open_catalog(pipeline, storage),
@@ -94,7 +94,9 @@ def open_catalog(pipeline: Pipeline, storage: Storage) -> Catalog:
     return SqliteCatalog(pipeline.lake_path)
 
 
-def _engine_filesystem(pipeline: Pipeline) -> Any | None:
+def engine_filesystem(pipeline: Pipeline) -> Any | None:
+    """The fsspec filesystem a DuckDB of this pipeline reads and writes its zones through:
+    s3fs for a lake on S3, none (DuckDB's own files) for a local lake."""
     if not pipeline.lake_on_s3:
         return None
     from medalist.storage.s3 import s3_filesystem

@@ -24,7 +24,7 @@ from medalist.config import Pipeline
 from medalist.errors import MedalistError, NotFound, Refused
 from medalist.operate import RetryBusy, RetryTooSoon, retry_run
 from medalist.query import DOWNLOAD_ROWS, MAX_SQL_CHARS, BadQuery, Console
-from medalist.redact import redactor_for
+from medalist.redact import lake_secret, redactor_for
 from medalist.runlog import Status
 from medalist.web import charts, views
 from medalist.web.redaction import USER, Redacting
@@ -89,7 +89,7 @@ def create_app(pipeline: Pipeline, ports: Ports | None = None) -> FastAPI:
     ports = ports or open_ports(pipeline)
     the_ports = ports
     users = Users(pipeline)
-    lake = str(pipeline.lake_path.resolve())
+    lake = lake_secret(pipeline)
     app.add_middleware(Redacting, redactor_for=lambda user: redactor_for(user, the_ports, lake))
     bearer = HTTPBearer(auto_error=False, description="A token from `medalist users add`.")
     local_csrf = secrets.token_urlsafe(24)  # single-user mode still protects its forms
