@@ -27,6 +27,7 @@ from pathlib import Path
 
 import psycopg
 
+from benchmarks import s3
 from benchmarks.generate import generate
 
 SERVER = os.environ.get(
@@ -330,6 +331,7 @@ def main(argv: list[str] | None = None) -> None:
         "--scaling", default="1000000,5000000,20000000", help="medalist row counts; empty to skip"
     )
     parser.add_argument("--increment", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--s3-rounds", type=int, default=1, help="lake on S3 vs local; 0 skips")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument(
         "--once", default="dlt-csv,pandas", help="contenders measured in the first round only"
@@ -347,7 +349,8 @@ def main(argv: list[str] | None = None) -> None:
         sizes = [int(s) for s in args.scaling.split(",") if s]
         scale = scaling(sizes, tmp) if sizes else []
         inc = increment(args.rows, tmp) if args.increment else None
-    text = report(args, args.rows, csv_mb, results, scale, inc, missing)
+        on_s3 = s3.run(args.rows, args.s3_rounds, tmp, csv) if args.s3_rounds else []
+    text = report(args, args.rows, csv_mb, results, scale, inc, missing) + "\n".join(on_s3)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

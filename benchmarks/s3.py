@@ -22,7 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +118,11 @@ def measure(where: str, csv: Path, tmp: Path, endpoint_url: str) -> tuple[float,
         )
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.monotonic() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, for its rusage
         error = proc.stderr.read().decode() if proc.stderr else ""
         if proc.stderr:
             proc.stderr.close()
-        if os.waitstatus_to_exitcode(status) != 0:
+        if proc.returncode != 0:
             raise RuntimeError(f"the {where} run failed:\n{error[-2000:]}")
         return seconds, usage.ru_maxrss / 1024
     finally:
@@ -149,10 +150,13 @@ def _quietly() -> Iterator[None]:
         print(f"(could not delete the round's bucket: {exc})", file=sys.stderr)
 
 
-def compare(csv: Path, rounds: int, tmp: Path) -> dict[str, list[tuple[float, float]]]:
-    """Both placements, `rounds` times, interleaved (local s3 local s3 …) on one endpoint."""
+def compare(
+    csv: Path, rounds: int, tmp: Path, endpoint_url: str | None = None
+) -> dict[str, list[tuple[float, float]]]:
+    """Both placements, `rounds` times, interleaved (local s3 local s3 …) on one endpoint
+    (`endpoint_url`, else a moto server of its own)."""
     results: dict[str, list[tuple[float, float]]] = {w: [] for w in WHERE}
-    with endpoint() as url:
+    with endpoint() if endpoint_url is None else nullcontext(endpoint_url) as url:
         for r in range(rounds):
             for where in WHERE:
                 seconds, rss = measure(where, csv, tmp, url)
