@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks import run, s3
 from benchmarks.generate import generate
 from benchmarks.validate_memory import measure
@@ -44,6 +46,7 @@ def test_the_harness_runs_the_floor_and_medalist_and_writes_the_table(tmp_path):
     assert "Not run here" in text and "dlt-fast" in text  # dlt lives in .venv-bench only
 
 
+@pytest.mark.heavy  # ~10 s: a child process on the endpoint; `make bench` runs it in full
 def test_the_s3_line_measures_a_run_on_the_endpoint_and_leaves_no_bucket(aws_endpoint, tmp_path):
     """The S3 half of the bench line (its local half is the medalist contender above)."""
     import boto3

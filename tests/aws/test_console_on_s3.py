@@ -26,7 +26,8 @@ from medalist.wiring import open_ports
 from tests.aws.lake import s3_lake_config
 from tests.conftest import DAILY_SALES, HEADER, ORDERS_CONTRACT
 
-LAYOUTS = ["prefix", "buckets"]
+# A bucket per zone is the slow half (`make test-heavy`): other allowed prefixes, same code.
+LAYOUTS = ["prefix", pytest.param("buckets", marks=pytest.mark.heavy)]
 GOOD_AND_BAD = HEADER + (
     "1,2026-11-24 09:00:00,7,2,10.00,PAID\n"
     "2,2026-11-24 10:00:00,8,0,5.00,PAID\n"  # quantity below its minimum: quarantined
@@ -34,7 +35,7 @@ GOOD_AND_BAD = HEADER + (
 )
 
 
-@pytest.fixture(scope="module", params=LAYOUTS, ids=LAYOUTS)
+@pytest.fixture(scope="module", params=LAYOUTS)
 def lake(
     request: pytest.FixtureRequest, aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:

@@ -203,10 +203,11 @@ def _sns_inbox(endpoint: str, place: Place) -> Callable[[], list[dict[str, Any]]
     return read
 
 
-LAYOUTS = ["prefix", "buckets"]
+# A bucket per zone is the slow half (`make test-heavy`): the same code paths with other roots.
+LAYOUTS = ["prefix", pytest.param("buckets", marks=pytest.mark.heavy)]
 
 
-@pytest.mark.parametrize("layout", LAYOUTS, ids=LAYOUTS)
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_the_pipeline_story_on_aws_gives_what_it_gives_on_a_local_lake(
     local_story: dict[str, Any], aws_endpoint: str, tmp_path: Path, layout: str
 ) -> None:
