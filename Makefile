@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_DIR ?= medalist-demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test chaos bench bench-scale bench-burst bench-history bench-elt bench-extract lint format clean
+.PHONY: help install demo test test-heavy chaos bench bench-scale bench-burst bench-history bench-elt bench-extract lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,10 @@ test: $(STAMP) ## check PostgreSQL and MariaDB are up, chromium and asl-validato
 	@scripts/ensure-chromium
 	@scripts/ensure-asl-validator
 	$(BIN)/pytest
+
+test-heavy: $(STAMP) ## the slow halves left out of `make test` (marked heavy): e.g. the AWS pipeline story on a bucket per zone
+	@scripts/ensure-postgres
+	$(BIN)/pytest -m heavy
 
 chaos: $(STAMP) ## kill `medalist run` 50 times at random moments, then prove exactly-once (KILLS=, SEED=, BURST= files landed at once, default 3, COMPACT= compaction.max_files, default 3, ELT=1: gold also inside PostgreSQL, AWS=1: zones in S3, run log in DynamoDB, on moto)
 	@scripts/ensure-postgres

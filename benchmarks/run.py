@@ -27,6 +27,7 @@ from pathlib import Path
 
 import psycopg
 
+from benchmarks import s3
 from benchmarks.generate import generate
 from benchmarks.scale_report import sections
 
@@ -333,6 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--increment", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--burst-files", type=int, default=1000, help="0 skips the burst")
     parser.add_argument("--history-days", type=int, default=365, help="0 skips the history")
+    parser.add_argument("--s3-rounds", type=int, default=1, help="lake on S3 vs local; 0 skips")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument(
         "--once", default="dlt-csv,pandas", help="contenders measured in the first round only"
@@ -351,8 +353,10 @@ def main(argv: list[str] | None = None) -> None:
         scale = scaling(sizes, tmp) if sizes else []
         inc = increment(args.rows, tmp) if args.increment else None
         more = sections(args.rows, tmp, args.burst_files, 1000, args.history_days)
+        on_s3 = s3.run(args.rows, args.s3_rounds, tmp, csv) if args.s3_rounds else []
     text = report(args, args.rows, csv_mb, results, scale, inc, missing)
     text += "\n".join([*more, ""]) if more else ""
+    text += "\n".join(on_s3)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from benchmarks import run
+import pytest
+
+from benchmarks import run, s3
+from benchmarks.generate import generate
 from benchmarks.validate_memory import measure
 
 
@@ -28,6 +31,8 @@ def test_the_harness_runs_the_floor_and_medalist_and_writes_the_table(tmp_path):
             "2",
             "--history-days",
             "2",
+            "--s3-rounds",
+            "0",  # the S3 line has its own test below, on the session's endpoint
             "--out",
             str(out),
         ]
@@ -45,3 +50,18 @@ def test_the_harness_runs_the_floor_and_medalist_and_writes_the_table(tmp_path):
     assert "| full run ≤ 1.5 x the floor |" in targets and "| daily 1% increment" in targets
     assert all(line.endswith(("| yes |", "| no |")) for line in targets.splitlines()[4:] if line)
     assert "Not run here" in text and "dlt-fast" in text  # dlt lives in .venv-bench only
+
+
+@pytest.mark.heavy  # ~10 s: a child process on the endpoint; `make bench` runs it in full
+def test_the_s3_line_measures_a_run_on_the_endpoint_and_leaves_no_bucket(aws_endpoint, tmp_path):
+    """The S3 half of the bench line (its local half is the medalist contender above)."""
+    import boto3
+
+    csv = generate(2_000, tmp_path / "data" / "sales.csv")
+    s3_client = boto3.client("s3", endpoint_url=aws_endpoint, region_name=s3.REGION)
+    before = {b["Name"] for b in s3_client.list_buckets()["Buckets"]}
+
+    seconds, rss_mb = s3.measure("s3", csv, tmp_path, aws_endpoint)
+
+    assert seconds > 0 and 30 < rss_mb < s3.RSS_TARGET_MB
+    assert {b["Name"] for b in s3_client.list_buckets()["Buckets"]} == before

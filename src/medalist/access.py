@@ -60,11 +60,16 @@ def _hash(secret: str) -> str:
 
 
 class Users:
-    """Users and sessions in the metastore. Tokens and session ids are stored hashed only."""
+    """Users and sessions in the metastore. Tokens and session ids are stored hashed only.
+
+    For a lake on S3 they are this machine's, in the state folder's metastore (decision 0037):
+    nothing of them is in the lake."""
 
     def __init__(self, pipeline: Pipeline, lake: Path | None = None) -> None:
         self.pipeline = pipeline
-        self.con = connect(metastore_path(lake or pipeline.lake_path))
+        self.con = connect(
+            metastore_path(lake) if lake else pipeline.state_dir / "metastore.sqlite"
+        )
         self._mutex = threading.Lock()  # the dashboard calls from several request threads
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> tuple[list[sqlite3.Row], int]:

@@ -36,6 +36,7 @@ from medalist.engine.formats import detect_format
 from medalist.errors import Refused
 from medalist.incremental import INCOMING
 from medalist.states.lake import expose_gold, expose_silver
+from medalist.wiring import engine_filesystem
 from medalist.workflow.context import Ports
 
 TIME_LIMIT_S = 10.0
@@ -275,7 +276,9 @@ class Console:
         spilled rows land. So each console query spills into a fresh, empty folder of its
         own: all it can read there is what it spilled itself."""
         spill = Path(tempfile.mkdtemp(prefix="medalist-console-"))
-        engine = DuckDBEngine(MEMORY_LIMIT, temp_dir=spill)
+        engine = DuckDBEngine(
+            MEMORY_LIMIT, temp_dir=spill, filesystem=engine_filesystem(self.pipeline)
+        )
         try:
             self._lock_down(engine)
             yield engine
@@ -284,7 +287,7 @@ class Console:
             shutil.rmtree(spill, ignore_errors=True)
 
     def _lock_down(self, engine: DuckDBEngine) -> None:
-        lake, zones = self.pipeline.lake_path, self.user.role.zone_set
+        zones = self.user.role.zone_set
         con = engine.con
         con.execute(f"DROP SCHEMA silver CASCADE; DROP SCHEMA gold CASCADE; DROP SCHEMA {INCOMING}")
         for zone in sorted(zones):
@@ -297,7 +300,7 @@ class Console:
             self._expose_quarantine(con)
         if "landing" in zones:
             self._expose_landing(con)
-        folders = ", ".join(literal(f"{lake / zone}/") for zone in sorted(zones))
+        folders = ", ".join(literal(f"{self.pipeline.zone_url(zone)}/") for zone in sorted(zones))
         con.execute(f"SET allowed_directories = [{folders}]")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")

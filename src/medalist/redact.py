@@ -18,6 +18,8 @@ from urllib.parse import quote
 from markupsafe import escape
 
 from medalist.access import User
+from medalist.config import Pipeline
+from medalist.locations import is_s3
 from medalist.workflow.context import Ports
 
 HIDDEN = "(hidden: landing zone)"
@@ -88,3 +90,11 @@ def redactor_for(user: User, ports: Ports, lake: str) -> Redactor | None:
         return None
     files = {run.file for run in ports.runlog.list(limit=None)}
     return Redactor(files, lake)
+
+
+def lake_secret(pipeline: Pipeline) -> str:
+    """What names the lake in a message: its folder's absolute path, its s3:// prefix, or (a
+    bucket per zone) the landing zone's, whose objects a role without landing must not find."""
+    if not pipeline.lake_on_s3:
+        return str(pipeline.lake_path.resolve())
+    return pipeline.lake if is_s3(pipeline.lake) else pipeline.zone_url("landing")

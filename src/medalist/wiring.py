@@ -35,7 +35,7 @@ def open_ports(pipeline: Pipeline) -> Ports:
         from medalist.engine.duckdb import DuckDBEngine
 
         if not filesystems:
-            filesystems.append(_engine_filesystem(pipeline))
+            filesystems.append(engine_filesystem(pipeline))
         return DuckDBEngine(
             pipeline.memory_limit, pipeline.state_dir / "tmp", filesystem=filesystems[0]
         )
@@ -113,7 +113,9 @@ def open_catalog(pipeline: Pipeline, storage: Storage) -> Catalog:
     return SqliteCatalog(pipeline.lake_path)
 
 
-def _engine_filesystem(pipeline: Pipeline) -> Any | None:
+def engine_filesystem(pipeline: Pipeline) -> Any | None:
+    """The fsspec filesystem a DuckDB of this pipeline reads and writes its zones through:
+    s3fs for a lake on S3, none (DuckDB's own files) for a local lake."""
     if not pipeline.lake_on_s3:
         return None
     from medalist.storage.s3 import s3_filesystem

@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from medalist.access import Users
 from medalist.config import Pipeline
-from medalist.redact import redactor_for
+from medalist.redact import lake_secret, redactor_for
 from medalist.web import api, refusals
 from medalist.web.auth import COOKIE, NeedsLogin
 from medalist.web.context import Dashboard
@@ -48,7 +48,7 @@ def create_app(pipeline: Pipeline, ports: Ports | None = None) -> FastAPI:
     app.state.dashboard = Dashboard(
         pipeline, the_ports, Users(pipeline), local_csrf=secrets.token_urlsafe(24)
     )
-    lake = str(pipeline.lake_path.resolve())
+    lake = lake_secret(pipeline)
     app.add_middleware(Redacting, redactor_for=lambda user: redactor_for(user, the_ports, lake))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     refusals.install(app)

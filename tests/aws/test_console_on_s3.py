@@ -1,0 +1,136 @@
+"""`medalist query`, `medalist users` and the dashboard on a lake on S3 (both layouts): the
+console reads every zone a role may see through the engine's S3 filesystem, its sandbox refuses
+objects outside those zones, and users, sessions and query history live in this machine's state
+folder (decision 0037), never in the lake and never in a folder named `s3:`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from medalist.access import Users
+from medalist.cli import app
+from medalist.config import load_pipeline
+from medalist.controller import run_pipeline
+from medalist.query import Console
+from medalist.storage.s3 import S3Storage
+from medalist.web.app import create_app
+from medalist.wiring import open_ports
+from tests.aws.lake import s3_lake_config
+from tests.conftest import DAILY_SALES, HEADER, ORDERS_CONTRACT
+
+# A bucket per zone is the slow half (`make test-heavy`): other allowed prefixes, same code.
+LAYOUTS = ["prefix", pytest.param("buckets", marks=pytest.mark.heavy)]
+GOOD_AND_BAD = HEADER + (
+    "1,2026-11-24 09:00:00,7,2,10.00,PAID\n"
+    "2,2026-11-24 10:00:00,8,0,5.00,PAID\n"  # quantity below its minimum: quarantined
+    "3,2026-11-25 11:00:00,9,1,4.00,REFUNDED\n"
+)
+
+
+@pytest.fixture(scope="module", params=LAYOUTS)
+def lake(
+    request: pytest.FixtureRequest, aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A pipeline on S3 that ran once over one file with a bad row; its folder."""
+    root = tmp_path_factory.mktemp(f"console-{request.param}")
+    config = {
+        "name": "shop",
+        "datasets": {"orders": ORDERS_CONTRACT},
+        "models": {"daily_sales": DAILY_SALES},
+        "notifications": [],
+        "destination": "dummy://",
+        **s3_lake_config(aws_endpoint, request.param),
+    }
+    (root / "pipeline.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    pipeline = load_pipeline(root / "pipeline.yaml")
+    ports = open_ports(pipeline)
+    storage = ports.storage
+    assert isinstance(storage, S3Storage)
+    landing = storage.roots["landing"]
+    storage.s3.put_object(
+        Bucket=landing.bucket, Key=landing.key("orders/a.csv"), Body=GOOD_AND_BAD.encode()
+    )
+    (run,) = run_pipeline(pipeline, ports).runs
+    assert run.status == "SUCCEEDED", run.error
+    return root
+
+
+def _query(lake: Path, sql: str, *args: str) -> list[dict[str, Any]]:
+    got = CliRunner().invoke(
+        app, ["query", sql, "-c", str(lake / "pipeline.yaml"), "--format", "json", *args]
+    )
+    assert got.exit_code == 0, got.output
+    return [json.loads(line) for line in got.output.splitlines()]
+
+
+def test_medalist_query_reads_every_zone_of_a_lake_on_s3(lake: Path) -> None:
+    silver = _query(lake, "SELECT order_id, status FROM silver.orders ORDER BY order_id")
+    gold = _query(lake, "SELECT day, orders, revenue FROM gold.daily_sales ORDER BY day")
+    quarantine = _query(lake, "SELECT order_id, _rules FROM quarantine.orders")
+    landing = _query(lake, "SELECT order_id, filename FROM landing.orders ORDER BY order_id")
+
+    assert silver == [{"order_id": 1, "status": "PAID"}, {"order_id": 3, "status": "REFUNDED"}]
+    assert gold == [
+        {"day": "2026-11-24", "orders": 1, "revenue": "20.00"},
+        {"day": "2026-11-25", "orders": 1, "revenue": "4.00"},
+    ]
+    assert quarantine == [{"order_id": "2", "_rules": ["quantity:min"]}]
+    assert [r["order_id"] for r in landing] == ["1", "2", "3"]
+    landed = load_pipeline(lake / "pipeline.yaml").zone_url("landing") + "/orders/a.csv"
+    assert landed.startswith("s3://") and landing[0]["filename"] == landed
+    assert not (lake / "s3:").exists()
+
+
+def test_the_sandbox_on_s3_reads_only_the_zones_of_the_role(lake: Path) -> None:
+    """Below the SQL checks (which refuse read_csv before the engine sees it), the engine
+    itself is locked to the role's zone prefixes: an analyst's sandbox cannot open a landed
+    object by URL, an admin's can."""
+    pipeline = load_pipeline(lake / "pipeline.yaml")
+    ports = open_ports(pipeline)
+    landed = ports.storage.url("landing", "orders/a.csv")
+    users = Users(pipeline)
+    admin = users.local_admin()
+    analyst = type(admin)("ann", "analyst", pipeline.access.roles["analyst"])
+
+    with Console(pipeline, ports, analyst).sandbox() as engine:
+        assert engine.con.execute("SELECT count(*) FROM gold.daily_sales").fetchone() == (2,)
+        with pytest.raises(duckdb.Error, match="Cannot access file"):
+            engine.con.execute(f"SELECT * FROM read_csv('{landed}')").fetchall()
+    with Console(pipeline, ports, admin).sandbox() as engine:
+        rows = engine.con.execute(f"SELECT count(*) FROM read_csv('{landed}')").fetchone()
+        assert rows == (3,)
+
+
+def test_users_and_the_dashboard_on_s3_keep_their_state_on_this_machine(lake: Path) -> None:
+    config = str(lake / "pipeline.yaml")
+    added = CliRunner().invoke(app, ["users", "add", "ann", "--role", "analyst", "-c", config])
+    assert added.exit_code == 0, added.output
+    token = added.output.strip().splitlines()[-1]
+    listed = CliRunner().invoke(app, ["users", "list", "-c", config])
+    assert "ann  analyst" in listed.output
+
+    client = TestClient(create_app(load_pipeline(lake / "pipeline.yaml")))
+    auth = {"Authorization": f"Bearer {token}"}
+    gold = client.post("/api/query", headers=auth, json={"sql": "SELECT * FROM gold.daily_sales"})
+    silver = client.post("/api/query", headers=auth, json={"sql": "SELECT * FROM silver.orders"})
+    runs = client.get("/api/runs", headers=auth)
+
+    assert gold.status_code == 200 and len(gold.json()["rows"]) == 2
+    assert silver.status_code == 403  # an analyst sees gold only, on S3 as locally
+    assert runs.status_code == 200  # without landing, its file names are redacted, as locally
+    assert [r["file"] for r in runs.json()] == ["(hidden: landing zone)"]
+    history = client.get("/api/query/history", headers=auth).json()
+    assert [h["sql"] for h in history] == ["SELECT * FROM gold.daily_sales"]
+    state = lake / ".medalist" / "metastore.sqlite"  # decision 0019's state folder
+    assert state.exists() and not (lake / "s3:").exists()
+    removed = CliRunner().invoke(app, ["users", "remove", "ann", "-c", config])
+    listed = CliRunner().invoke(app, ["users", "list", "-c", config])
+    assert removed.exit_code == 0 and "No users" in listed.output
