@@ -281,6 +281,8 @@ def test_file_names_stay_hidden_from_roles_without_landing(site):
 
     assert page.status_code == 200 and "Needs attention" in page.text
     assert "ORDERS.CSV" not in page.text and "attention-unmatched" not in page.text
+    api = client.get("/api/overview", headers={"Authorization": f"Bearer {analyst}"}).json()
+    assert len(api["attention"]["failed"]) == 1 and api["attention"]["unmatched"] == []
     # nor can they find out file names by searching or sorting runs by them
     everything = client.get("/runs", headers={"Authorization": f"Bearer {analyst}"})
     searched = client.get("/runs?q=11-25", headers={"Authorization": f"Bearer {analyst}"})
