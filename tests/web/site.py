@@ -1,7 +1,7 @@
 """The lake the browser tests look at, served once per test session: a run with rows
 quarantined (one too wide to read in a cell), a drifted (WARN) run, a failed run, a file no
-dataset reads, two models (one reading the other), alerts that were never delivered, and a
-comment in pipeline.yaml."""
+dataset reads, a dataset that never got a file, two models (one reading the other), alerts
+never delivered, and a comment in pipeline.yaml."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ DRIFTED = (  # a new column, coupon: evolves the schema, so the run is WARN
 )
 CONTRACT = {**copy.deepcopy(ORDERS_CONTRACT), "on_schema_drift": "evolve"}
 NOTE = "    # one file a day from the shop's export (a comment: kept on the dataset page)"
+REFUNDS = {"source": "refunds/*.csv", "columns": {"order_id": {"type": "bigint"}}}
 TOP_DAYS = {"sql": "SELECT day, revenue FROM gold.daily_sales WHERE revenue > 0"}
 
 
@@ -46,7 +47,8 @@ def served_site(root: Path) -> Iterator[Site]:
         root,
         {
             "name": "shop",
-            "datasets": {"orders": CONTRACT},
+            # refunds never got a file: a stale dataset
+            "datasets": {"orders": CONTRACT, "refunds": REFUNDS},
             "models": {"daily_sales": DAILY_SALES, "top_days": TOP_DAYS},
             # nothing listens there: its alerts stay in the outbox, undelivered
             "notifications": [

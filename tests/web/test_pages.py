@@ -39,6 +39,7 @@ def test_overview_says_what_needs_attention_and_charts_a_day_or_90(site, tmp_pat
     expect(page.locator("#attention-warn")).to_contain_text(warn.run_id)
     expect(page.locator("#attention-warn")).to_contain_text("schema drift: +coupon")
     expect(page.locator("#attention-alerts")).to_contain_text("webhook")
+    expect(page.locator("#attention-stale")).to_contain_text("refunds: no successful file yet")
     expect(page.locator("#attention-unmatched")).to_contain_text("ORDERS.CSV")
     charts = page.locator("figure[data-chart] canvas")
     expect(charts).to_have_count(4)
@@ -166,7 +167,7 @@ def test_datasets_show_models_lineage_and_the_contract_as_written(site, tmp_path
     page.goto(base + "/datasets")
 
     lineage = page.locator("#lineage svg")
-    for node in ("landing:orders/*.csv", "silver.orders", "gold.daily_sales", "gold.top_days"):
+    for node in ("landing:orders/*.csv", "silver.orders", "silver.refunds", "gold.top_days"):
         expect(lineage.locator(f"g[data-node='{node}']")).to_be_visible()
     for edge in (
         "landing:orders/*.csv>silver.orders",
