@@ -242,3 +242,4 @@ def test_the_extract_run_is_on_the_dashboard_like_any_run(
     assert any(r["run_id"] == run.run_id and r["state"] == STATE for r in listed)
     page = client.get(f"/runs/{run.run_id}", headers=auth)
     assert page.status_code == 200 and "extract:erp/orders" in page.text
+    assert f'<details class="state-log" data-state="{STATE}"' in page.text  # its own log

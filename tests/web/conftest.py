@@ -68,3 +68,11 @@ def browser():
     from tests.web.browser import launch
 
     yield from launch()
+
+
+@pytest.fixture(scope="session")
+def served_site(tmp_path_factory):
+    """The browser tests' lake (tests/web/site.py), built and served once (~3 s)."""
+    from tests.web.site import served_site
+
+    yield from served_site(tmp_path_factory.mktemp("site") / "project")

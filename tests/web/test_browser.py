@@ -3,29 +3,13 @@ failed run's graph and reason, run a query, be refused a zone. Screenshots go to
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import expect
 
-from medalist.access import Users
-from medalist.web.app import create_app
-from tests.conftest import HEADER
-from tests.web.browser import log_in, serve
+from tests.web.browser import log_in
 
 
-@pytest.fixture
-def dashboard(make_project):
-    project = make_project(notifications=[])
-    project.land("orders/2026-11-24.csv", HEADER + "1,2026-11-24 09:00:00,7,2,10.00,PAID\n")
-    project.land("orders/2026-11-25.csv", b"\x00not a csv at all")
-    project.run()
-    users = Users(project.pipeline)
-    tokens = {role: users.add(role, role) for role in ("analyst", "engineer")}
-    for base in serve(create_app(project.pipeline)):
-        yield base, tokens
-
-
-def test_log_in_see_a_failed_run_query_and_be_refused(dashboard, browser, tmp_path):
-    base, tokens = dashboard
+def test_log_in_see_a_failed_run_query_and_be_refused(served_site, browser, tmp_path):
+    base, tokens = served_site.base, served_site.tokens
     with browser.new_context() as context:
         page = context.new_page()
 

@@ -4,7 +4,6 @@ browser.py) in which the key parts are visible and nothing pushes the page sidew
 
 from __future__ import annotations
 
-import copy
 from datetime import timedelta
 
 import pytest
@@ -17,57 +16,17 @@ from medalist.metastore import now
 from medalist.runlog import RunRecord, Status
 from medalist.web.app import create_app
 from medalist.wiring import open_ports
-from tests.conftest import DAILY_SALES, HEADER, ORDERS_CONTRACT, Project
-from tests.web.browser import log_in, screenshots, serve
-
-WIDE = "x" * 300  # a status value no one can read in one table cell
-GOOD = (
-    HEADER
-    + "1,2026-11-24 09:00:00,7,2,10.00,PAID\n"
-    + "2,2026-11-24 10:00:00,7,0,1.00,PAID\n"  # quantity 0: quarantined
-    + f"3,2026-11-24 11:00:00,8,1,2.50,{WIDE}\n"  # not an accepted status: quarantined
-)
-DRIFTED = (  # a new column, coupon: evolves the schema, so the run is WARN
-    "order_id,order_ts,customer_id,quantity,unit_price,status,coupon\n"
-    "4,2026-11-25 09:00:00,9,3,4.00,PAID,XMAS\n"
-)
-CONTRACT = {**copy.deepcopy(ORDERS_CONTRACT), "on_schema_drift": "evolve"}
-NOTE = "    # one file a day from the shop's export (a comment: kept on the dataset page)"
-TOP_DAYS = {"sql": "SELECT day, revenue FROM gold.daily_sales WHERE revenue > 0"}
+from tests.web.browser import log_in, screenshots
+from tests.web.site import NOTE, TOP_DAYS, WIDE
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, browser):
+def site(served_site, browser):
     """(base URL, project, runs by file, a logged-in engineer's page)."""
-    root = tmp_path_factory.mktemp("pages") / "project"
-    root.mkdir()
-    project = Project(
-        root,
-        {
-            "name": "shop",
-            "datasets": {"orders": CONTRACT},
-            "models": {"daily_sales": DAILY_SALES, "top_days": TOP_DAYS},
-            # nothing listens there: its alerts stay in the outbox, undelivered
-            "notifications": [
-                {"type": "webhook", "url": "http://127.0.0.1:9/hook", "timeout_s": 1}
-            ],
-        },
-    )
-    written = project.config_path.read_text()  # a comment, as people write them
-    assert "\n  orders:\n" in written
-    project.config_path.write_text(written.replace("\n  orders:\n", f"\n  orders:\n{NOTE}\n"))
-    project.land("orders/2026-11-24.csv", GOOD)
-    project.land("orders/2026-11-25.csv", DRIFTED)
-    project.land("orders/2026-11-26.csv", b"\x00binary")
-    project.land("ORDERS.CSV", GOOD)  # at the root of landing: no dataset reads it
-    runs = {r.file: r for r in project.run().runs}
-    pipeline = project.pipeline
-    token = Users(pipeline).add("erin", "engineer")
-    for base in serve(create_app(pipeline)):
-        with browser.new_context(viewport={"width": 1280, "height": 900}) as context:
-            page = context.new_page()
-            log_in(page, base, token)
-            yield base, project, runs, page
+    with browser.new_context(viewport={"width": 1280, "height": 900}) as context:
+        page = context.new_page()
+        log_in(page, served_site.base, served_site.tokens["engineer"])
+        yield served_site.base, served_site.project, served_site.runs, page
 
 
 def test_overview_says_what_needs_attention_and_charts_a_day_or_90(site, tmp_path):
@@ -80,6 +39,7 @@ def test_overview_says_what_needs_attention_and_charts_a_day_or_90(site, tmp_pat
     expect(page.locator("#attention-warn")).to_contain_text(warn.run_id)
     expect(page.locator("#attention-warn")).to_contain_text("schema drift: +coupon")
     expect(page.locator("#attention-alerts")).to_contain_text("webhook")
+    expect(page.locator("#attention-stale")).to_contain_text("refunds: no successful file yet")
     expect(page.locator("#attention-unmatched")).to_contain_text("ORDERS.CSV")
     charts = page.locator("figure[data-chart] canvas")
     expect(charts).to_have_count(4)
@@ -207,7 +167,7 @@ def test_datasets_show_models_lineage_and_the_contract_as_written(site, tmp_path
     page.goto(base + "/datasets")
 
     lineage = page.locator("#lineage svg")
-    for node in ("landing:orders/*.csv", "silver.orders", "gold.daily_sales", "gold.top_days"):
+    for node in ("landing:orders/*.csv", "silver.orders", "silver.refunds", "gold.top_days"):
         expect(lineage.locator(f"g[data-node='{node}']")).to_be_visible()
     for edge in (
         "landing:orders/*.csv>silver.orders",
@@ -281,6 +241,8 @@ def test_file_names_stay_hidden_from_roles_without_landing(site):
 
     assert page.status_code == 200 and "Needs attention" in page.text
     assert "ORDERS.CSV" not in page.text and "attention-unmatched" not in page.text
+    api = client.get("/api/overview", headers={"Authorization": f"Bearer {analyst}"}).json()
+    assert len(api["attention"]["failed"]) == 1 and api["attention"]["unmatched"] == []
     # nor can they find out file names by searching or sorting runs by them
     everything = client.get("/runs", headers={"Authorization": f"Bearer {analyst}"})
     searched = client.get("/runs?q=11-25", headers={"Authorization": f"Bearer {analyst}"})

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from medalist.query import MAX_SQL_CHARS
 from medalist.runlog import Status
 from medalist.web import run_access, views
+from medalist.web.attention_panel import attention_panel
 from medalist.web.auth import Auth
 from medalist.web.console import run_query
 from medalist.web.context import Dash
@@ -35,7 +36,10 @@ def openapi(request: Request, s: Auth) -> JSONResponse:
 
 @router.get("/api/overview", responses=READ)
 def api_overview(dash: Dash, s: Auth) -> dict[str, Any]:
-    return views.overview(dash.pipeline, dash.ports)
+    """Totals, 14 days of per-day series, freshness, and what needs attention."""
+    data = views.overview(dash.pipeline, dash.ports)
+    data["attention"] = attention_panel(dash.pipeline, dash.ports, s.user)
+    return data
 
 
 @router.get("/api/runs", responses=READ)

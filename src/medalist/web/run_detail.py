@@ -60,11 +60,13 @@ def _row(column: str, change: str, before: str, now: str) -> dict[str, str]:
 
 
 def state_log(run: RunRecord) -> list[dict[str, Any]]:
-    """Per state of the workflow, in order: its status, time taken, attempts, and its lines
-    of the run's history (when, what, attempt, detail)."""
+    """Per state the run went through, in the workflow's order: its status, time taken,
+    attempts, and its lines of the run's history (when, what, attempt, detail)."""
     log = []
-    for state in INGEST.states:
-        lines = [h for h in run.history if h.state == state.name]
+    order = [s.name for s in INGEST.states]
+    order += [h.state for h in run.history if h.state not in order]  # an extract's, say
+    for name in dict.fromkeys(order):
+        lines = [h for h in run.history if h.state == name]
         if not lines:
             continue
         last = lines[-1]
@@ -73,7 +75,7 @@ def state_log(run: RunRecord) -> list[dict[str, Any]]:
             status = "INTERRUPTED"
         log.append(
             {
-                "state": state.name,
+                "state": name,
                 "status": status,
                 "seconds": (last.at - lines[0].at).total_seconds(),
                 "attempts": max(h.attempt for h in lines),

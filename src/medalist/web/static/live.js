@@ -1,4 +1,4 @@
-// Running runs on the runs page: every 2 s, their state and counts from /api/runs/ID, in
+// Running runs on the runs page: every second, their state and counts from /api/runs/ID, in
 // place (the search, the sort and the scroll position stay), until they finish.
 (function () {
   "use strict";
@@ -16,7 +16,7 @@
         badge.textContent = run.outcome;
         badge.className = "badge " + run.outcome.toLowerCase();
         if (run.status === "RUNNING") {
-          setTimeout(function () { poll(row); }, 2000);
+          setTimeout(function () { poll(row); }, 1000);
         } else {
           row.removeAttribute("data-running");
           row.querySelector("[data-field=duration_s]").textContent =
@@ -25,6 +25,6 @@
       });
   }
   document.querySelectorAll("tr[data-running]").forEach(function (row) {
-    setTimeout(function () { poll(row); }, 2000);
+    setTimeout(function () { poll(row); }, 1000);
   });
 })();
