@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from medalist.cli import app
+from medalist.compaction import is_compaction
 from medalist.metastore import now
 from medalist.notify import outbox as outbox_module
 from medalist.runlog import Status
@@ -51,7 +52,11 @@ class Running:
     def wait_for(self, project, count: int, timeout: float = 60) -> list:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            finished = [r for r in self.runs(project) if r.status != Status.RUNNING]
+            finished = [
+                r
+                for r in self.runs(project)
+                if r.status != Status.RUNNING and not is_compaction(r)  # runs of landed files
+            ]
             if len(finished) >= count:
                 return finished
             time.sleep(0.05)
@@ -107,9 +112,8 @@ def test_five_hundred_files_dropped_at_once_are_each_processed_exactly_once(make
     rival.wait(timeout=180)
     server.stop()
 
-    assert Counter(r.file for r in server.runs(project)) == {
-        f"orders/{i:03d}.csv": 1 for i in range(500)
-    }
+    files = Counter(r.file for r in server.runs(project) if not is_compaction(r))
+    assert files == {f"orders/{i:03d}.csv": 1 for i in range(500)}
     assert {r.status for r in runs} == {Status.SUCCEEDED}
 
 
@@ -208,8 +212,11 @@ def test_sigterm_stops_serve_after_the_current_run(make_project):
 
     assert proc.returncode == 0
     events = [json.loads(line)["event"] for line in out.splitlines()]
-    assert events[0] == "serve.started" and events[-2:] == ["serve.stopping", "serve.stopped"]
-    assert "run.finished" in events
+    assert events[0] == "serve.started" and events[-1] == "serve.stopped"
+    # SIGTERM may land before or during the run (a loaded machine): either way serve says it
+    # is stopping, and the run finishes before serve stops
+    assert "serve.stopping" in events
+    assert events.index("run.finished") < events.index("serve.stopped")
     (run,) = local_ports(project.pipeline).runlog.list()
     assert run.status == Status.SUCCEEDED
 

@@ -128,7 +128,12 @@ def test_users_and_the_dashboard_on_s3_keep_their_state_on_this_machine(lake: Pa
     assert runs.status_code == 200  # without landing, its file names are redacted, as locally
     assert [r["file"] for r in runs.json()] == ["(hidden: landing zone)"]
     history = client.get("/api/query/history", headers=auth).json()
-    assert [h["sql"] for h in history] == ["SELECT * FROM gold.daily_sales"]
+    # newest first; the refused query is kept with its reason (the console's history)
+    assert [h["sql"] for h in history] == [
+        "SELECT * FROM silver.orders",
+        "SELECT * FROM gold.daily_sales",
+    ]
+    assert history[0]["error"] and not history[1]["error"]
     state = lake / ".medalist" / "metastore.sqlite"  # decision 0019's state folder
     assert state.exists() and not (lake / "s3:").exists()
     removed = CliRunner().invoke(app, ["users", "remove", "ann", "-c", config])
