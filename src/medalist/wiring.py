@@ -6,12 +6,14 @@ pipeline needs none of their packages."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from medalist.catalog import Catalog
 from medalist.catalog.sqlite import SqliteCatalog
 from medalist.config import ALL_ZONES, Pipeline
 from medalist.destination import open_destination
+from medalist.engine import Engine
 from medalist.engine.duckdb import DuckDBEngine
 from medalist.locations import is_s3, parse_dynamodb, parse_glue, parse_s3
 from medalist.notify import open_notifiers
@@ -33,9 +35,7 @@ def open_ports(pipeline: Pipeline) -> Ports:
         runlog=runlog,
         outbox=outbox,
         notifiers=open_notifiers(pipeline),
-        engine=lambda: DuckDBEngine(
-            pipeline.memory_limit, pipeline.state_dir / "tmp", filesystem=filesystem
-        ),
+        engine=lambda: open_engine(pipeline, pipeline.state_dir / "tmp", filesystem),
         destination=lambda: open_destination(pipeline.destination_url),
     )
 
@@ -50,9 +50,18 @@ def local_ports(pipeline: Pipeline) -> Ports:
         runlog=runlog,
         outbox=runlog,
         notifiers=open_notifiers(pipeline),
-        engine=lambda: DuckDBEngine(pipeline.memory_limit, lake / "_medalist" / "tmp"),
+        engine=lambda: open_engine(pipeline, lake / "_medalist" / "tmp"),
         destination=lambda: open_destination(pipeline.destination_url),
     )
+
+
+def open_engine(pipeline: Pipeline, temp_dir: Path, filesystem: Any | None = None) -> Engine:
+    """DuckDB (the default) or Spark, as pipeline.yaml's `engine:` says."""
+    if pipeline.engine == "spark":
+        from medalist.engine.spark import SparkEngine
+
+        return SparkEngine(pipeline.spark, temp_dir)
+    return DuckDBEngine(pipeline.memory_limit, temp_dir, filesystem=filesystem)
 
 
 def s3_roots(pipeline: Pipeline) -> dict[Zone, str]:

@@ -142,7 +142,7 @@ class SparkDialect(Dialect):
 
     def labels(self, items: Sequence[str]) -> str:
         listed = ", ".join(f"CAST({i} AS STRING)" for i in items)
-        return f"filter(array({listed}), r -> r IS NOT NULL)"
+        return f"filter(CAST(array({listed}) AS ARRAY<STRING>), r -> r IS NOT NULL)"
 
     def size(self, lst: str) -> str:
         return f"size({lst})"
