@@ -23,11 +23,12 @@ demo: $(STAMP) ## run the whole pipeline on bundled demo data and print where to
 	$(BIN)/medalist demo $(DEMO_DIR)
 	@echo "(medalist is installed in $(VENV): run 'source $(BIN)/activate' first, or prefix $(BIN)/)"
 
-test: $(STAMP) ## check PostgreSQL and MariaDB are up, chromium and asl-validator installed (fix what we can), then run every test
+test: $(STAMP) ## check PostgreSQL and MariaDB are up, chromium, asl-validator and Java 17 installed (fix what we can), then run every test
 	@scripts/ensure-postgres
 	@scripts/ensure-mariadb
 	@scripts/ensure-chromium
 	@scripts/ensure-asl-validator
+	@scripts/ensure-java
 	$(BIN)/pytest
 
 chaos: $(STAMP) ## kill `medalist run` 50 times at random moments, then prove exactly-once (KILLS=, SEED=, ELT=1: gold also inside PostgreSQL, AWS=1: zones in S3, run log in DynamoDB, on moto)

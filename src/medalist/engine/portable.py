@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlglot
 from sqlglot import exp
 
+from medalist.config import Pipeline
+
 ZONE_SCHEMAS = ("silver", "gold", "incoming")
 
 # DuckDB constructs Spark 3.5 has no spelling for (or sqlglot does not translate) -> advice.
@@ -92,3 +94,27 @@ def spark_sql(sql: str) -> str:
             table.set("this", exp.to_identifier(view_name(table.db.lower(), table.name)))
             table.set("db", None)
     return tree.sql(dialect="spark")
+
+
+def spark_pipeline_problems(pipeline: Pipeline) -> list[str]:
+    """What `medalist validate` says of a pipeline with `engine: spark`, before any run: each
+    model and rule Spark cannot run, with the construct and what to write instead."""
+    problems: list[str] = []
+    for name, dataset in pipeline.datasets.items():
+        for col_name, col in dataset.columns.items():
+            for what in ("unique", "references"):
+                if getattr(col, what):
+                    problems.append(
+                        f"datasets.{name}.columns.{col_name}.{what}: not available on engine: "
+                        "spark yet (it reads silver from inside the row check); check it with a "
+                        "gold model, or use engine: duckdb"
+                    )
+        for i, rule in enumerate(dataset.rules):
+            problems += [
+                f"datasets.{name}.rules.{i}.check ({rule.name}): {p}"
+                for p in spark_problems(rule.check)
+            ]
+    for name, model in pipeline.models.items():
+        if model.run_in == "engine":
+            problems += [f"models.{name}.sql: {p}" for p in spark_problems(model.sql)]
+    return problems
