@@ -27,6 +27,7 @@ from pathlib import Path
 
 import psycopg
 
+from benchmarks import spark as spark_bench
 from benchmarks.generate import generate
 
 SERVER = os.environ.get(
@@ -334,6 +335,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--once", default="dlt-csv,pandas", help="contenders measured in the first round only"
     )
+    parser.add_argument(  # benchmarks/spark.py: medalist on Spark vs the Spark floor
+        "--spark-rows", default="5000000,20000000", help="Spark section's row counts; empty to skip"
+    )
     args = parser.parse_args(argv)
     wanted = [n for n in args.contenders.split(",") if n]
     names = [n for n in wanted if available(n)]
@@ -347,7 +351,9 @@ def main(argv: list[str] | None = None) -> None:
         sizes = [int(s) for s in args.scaling.split(",") if s]
         scale = scaling(sizes, tmp) if sizes else []
         inc = increment(args.rows, tmp) if args.increment else None
-    text = report(args, args.rows, csv_mb, results, scale, inc, missing)
+        spark_rows = [int(s) for s in args.spark_rows.split(",") if s]
+        spark_text = spark_bench.section(spark_rows, min(args.rounds, 2), tmp)
+    text = report(args, args.rows, csv_mb, results, scale, inc, missing) + spark_text
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

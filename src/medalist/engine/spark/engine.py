@@ -118,11 +118,15 @@ class SparkEngine:
         parts = [f"SELECT explode({SPARK.concat_lists(*lists)}) AS rule, _source_row FROM checked"]
         if malformed:
             parts.append("SELECT 'row:malformed' AS rule, _source_row FROM landed_malformed")
-        found = self.spark.sql(
+        counts = self.spark.sql(
             f"SELECT rule, count(*) AS n, min(_source_row) AS first FROM ("
-            f"{' UNION ALL '.join(parts)}) GROUP BY rule ORDER BY rule"
-        ).collect()
-        return {r.rule: int(r.n) for r in found}, {r.rule: int(r.first) for r in found}
+            f"{' UNION ALL '.join(parts)}) GROUP BY rule"
+        )
+        found = self._fetch(counts)
+        return (
+            {r["rule"]: int(r["n"]) for r in found},
+            {r["rule"]: int(r["first"]) for r in found},
+        )
 
     # -- zones, gold ----------------------------------------------------------------------------
     def expose(
@@ -199,6 +203,16 @@ class SparkEngine:
     # -- helpers ------------------------------------------------------------------------------
     def _scratch(self, name: str) -> Path:
         return self._tmp / name
+
+    def _fetch(self, df: Any) -> list[dict[str, Any]]:
+        """A small result's rows, through a Parquet file (PySpark's collect() leaves its
+        socket to the garbage collector)."""
+        out = self._tmp / f"fetch-{uuid.uuid4().hex}.parquet"
+        self._write(df.coalesce(1), str(out))
+        try:
+            return sorted(pq.read_table(out).to_pylist(), key=repr)
+        finally:
+            out.unlink(missing_ok=True)
 
     def _write(self, df: Any, out_url: str, tag: str | None = None) -> int:
         parts = self._tmp / f"parts-{uuid.uuid4().hex}"
