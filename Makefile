@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_DIR ?= medalist-demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test chaos bench bench-elt bench-extract lint format clean
+.PHONY: help install demo test test-cluster chaos bench bench-elt bench-extract lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,10 @@ test: $(STAMP) ## check PostgreSQL and MariaDB are up, chromium, asl-validator a
 	@scripts/ensure-asl-validator
 	@scripts/ensure-java
 	$(BIN)/pytest
+
+test-cluster: $(STAMP) ## the demo on a Spark standalone cluster (a master, two workers on 127.0.0.1) equals the DuckDB run
+	@scripts/ensure-java
+	$(BIN)/pytest -m cluster tests/test_spark_cluster.py
 
 chaos: $(STAMP) ## kill `medalist run` 50 times at random moments, then prove exactly-once (KILLS=, SEED=, ELT=1: gold also inside PostgreSQL, AWS=1: zones in S3, run log in DynamoDB, on moto)
 	@scripts/ensure-postgres

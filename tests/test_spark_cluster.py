@@ -22,6 +22,8 @@ from medalist.demo import write_project
 from medalist.engine.spark.session import JAVA_CANDIDATES
 from tests.test_engine_parity import outputs
 
+pytestmark = pytest.mark.cluster  # `make test-cluster`: JVMs for a master, two workers, a driver
+
 SPARK_CLASS = Path(pyspark.__file__).parent / "bin" / "spark-class"
 MEDALIST = Path(sys.executable).parent / "medalist"
 
@@ -62,13 +64,14 @@ def cluster(tmp_path: Path) -> Iterator[str]:
 
     def start(name: str, *args: str) -> tuple[subprocess.Popen, Path]:
         log = tmp_path / f"{name}.log"
-        proc = subprocess.Popen(
-            [str(SPARK_CLASS), *args],
-            env=env,
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped whole below
-        )
+        with log.open("w") as out:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen(
+                [str(SPARK_CLASS), *args],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stopped whole below
+            )
         started.append(proc)
         return proc, log
 
@@ -141,8 +144,12 @@ def test_the_demo_on_a_standalone_cluster_equals_the_duckdb_run(tmp_path: Path, 
         done = subprocess.run(
             [str(MEDALIST), "run", "-c", str(config)], env=env, capture_output=True, text=True
         )
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert "SUCCEEDED" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
         runs[name] = done
+    # The demo lands a cut-short .gz on purpose: both engines fail that one file, alike.
+    assert runs["spark"].returncode == runs["duckdb"].returncode
+    for said in (" ".join(run.stdout.split()) for run in runs.values()):
+        assert "orders/2026-11-25.csv.gz at Crawl" in said and "gzip stream is cut short" in said
     spark_seen = outputs(spark_root, [])
     duck_seen = outputs(duck_root, [])
     assert len(duck_seen["silver"]) > 90_000 and len(duck_seen["quarantine"]) > 1_000

@@ -98,11 +98,10 @@ class SparkEngine:
                 self.spark.sql(_malformed_sql(lineage, source_columns, _delimiter(file))),
                 allowMissingColumns=False,
             )
-        rows_in = rows.count()
-        rows_bad = quarantine.count()
-        if rows_bad:
-            self._write(quarantine, job.quarantine_url)
-        rule_counts, first_rows = self._rule_counts(job, malformed.count() > 0)
+        # Counts from what is written (Parquet footers), not from more Spark jobs.
+        rows_in = sum(pq.ParquetFile(p).metadata.num_rows for p in landed_dir.glob("*.parquet"))
+        rows_bad = self._write(quarantine, job.quarantine_url)  # unstaged when empty
+        rule_counts, first_rows = self._rule_counts(job, malformed=csv)
         _refuse_file(job, rows_in, rows_bad, rule_counts, first_rows)
         duplicates = rows_in - rows_bad - rows_silver
         if duplicates:
