@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_DIR ?= medalist-demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-heavy chaos bench bench-scale bench-burst bench-history bench-elt bench-extract lint format clean
+.PHONY: help install demo test test-heavy test-cluster chaos bench bench-scale bench-burst bench-history bench-elt bench-extract lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,12 +23,17 @@ demo: $(STAMP) ## run the whole pipeline on bundled demo data and print where to
 	$(BIN)/medalist demo $(DEMO_DIR)
 	@echo "(medalist is installed in $(VENV): run 'source $(BIN)/activate' first, or prefix $(BIN)/)"
 
-test: $(STAMP) ## check PostgreSQL and MariaDB are up, chromium and asl-validator installed (fix what we can), then run every test
+test: $(STAMP) ## check PostgreSQL and MariaDB are up, chromium, asl-validator and Java 17 installed (fix what we can), then run every test
 	@scripts/ensure-postgres
 	@scripts/ensure-mariadb
 	@scripts/ensure-chromium
 	@scripts/ensure-asl-validator
+	@scripts/ensure-java
 	$(BIN)/pytest
+
+test-cluster: $(STAMP) ## the demo on a Spark standalone cluster (a master, two workers on 127.0.0.1) equals the DuckDB run
+	@scripts/ensure-java
+	$(BIN)/pytest -m cluster tests/test_spark_cluster.py
 
 test-heavy: $(STAMP) ## the slow halves left out of `make test` (marked heavy): e.g. the AWS pipeline story on a bucket per zone
 	@scripts/ensure-postgres

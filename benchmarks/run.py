@@ -28,6 +28,7 @@ from pathlib import Path
 import psycopg
 
 from benchmarks import s3
+from benchmarks import spark as spark_bench
 from benchmarks.generate import generate
 from benchmarks.scale_report import sections
 
@@ -339,6 +340,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--once", default="dlt-csv,pandas", help="contenders measured in the first round only"
     )
+    parser.add_argument(  # benchmarks/spark.py: medalist on Spark vs the Spark floor
+        "--spark-rows", default="5000000,20000000", help="Spark section's row counts; empty to skip"
+    )
     args = parser.parse_args(argv)
     wanted = [n for n in args.contenders.split(",") if n]
     names = [n for n in wanted if available(n)]
@@ -354,9 +358,11 @@ def main(argv: list[str] | None = None) -> None:
         inc = increment(args.rows, tmp) if args.increment else None
         more = sections(args.rows, tmp, args.burst_files, 1000, args.history_days)
         on_s3 = s3.run(args.rows, args.s3_rounds, tmp, csv) if args.s3_rounds else []
+        spark_rows = [int(s) for s in args.spark_rows.split(",") if s]
+        spark_text = spark_bench.section(spark_rows, min(args.rounds, 2), tmp)
     text = report(args, args.rows, csv_mb, results, scale, inc, missing)
     text += "\n".join([*more, ""]) if more else ""
-    text += "\n".join(on_s3)
+    text += "\n".join(on_s3) + spark_text
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

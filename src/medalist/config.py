@@ -593,6 +593,17 @@ class CompactionSpec(Strict):
     )
 
 
+class SparkSpec(Strict):
+    """The Spark cluster of `engine: spark`."""
+
+    master: str = Field(
+        "local[*]", description="local[N], spark://host:7077, yarn, k8s://…: Spark's master URL."
+    )
+    conf: dict[str, str] = Field(
+        default_factory=dict, description="Spark settings, e.g. spark.executor.memory: 4g."
+    )
+
+
 class Pipeline(Strict):
     """The whole of pipeline.yaml."""
 
@@ -648,6 +659,15 @@ class Pipeline(Strict):
         "768MB",
         description="DuckDB memory ceiling; work beyond it spills to <lake>/_medalist/tmp "
         "(always local: .medalist/tmp for a lake on S3).",
+    )
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb",
+        description="What runs validation and gold models: duckdb (one machine) or spark (a "
+        "cluster; needs medalist[spark]). docs/engines.md says when to pick which.",
+    )
+    spark: SparkSpec = Field(
+        default_factory=lambda: SparkSpec.model_validate({}),
+        description="Where Spark runs, when engine is spark.",
     )
     load_ahead_mb: float = Field(
         32,

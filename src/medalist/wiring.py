@@ -7,6 +7,7 @@ first opened: the deployed controller function ships without them (decision 0035
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medalist.catalog import Catalog
@@ -22,7 +23,7 @@ from medalist.workflow.context import Ports
 
 if TYPE_CHECKING:
     from medalist.destination import Destination
-    from medalist.engine.duckdb import DuckDBEngine
+    from medalist.engine import Engine
 
 
 def open_ports(pipeline: Pipeline) -> Ports:
@@ -31,14 +32,10 @@ def open_ports(pipeline: Pipeline) -> Ports:
     runlog, outbox = open_runlog(pipeline)
     filesystems: list[Any] = []  # made once, when the first engine opens
 
-    def engine() -> DuckDBEngine:
-        from medalist.engine.duckdb import DuckDBEngine
-
+    def engine() -> Engine:
         if not filesystems:
             filesystems.append(engine_filesystem(pipeline))
-        return DuckDBEngine(
-            pipeline.memory_limit, pipeline.state_dir / "tmp", filesystem=filesystems[0]
-        )
+        return open_engine(pipeline, pipeline.state_dir / "tmp", filesystems[0])
 
     return Ports(
         storage=storage,
@@ -59,8 +56,6 @@ def _destination(pipeline: Pipeline) -> Destination:
 
 def local_ports(pipeline: Pipeline) -> Ports:
     """The local adapters (folders, SQLite, DuckDB): what open_ports gives a local pipeline."""
-    from medalist.engine.duckdb import DuckDBEngine
-
     lake = pipeline.lake_path
     runlog = SqliteRunLog(lake)
     return Ports(
@@ -69,9 +64,21 @@ def local_ports(pipeline: Pipeline) -> Ports:
         runlog=runlog,
         outbox=runlog,
         notifiers=open_notifiers(pipeline),
-        engine=lambda: DuckDBEngine(pipeline.memory_limit, lake / "_medalist" / "tmp"),
+        engine=lambda: open_engine(pipeline, lake / "_medalist" / "tmp"),
         destination=lambda: _destination(pipeline),
     )
+
+
+def open_engine(pipeline: Pipeline, temp_dir: Path, filesystem: Any | None = None) -> Engine:
+    """DuckDB (the default) or Spark, as pipeline.yaml's `engine:` says. Imported here, when
+    first opened: the slim functions zip has neither (decision 0035)."""
+    if pipeline.engine == "spark":
+        from medalist.engine.spark import SparkEngine
+
+        return SparkEngine(pipeline.spark, temp_dir)
+    from medalist.engine.duckdb import DuckDBEngine
+
+    return DuckDBEngine(pipeline.memory_limit, temp_dir, filesystem=filesystem)
 
 
 def s3_roots(pipeline: Pipeline) -> dict[Zone, str]:

@@ -38,6 +38,10 @@ class Dialect:
     def try_cast(self, expr: str, sql_type: str) -> str:
         return f"TRY_CAST({expr} AS {self.type(sql_type)})"
 
+    def null_text(self) -> str:
+        """A missing delivered value (a column the file lacks)."""
+        return "NULL"
+
     def strptime(self, text: str, formats: Sequence[str]) -> str:
         """A timestamp parsed from text with the first strftime format that fits, else NULL."""
         listed = "[" + ", ".join(self.literal(f) for f in formats) + "]"
@@ -126,9 +130,17 @@ class SparkDialect(Dialect):
     def text(self, expr: str) -> str:
         return f"CAST({expr} AS STRING)"
 
+    def null_text(self) -> str:
+        return "CAST(NULL AS STRING)"  # a bare NULL is of type VOID, which Parquet cannot hold
+
     def try_cast(self, expr: str, sql_type: str) -> str:
-        # ANSI off: CAST gives NULL for what does not fit, as TRY_CAST does in DuckDB.
-        return f"CAST({expr} AS {self.type(sql_type)})"
+        # ANSI off: CAST gives NULL for what does not fit, as TRY_CAST does in DuckDB. Text
+        # to an integer rounds as DuckDB does ('1.5' is 2, '1e3' is 1000), where Spark's own
+        # cast would cut ('1.5' is 1) or refuse ('1e3').
+        target = self.type(sql_type)
+        if target in ("INT", "BIGINT"):
+            return f"CAST(round(CAST({expr} AS DECIMAL(38, 9)), 0) AS {target})"
+        return f"CAST({expr} AS {target})"
 
     def strptime(self, text: str, formats: Sequence[str]) -> str:
         parsed = [f"to_timestamp_ntz({text}, {self.literal(java_format(f))})" for f in formats]
@@ -142,7 +154,7 @@ class SparkDialect(Dialect):
 
     def labels(self, items: Sequence[str]) -> str:
         listed = ", ".join(f"CAST({i} AS STRING)" for i in items)
-        return f"filter(array({listed}), r -> r IS NOT NULL)"
+        return f"filter(CAST(array({listed}) AS ARRAY<STRING>), r -> r IS NOT NULL)"
 
     def size(self, lst: str) -> str:
         return f"size({lst})"

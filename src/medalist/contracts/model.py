@@ -61,6 +61,10 @@ def check_pipeline(pipeline: Pipeline, path: str) -> None:
             problems.append(str(exc))
     if not problems:
         problems += _engine_problems(_checked_part(pipeline))
+        if pipeline.engine == "spark":
+            from medalist.engine.portable import spark_pipeline_problems
+
+            problems += spark_pipeline_problems(pipeline)
         from medalist.destination.elt import destination_problems  # incl. models run there
 
         problems += destination_problems(pipeline)

@@ -147,7 +147,7 @@ def column_checks(
 def cleaned(source_col: str | None, source_type: str | None, d: Dialect = DUCKDB) -> str:
     """The delivered value with text trimmed and '' read as missing."""
     if source_col is None:
-        return "NULL"
+        return d.null_text()
     col = d.ident(source_col)
     if source_type is None or source_type.upper() == "VARCHAR":
         return f"NULLIF(trim({col}), '')"
