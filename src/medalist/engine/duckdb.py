@@ -30,6 +30,7 @@ from medalist.contracts.rules import (
 )
 from medalist.engine import FileSpec, Validation, ValidationJob
 from medalist.engine.split import SplitStream
+from medalist.engine.writer_settings import PARQUET
 from medalist.errors import InputError
 from medalist.incremental import INCOMING
 
@@ -40,7 +41,7 @@ _SCRATCH = "scratch-"  # scratch database files in the engine's temp folder
 IN_MEMORY_SHARE = 0.5  # landed files up to this share of the memory budget stay in memory
 _STALE_S = 24 * 3600  # a scratch file this old was left by a process that died
 _BROKEN = "broken-"  # broken rows of a streamed file, set aside for quarantine
-_PARQUET = "FORMAT parquet, COMPRESSION zstd"
+_PARQUET = PARQUET  # engine/writer_settings.py
 _LINE = re.compile(r"(?:on|in) line:?\s*(\d+)", re.IGNORECASE)
 
 
