@@ -128,6 +128,14 @@ def column_checks(name: str, spec: ColumnSpec, raw: str, typed: str) -> list[Che
                 f"{literal(f' does not match {spec.pattern}')}",
             )
         )
+    checks.append(  # a field far over any sane size costs its row, not the file
+        Check(
+            f"{name}:too_long",
+            f"(strlen({text}) > {FIELD_LIMIT})",
+            f"{literal(name + ' has ')} || strlen({text}) || "
+            f"{literal(f' bytes, over the {FIELD_LIMIT:,} a field may hold (kept cut short)')}",
+        )
+    )
     for bound, op, word in (("min_length", "<", "shorter"), ("max_length", ">", "longer")):
         value = getattr(spec, bound)
         if value is not None:
@@ -342,10 +350,25 @@ def as_delivered(source_columns: Mapping[str, str]) -> str:
     return ", ".join(f"{ident('_raw_' + c)} AS {ident(c)}" for c in source_columns)
 
 
+RAW = "_raw_"
+FIELD_LIMIT = 1_000_000  # bytes: a longer field breaks COLUMN:too_long
+KEPT = 1_000  # characters of such a field quarantine keeps
+
+
+def _cut(value: str) -> str:
+    """A value for quarantine: whole, or cut to its first KEPT characters past FIELD_LIMIT."""
+    return (
+        f"CASE WHEN strlen({value}) > {FIELD_LIMIT} THEN left({value}, {KEPT}) || "
+        f"'… [cut: ' || strlen({value}) || ' bytes]' ELSE {value} END"
+    )
+
+
 def quarantine_sql(source_columns: Mapping[str, str], checked: str, lineage: str) -> str:
     """Broken rows as delivered (text), every rule they broke, a sentence, and lineage.
     `_raw_line` holds the line itself when the row could not even be split into fields."""
-    cols = ", ".join(f"CAST({ident('_raw_' + c)} AS VARCHAR) AS {ident(c)}" for c in source_columns)
+    cols = ", ".join(
+        f"{_cut(f'CAST({ident(RAW + c)} AS VARCHAR)')} AS {ident(c)}" for c in source_columns
+    )
     return (
         f"SELECT {cols}, _rules, _reason, CAST(NULL AS VARCHAR) AS _raw_line, {lineage}, "
         f"_source_row FROM {checked} WHERE len(_rules) > 0"
