@@ -121,9 +121,11 @@ class Batch:
         until = now() + LEASE
         for name in list(self.runner._locks):
             self.ports.runlog.lock(name, self.runner.owner, until)
-        return all(
-            self.ports.runlog.renew(c.run.run_id, self.runner.owner, until) for c in self.ctxs
-        )
+        # A run that just finished (FAILED alone) has no lease left to renew; the others do.
+        renewed = [
+            self.ports.runlog.renew(c.run.run_id, self.runner.owner, until) for c in list(self.ctxs)
+        ]
+        return any(renewed) or not renewed
 
     def _per_file(self, name: str, task: Callable[[RunContext], StateResult]) -> None:
         """A state whose work is per file: each run's failure is its own."""
