@@ -409,7 +409,11 @@ def main() -> None:
 
                 use_fake_credentials()
                 endpoint = stack.enter_context(moto_server())
-            ahead = "loading ahead" if args.load_ahead else "loading after Transform"
+            ahead = (
+                "loading ahead"
+                if args.load_ahead and args.burst == 1
+                else "loading after Transform"
+            )
             where = "on AWS (moto)" if args.aws else "on a local lake"
             print(
                 f"seed {args.seed}, {args.kills} kills, {args.rows} rows per round in "
