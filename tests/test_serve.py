@@ -47,7 +47,9 @@ class Running:
         self.thread.start()
 
     def runs(self, project) -> list:
-        return local_ports(project.pipeline).runlog.list(limit=None)
+        """The files' runs (not silver compactions, decision 0029)."""
+        runs = local_ports(project.pipeline).runlog.list(limit=None)
+        return [r for r in runs if not r.file.startswith("_compaction/")]
 
     def wait_for(self, project, count: int, timeout: float = 60) -> list:
         deadline = time.monotonic() + timeout

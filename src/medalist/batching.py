@@ -54,12 +54,14 @@ class SupportsBatchCommit(Protocol):
 
 def batchable(pipeline: Pipeline, ports: Ports, dataset: str, size: int) -> bool:
     """Whether a fresh run of `dataset` on a file of `size` bytes may join a batch: batching
-    is on, the run log commits batches, the file is small, and no rule of the dataset reads
+    is on, the run log commits batches, the file is small (below `batch.max_mb` and below
+    `load_ahead_mb`: a file big enough to load ahead runs alone), and no rule of the dataset reads
     silver (unique, references: each file must see the ones before it committed)."""
     limits, spec = pipeline.batch, pipeline.datasets[dataset]
     return (
         limits.max_files > 1
         and size < limits.max_mb * MB
+        and size < pipeline.load_ahead_mb * MB  # a file that loads ahead runs alone
         and isinstance(ports.runlog, SupportsBatchCommit)
         and not any(c.unique or c.references for c in spec.columns.values())
     )
@@ -119,9 +121,11 @@ class Batch:
         until = now() + LEASE
         for name in list(self.runner._locks):
             self.ports.runlog.lock(name, self.runner.owner, until)
-        return all(
-            self.ports.runlog.renew(c.run.run_id, self.runner.owner, until) for c in self.ctxs
-        )
+        # A run that just finished (FAILED alone) has no lease left to renew; the others do.
+        renewed = [
+            self.ports.runlog.renew(c.run.run_id, self.runner.owner, until) for c in list(self.ctxs)
+        ]
+        return any(renewed) or not renewed
 
     def _per_file(self, name: str, task: Callable[[RunContext], StateResult]) -> None:
         """A state whose work is per file: each run's failure is its own."""

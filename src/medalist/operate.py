@@ -71,6 +71,12 @@ def retry_run(
     failing are not redone."""
     run = ports.runlog.get(run_id)
     outcome = Outcome()
+    if is_compaction(run):
+        raise Refused(
+            f"run {run.run_id} is a silver compaction, not a file's run",
+            fix=f"`medalist compact {run.dataset}` compacts again (and finishes it if it was cut "
+            "short).",
+        )
     if run.status == Status.RUNNING:
         resumed = take_over(ports, runner, run)
         if resumed is None:

@@ -343,6 +343,7 @@ def chaos(
     landed at once per round (their rows split between them), so runs are batched.
     `compact_after`: compaction.max_files (runs compact silver, and are killed doing it)."""
     rng, report, started = random.Random(seed), Report(), time.monotonic()
+    load_ahead = load_ahead and burst == 1  # a file that loads ahead runs alone, unbatched
     config = write_project(
         workdir, pg_url, load_ahead=load_ahead, elt=elt, aws=aws, compact_after=compact_after
     )
@@ -408,7 +409,11 @@ def main() -> None:
 
                 use_fake_credentials()
                 endpoint = stack.enter_context(moto_server())
-            ahead = "loading ahead" if args.load_ahead else "loading after Transform"
+            ahead = (
+                "loading ahead"
+                if args.load_ahead and args.burst == 1
+                else "loading after Transform"
+            )
             where = "on AWS (moto)" if args.aws else "on a local lake"
             print(
                 f"seed {args.seed}, {args.kills} kills, {args.rows} rows per round in "

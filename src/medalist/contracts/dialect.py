@@ -60,6 +60,10 @@ class Dialect:
     def size(self, lst: str) -> str:
         return f"len({lst})"
 
+    def byte_length(self, text: str) -> str:
+        """The length of a text in bytes (UTF-8)."""
+        return f"strlen({text})"
+
     def joined(self, lst: str, sep: str) -> str:
         return f"array_to_string({lst}, {self.literal(sep)})"
 
@@ -158,6 +162,9 @@ class SparkDialect(Dialect):
 
     def size(self, lst: str) -> str:
         return f"size({lst})"
+
+    def byte_length(self, text: str) -> str:
+        return f"octet_length({text})"
 
     def joined(self, lst: str, sep: str) -> str:
         return f"array_join({lst}, {self.literal(sep)})"

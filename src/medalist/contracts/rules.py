@@ -130,6 +130,14 @@ def column_checks(
                 f"{literal(f' does not match {spec.pattern}')}",
             )
         )
+    checks.append(  # a field far over any sane size costs its row, not the file
+        Check(
+            f"{name}:too_long",
+            f"({d.byte_length(text)} > {FIELD_LIMIT})",
+            f"{literal(name + ' has ')} || {d.text(d.byte_length(text))} || "
+            f"{literal(f' bytes, over the {FIELD_LIMIT:,} a field may hold (kept cut short)')}",
+        )
+    )
     for bound, op, word in (("min_length", "<", "shorter"), ("max_length", ">", "longer")):
         value = getattr(spec, bound)
         if value is not None:
@@ -350,12 +358,26 @@ def as_delivered(source_columns: Mapping[str, str]) -> str:
     return ", ".join(f"{ident('_raw_' + c)} AS {ident(c)}" for c in source_columns)
 
 
+RAW = "_raw_"
+FIELD_LIMIT = 1_000_000  # bytes: a longer field breaks COLUMN:too_long
+KEPT = 1_000  # characters of such a field quarantine keeps
+
+
+def _cut(value: str, d: Dialect = DUCKDB) -> str:
+    """A value for quarantine: whole, or cut to its first KEPT characters past FIELD_LIMIT."""
+    size = d.byte_length(value)
+    return (
+        f"CASE WHEN {size} > {FIELD_LIMIT} THEN left({value}, {KEPT}) || "
+        f"{d.literal('… [cut: ')} || {d.text(size)} || {d.literal(' bytes]')} ELSE {value} END"
+    )
+
+
 def quarantine_sql(
     source_columns: Mapping[str, str], checked: str, lineage: str, d: Dialect = DUCKDB
 ) -> str:
     """Broken rows as delivered (text), every rule they broke, a sentence, and lineage.
     `_raw_line` holds the line itself when the row could not even be split into fields."""
-    cols = ", ".join(f"{d.text(d.ident('_raw_' + c))} AS {d.ident(c)}" for c in source_columns)
+    cols = ", ".join(f"{_cut(d.text(d.ident(RAW + c)), d)} AS {d.ident(c)}" for c in source_columns)
     return (
         f"SELECT {cols}, _rules, _reason, {d.text('NULL')} AS _raw_line, {lineage}, "
         f"_source_row FROM {checked} WHERE {d.size('_rules')} > 0"

@@ -4,6 +4,8 @@ the schema in the catalog (the Glue crawler's job)."""
 
 from __future__ import annotations
 
+import csv
+
 from medalist.config import DatasetSpec, DriftPolicy, Format
 from medalist.contracts.drift import Drift, detect
 from medalist.engine import FileSpec
@@ -44,6 +46,10 @@ def _describe(ctx: RunContext, file: FileSpec) -> dict[str, str]:
     try:
         return ctx.engine.describe(file)
     except InputError as err:
+        if file.format in (Format.csv, Format.tsv) and "over the CSV reader's limit" in err.message:
+            header = _header_columns(ctx, file)
+            if header:  # one absurd line costs its row in Transform, not the file
+                return header
         if file.format in (Format.csv, Format.tsv) and "cannot be split" in err.message:
             head = ctx.ports.storage.head("landing", ctx.run.file, HEAD_BYTES)
             line = unclosed_quote_line(head_text(head, file.csv.encoding), file.csv.quote)
@@ -55,6 +61,23 @@ def _describe(ctx: RunContext, file: FileSpec) -> dict[str, str]:
                 err.row = line - file.header_lines
                 err.fix = "Close or remove the quote in the file and land it again."
         raise
+
+
+def _header_columns(ctx: RunContext, file: FileSpec) -> dict[str, str] | None:
+    """The header's columns when the type sniffer refused the file for one over-long line:
+    typed as the catalog last saw them (CSV types are guesses anyway), else VARCHAR; Transform
+    reads every value as text and quarantines the long row (contracts/rules.py FIELD_LIMIT)."""
+    if not file.csv.header:
+        return None
+    head = head_text(ctx.ports.storage.head("landing", ctx.run.file, HEAD_BYTES), file.csv.encoding)
+    lines = head.splitlines()[file.csv.skip_rows :]
+    if not lines:
+        return None
+    delimiter = file.csv.delimiter or file.delimiter or ("\t" if file.format == Format.tsv else ",")
+    names = next(csv.reader([lines[0]], delimiter=delimiter, quotechar=file.csv.quote))
+    previous = ctx.ports.catalog.latest(ctx.run.dataset)
+    known = previous.columns if previous else {}
+    return {name: known.get(name, "VARCHAR") for name in names}
 
 
 def run(ctx: RunContext) -> CrawlResult:

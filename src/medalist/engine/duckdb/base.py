@@ -7,9 +7,10 @@ from pathlib import Path
 import duckdb
 
 from medalist.contracts.rules import literal
+from medalist.engine.writer_settings import PARQUET
 
 _TAG = "medalist_tag"  # Parquet key-value metadata: what a gold version was built from
-_PARQUET = "FORMAT parquet, COMPRESSION zstd"
+_PARQUET = PARQUET  # engine/writer_settings.py: row groups of 16,384 rows (decision 0030)
 
 
 class DuckDBBase:
