@@ -133,6 +133,11 @@ def test_uploads_reach_a_lake_on_s3(s3_lake: Lake, tmp_path) -> None:
     assert answer.status_code == 201, answer.text
     assert s3_lake.names("orders") == ["orders/2026-11-24.csv"]
     assert s3_lake.read("orders/2026-11-24.csv") == CSV.encode()
-    mismatch = put(TestClient(app), token, "orders/b.csv", CSV.encode(), "0" * 64)
+    client = TestClient(app)
+    mismatch = put(client, token, "orders/b.csv", CSV.encode(), "0" * 64)
+    again = put(client, token, "orders/2026-11-24.csv", CSV.encode())
+    other = put(client, token, "orders/2026-11-24.csv", CSV.replace("PAID", "REFUNDED").encode())
     assert mismatch.status_code == 400 and s3_lake.names("orders") == ["orders/2026-11-24.csv"]
+    assert again.status_code == 200 and "same content" in again.json()["reason"]
+    assert other.status_code == 409 and s3_lake.read("orders/2026-11-24.csv") == CSV.encode()
     assert staged_left(s3_lake.ports.storage) == []
