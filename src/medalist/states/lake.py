@@ -70,7 +70,7 @@ def expose_silver(
         if name in staged:
             urls.append(staged[name])
         columns = {c: col.column_type.sql for c, col in spec.columns.items()} | LINEAGE_TYPES
-        engine.expose("silver", name, urls, columns, spec.primary_key)
+        engine.expose("silver", name, urls, columns, spec.primary_key, spec.order_column)
 
 
 def live_silver(ports: Ports, dataset: str, replaced: str | None = None) -> list[str]:
