@@ -27,6 +27,7 @@ from pathlib import Path
 
 import psycopg
 
+from benchmarks.extract import section as extract_section
 from benchmarks.generate import generate
 
 SERVER = os.environ.get(
@@ -330,6 +331,7 @@ def main(argv: list[str] | None = None) -> None:
         "--scaling", default="1000000,5000000,20000000", help="medalist row counts; empty to skip"
     )
     parser.add_argument("--increment", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--extract", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument(
         "--once", default="dlt-csv,pandas", help="contenders measured in the first round only"
@@ -348,6 +350,8 @@ def main(argv: list[str] | None = None) -> None:
         scale = scaling(sizes, tmp) if sizes else []
         inc = increment(args.rows, tmp) if args.increment else None
     text = report(args, args.rows, csv_mb, results, scale, inc, missing)
+    if args.extract:  # medalist extract vs psql \\copy of a table (benchmarks/extract.py)
+        text += extract_section(args.rows, SERVER)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)
