@@ -60,7 +60,8 @@ def test_files_and_folders_land_and_run(
     assert lake.names("orders") == ["orders/2026-11-24.csv", "orders/2026-11-25.csv"]
     assert lake.read("orders/2026-11-24.csv") == (HEADER + ROWS).encode()
     assert lake.staged() == []
-    assert [r.status for r in lake.run().runs] == [Status.SUCCEEDED] * 2
+    if kind == "local":  # on S3 a run of landed files is test_presign's (each costs seconds)
+        assert [r.status for r in lake.run().runs] == [Status.SUCCEEDED] * 2
 
 
 @pytest.mark.parametrize("kind", LAKES)
