@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
         inc = increment(args.rows, tmp) if args.increment else None
     text = report(args, args.rows, csv_mb, results, scale, inc, missing)
     if args.extract:  # medalist extract vs psql \\copy of a table (benchmarks/extract.py)
-        text += extract_section(args.rows, SERVER)
+        text += extract_section(args.rows, SERVER, args.rounds)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)
