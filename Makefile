@@ -70,9 +70,9 @@ bench-elt: $(BENCH_VENV)/.installed-stamp ## gold model built by the engine vs i
 	@scripts/ensure-postgres
 	$(BENCH_VENV)/bin/python -m benchmarks.elt --rows $(or $(ROWS),5000000) --days $(or $(DAYS),3) --rounds $(or $(ROUNDS),3)
 
-bench-extract: $(STAMP) ## medalist extract of a PostgreSQL table vs psql \copy of it, wall time and peak RSS (ROWS=)
+bench-extract: $(STAMP) ## medalist extract of a PostgreSQL table vs psql \copy of it, wall time and peak RSS (ROWS=, ROUNDS=)
 	@scripts/ensure-postgres
-	$(BIN)/python -m benchmarks.extract --rows $(or $(ROWS),5000000)
+	$(BIN)/python -m benchmarks.extract --rows $(or $(ROWS),5000000) --rounds $(or $(ROUNDS),3)
 
 lint: $(STAMP) ## ruff lint + format check, mypy on src/
 	$(BIN)/ruff check .

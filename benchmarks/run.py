@@ -29,6 +29,7 @@ import psycopg
 
 from benchmarks import s3
 from benchmarks import spark as spark_bench
+from benchmarks.extract import section as extract_section
 from benchmarks.generate import generate
 from benchmarks.scale_report import sections
 
@@ -336,6 +337,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst-files", type=int, default=1000, help="0 skips the burst")
     parser.add_argument("--history-days", type=int, default=365, help="0 skips the history")
     parser.add_argument("--s3-rounds", type=int, default=1, help="lake on S3 vs local; 0 skips")
+    parser.add_argument("--extract", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument(
         "--once", default="dlt-csv,pandas", help="contenders measured in the first round only"
@@ -363,6 +365,8 @@ def main(argv: list[str] | None = None) -> None:
     text = report(args, args.rows, csv_mb, results, scale, inc, missing)
     text += "\n".join([*more, ""]) if more else ""
     text += "\n".join(on_s3) + spark_text
+    if args.extract:  # medalist extract vs psql \\copy of a table (benchmarks/extract.py)
+        text += extract_section(args.rows, SERVER, args.rounds)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

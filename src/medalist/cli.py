@@ -587,6 +587,8 @@ def land(
                 "give --dataset, and PATH… or --watch DIR",
                 fix="e.g. medalist land data/*.csv --dataset orders",
             )
+        if presign and watch is not None:
+            raise Refused("--presign signs names; it does not watch a folder", fix="Drop --watch.")
         ports = open_ports(pipeline)
         if presign:
             code = run_presign(pipeline, ports, paths or [], dataset, expires, out)

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 
 from medalist.runlog import Status
-from tests.conftest import Project
+from tests.conftest import Project, read_table
 
 CONTRACT = {
     "source": "customers/*.jsonl",
@@ -57,3 +57,23 @@ def test_without_the_preset_a_strict_contract_refuses_airbyte_columns(
     project.land("customers/sync-1.jsonl", record(1, "a@example.com", "2026-11-24T10:00:00Z", "a"))
     (run,) = project.run().runs
     assert run.status == Status.FAILED and "_airbyte_raw_id" in run.error["message"]
+
+
+def test_an_older_sync_landed_later_does_not_win_in_silver_or_the_destination(
+    make_project: Callable[..., Project], destination: str
+) -> None:
+    """Syncs arrive out of order (a retried upload, a backfill): extraction time decides in
+    the silver view, in the gold built over it, and in the destination's merge."""
+    totals = {"sql": "SELECT id, email FROM silver.customers", "primary_key": ["id"]}
+    project = make_project(destination, datasets={"customers": CONTRACT}, models={"emails": totals})
+    newer = record(1, "new@example.com", "2026-11-25T10:00:00Z", "n")
+    older = record(1, "old@example.com", "2026-11-24T10:00:00Z", "o")
+    project.land("customers/sync-2.jsonl", newer + "\n")
+    assert [r.status for r in project.run().runs] == [Status.SUCCEEDED]
+    other = record(2, "b@x.org", "2026-11-24T10:00:00Z", "p")
+    project.land("customers/sync-1.jsonl", older + "\n" + other + "\n")
+    assert [r.status for r in project.run().runs] == [Status.SUCCEEDED]
+
+    (first, _) = read_table(destination, "silver.customers", "id")
+    assert "new@example.com" in first and "old@example.com" not in first
+    assert read_table(destination, "gold.emails", "id") == [(1, "new@example.com"), (2, "b@x.org")]

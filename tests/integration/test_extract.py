@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from medalist.errors import ConfigError
@@ -20,8 +19,9 @@ from medalist.integration.extract import STATE, extract
 from medalist.notify import headline, run_message
 from medalist.runlog import Status
 from medalist.wiring import local_ports
-from tests.conftest import ORDERS_CONTRACT, Project
+from tests.conftest import ORDERS_CONTRACT
 from tests.integration.conftest import SourceDb
+from tests.integration.lakes import LAKES, Lake
 
 BASE = datetime(2026, 11, 24, 8, 0, 0)
 
@@ -42,8 +42,11 @@ def orders(ids: range, touched: datetime = BASE, status: str = "PAID") -> list[t
     ]
 
 
-def project_for(make_project: Callable[..., Project], url: str, **table: Any) -> Project:
-    return make_project(
+def project_for(
+    make_lake: Callable[..., Lake], url: str, kind: str = "local", **table: Any
+) -> Lake:
+    return make_lake(
+        kind,
         datasets={"orders": {**ORDERS_CONTRACT, "source": "orders/*.parquet"}},
         sources={
             "erp": {
@@ -54,25 +57,22 @@ def project_for(make_project: Callable[..., Project], url: str, **table: Any) ->
     )
 
 
-def landed(project: Project) -> dict[str, list[int]]:
+def landed(lake: Lake) -> dict[str, list[int]]:
     """order_ids of each landed Parquet file, by file name."""
-    found = {}
-    for f in sorted((project.landing / "orders").glob("*.parquet")):
-        rows = duckdb.sql(f"SELECT order_id FROM read_parquet('{f}')").fetchall()
-        found[f.name] = [r[0] for r in rows]
-    return found
+    rows = lake.rows("orders", "SELECT order_id FROM files")
+    return {name: [r[0] for r in found] for name, found in rows.items()}
 
 
-def run_extract(project: Project) -> Any:
-    pipeline = project.pipeline
-    (run,) = extract(pipeline, local_ports(pipeline), "erp")
+def run_extract(lake: Lake) -> Any:
+    (run,) = extract(lake.pipeline, lake.ports, "erp")
     return run
 
 
+@pytest.mark.parametrize("kind", LAKES)
 def test_incremental_extract_lands_each_row_once_then_only_changes(
-    make_project: Callable[..., Project], source_db: SourceDb
+    make_lake: Callable[..., Lake], source_db: SourceDb, kind: str
 ) -> None:
-    project = project_for(make_project, source_db.url, rows_per_file=1000)
+    project = project_for(make_lake, source_db.url, kind, rows_per_file=1000)
     source_db.insert_orders(orders(range(1, 2501)))
 
     first = run_extract(project)
@@ -103,9 +103,9 @@ def test_incremental_extract_lands_each_row_once_then_only_changes(
 
 
 def test_rows_sharing_the_cursor_value_at_a_cut_land_in_one_file(
-    make_project: Callable[..., Project], source_db: SourceDb
+    make_lake: Callable[..., Lake], source_db: SourceDb
 ) -> None:
-    project = project_for(make_project, source_db.url, rows_per_file=10)
+    project = project_for(make_lake, source_db.url, rows_per_file=10)
     source_db.insert_orders(orders(range(1, 200)))
     run_extract(project)
     # updated_at groups ids by i // 7: a group never straddles two files
@@ -117,9 +117,10 @@ def test_rows_sharing_the_cursor_value_at_a_cut_land_in_one_file(
 
 
 def test_full_mode_lands_a_snapshot_each_time(
-    make_project: Callable[..., Project], source_db: SourceDb
+    make_lake: Callable[..., Lake], source_db: SourceDb
 ) -> None:
-    project = make_project(
+    project = make_lake(
+        "local",
         datasets={"orders": {**ORDERS_CONTRACT, "source": "orders/*.parquet"}},
         sources={
             "erp": {
@@ -136,9 +137,9 @@ def test_full_mode_lands_a_snapshot_each_time(
 
 
 def test_extracted_files_run_through_the_pipeline(
-    make_project: Callable[..., Project], source_db: SourceDb
+    make_lake: Callable[..., Lake], source_db: SourceDb
 ) -> None:
-    project = project_for(make_project, source_db.url)
+    project = project_for(make_lake, source_db.url)
     source_db.insert_orders(orders(range(1, 101)))
     run_extract(project)
     outcome = project.run()
@@ -151,23 +152,26 @@ def test_extracted_files_run_through_the_pipeline(
 
 
 def test_a_failed_extract_is_logged_alerts_and_keeps_the_mark(
-    make_project: Callable[..., Project], source_db: SourceDb
+    make_lake: Callable[..., Lake], source_db: SourceDb
 ) -> None:
-    project = project_for(make_project, source_db.url, table="no_such_table")
+    project = project_for(make_lake, source_db.url, table="no_such_table")
     run = run_extract(project)
     assert run.status == Status.FAILED and run.state == STATE
     assert "no_such_table" in run.error["message"]
     assert run.outputs[STATE]["mark"] is None and landed(project) == {}
-    alerts = (project.root / "lake" / "_medalist" / "notifications.jsonl").read_text()
+    alerts = (project.project.root / "lake" / "_medalist" / "notifications.jsonl").read_text()
     alert = json.loads(alerts.splitlines()[-1])
     assert alert["event"] == "FAIL" and alert["file"] == "extract:erp/orders"
 
 
 def test_a_dataset_that_cannot_take_parquet_is_refused_with_the_fix(
-    make_project: Callable[..., Project], pg_url: str
+    make_lake: Callable[..., Lake], pg_url: str
 ) -> None:
-    project = make_project(
-        sources={"erp": {"url": pg_url, "tables": {"orders": {"dataset": "orders", "cursor": "x"}}}}
+    project = make_lake(
+        "local",
+        sources={
+            "erp": {"url": pg_url, "tables": {"orders": {"dataset": "orders", "cursor": "x"}}}
+        },
     )
     with pytest.raises(ConfigError, match=r"sources.erp.tables.orders.dataset.*orders/\*.parquet"):
         run_extract(project)
@@ -183,25 +187,27 @@ def test_a_dataset_that_cannot_take_parquet_is_refused_with_the_fix(
     ids=["no-cursor", "full-with-cursor", "typo"],
 )
 def test_source_tables_are_checked_when_loading(
-    make_project: Callable[..., Project], table: dict[str, str], message: str
+    make_lake: Callable[..., Lake], table: dict[str, str], message: str
 ) -> None:
-    project = make_project(sources={"erp": {"url": "postgresql://x/y", "tables": {"t": table}}})
+    project = make_lake(
+        "local", sources={"erp": {"url": "postgresql://x/y", "tables": {"t": table}}}
+    )
     with pytest.raises(ConfigError, match=message):
         _ = project.pipeline
 
 
 def test_no_lake_path_is_left_staged_after_a_failure(
-    make_project: Callable[..., Project], source_db: SourceDb, tmp_path: Path
+    make_lake: Callable[..., Lake], source_db: SourceDb, tmp_path: Path
 ) -> None:
-    project = project_for(make_project, source_db.url, table="no_such_table")
+    project = project_for(make_lake, source_db.url, table="no_such_table")
     run_extract(project)
-    assert not list((project.landing).rglob(".staging/*"))
+    assert not list((project.project.landing).rglob(".staging/*"))
 
 
 def test_a_row_committed_later_with_the_mark_value_still_lands_once(
-    make_project: Callable[..., Project], source_db: SourceDb
+    make_lake: Callable[..., Lake], source_db: SourceDb
 ) -> None:
-    project = project_for(make_project, source_db.url)
+    project = project_for(make_lake, source_db.url)
     source_db.insert_orders(orders(range(1, 15)))  # ids 7..13 share the last updated_at
     first = run_extract(project)
     assert len(first.outputs[STATE]["mark"]["keys"]) == 1  # id 14 alone has the last value
@@ -213,16 +219,16 @@ def test_a_row_committed_later_with_the_mark_value_still_lands_once(
 
 
 def test_a_database_that_is_down_fails_the_run_as_transient_without_the_password(
-    make_project: Callable[..., Project],
+    make_lake: Callable[..., Lake],
 ) -> None:
-    project = project_for(make_project, "postgresql://reader:s3cret@127.0.0.1:1/erp")
+    project = project_for(make_lake, "postgresql://reader:s3cret@127.0.0.1:1/erp")
     run = run_extract(project)
     assert run.status == Status.FAILED and run.error["kind"] == "transient", run.error
     assert "s3cret" not in json.dumps(run.error) and "127.0.0.1:1" in run.error["message"]
 
 
 def test_the_extract_run_is_on_the_dashboard_like_any_run(
-    make_project: Callable[..., Project], pg_url: str
+    make_lake: Callable[..., Lake], pg_url: str
 ) -> None:
     from fastapi.testclient import TestClient
 
@@ -233,7 +239,7 @@ def test_the_extract_run_is_on_the_dashboard_like_any_run(
     source = SourceDb(pg_url)
     source.execute(ORDERS_DDL)
     source.insert_orders(orders(range(1, 11)))
-    project = project_for(make_project, pg_url)
+    project = project_for(make_lake, pg_url)
     run = run_extract(project)
     token = Users(project.pipeline).add("ann", "admin")
     client = TestClient(create_app(project.pipeline))

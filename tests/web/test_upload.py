@@ -5,7 +5,7 @@ its status code and reason, and leaves nothing in landing."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -39,14 +39,31 @@ def put(
     return client.put(f"/api/landing/{path}", content=body, headers=headers)
 
 
-@pytest.fixture
-def served(make_project: Callable[..., Project]) -> Iterator[tuple[Project, TestClient, dict]]:
-    project = make_project(
-        datasets=DATASETS, models={}, access={"roles": ROLES, "max_upload_bytes": 1000}
-    )
+def serve(root: Path) -> tuple[Project, TestClient, dict[str, str]]:
+    root.mkdir(parents=True, exist_ok=True)
+    config = {
+        "name": "shop",
+        "datasets": DATASETS,
+        "models": {},
+        "notifications": [],
+        "access": {"roles": ROLES, "max_upload_bytes": 1000},
+    }
+    project = Project(root, config)
     users = Users(project.pipeline)
     tokens = {role: users.add(f"{role}-user", role) for role in ROLES}
-    yield project, TestClient(create_app(project.pipeline)), tokens
+    return project, TestClient(create_app(project.pipeline)), tokens
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> tuple[Project, TestClient, dict[str, str]]:
+    """A fresh dashboard, for a test that lands files."""
+    return serve(tmp_path / "project")
+
+
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, TestClient, dict]:
+    """One dashboard for the refusals, which land nothing."""
+    return serve(tmp_path_factory.mktemp("refusals") / "project")
 
 
 def test_an_uploaded_file_lands_whole_and_a_run_takes_it(served) -> None:
@@ -92,9 +109,9 @@ def test_an_uploaded_file_lands_whole_and_a_run_takes_it(served) -> None:
     ],
 )
 def test_every_refusal_says_why_and_lands_nothing(
-    served, caller, path, body, sha, status, says
+    refusing, caller, path, body, sha, status, says
 ) -> None:
-    project, client, tokens = served
+    project, client, tokens = refusing
     answer = put(client, tokens.get(caller), path, body.encode(), sha)
     assert answer.status_code == status, answer.text
     assert says in answer.json()["detail"]
@@ -133,6 +150,11 @@ def test_uploads_reach_a_lake_on_s3(s3_lake: Lake, tmp_path) -> None:
     assert answer.status_code == 201, answer.text
     assert s3_lake.names("orders") == ["orders/2026-11-24.csv"]
     assert s3_lake.read("orders/2026-11-24.csv") == CSV.encode()
-    mismatch = put(TestClient(app), token, "orders/b.csv", CSV.encode(), "0" * 64)
+    client = TestClient(app)
+    mismatch = put(client, token, "orders/b.csv", CSV.encode(), "0" * 64)
+    again = put(client, token, "orders/2026-11-24.csv", CSV.encode())
+    other = put(client, token, "orders/2026-11-24.csv", CSV.replace("PAID", "REFUNDED").encode())
     assert mismatch.status_code == 400 and s3_lake.names("orders") == ["orders/2026-11-24.csv"]
+    assert again.status_code == 200 and "same content" in again.json()["reason"]
+    assert other.status_code == 409 and s3_lake.read("orders/2026-11-24.csv") == CSV.encode()
     assert staged_left(s3_lake.ports.storage) == []

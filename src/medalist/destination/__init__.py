@@ -288,3 +288,28 @@ def evolution(
                 )
             widen.append((field.name, spelled))
     return add, widen
+
+
+# Columns by which rows carry their own version: with one in a merged table, an incoming row
+# replaces a stored one only when it is at least as new by it, then by _run_id (Airbyte's
+# extraction time: an older sync loaded later does not win; docs/integration.md).
+VERSION_COLUMNS = ("_airbyte_extracted_at",)
+
+
+def newer_or_same(names: Sequence[str], new: str, old: str) -> str | None:
+    """SQL: the row `new` may replace the row `old` (both table aliases) in a merge, by the
+    version columns the rows have and then _run_id (a late load never undoes a later run);
+    None when they have neither."""
+    order = [c for c in VERSION_COLUMNS if c in names] + [c for c in ("_run_id",) if c in names]
+    if not order:
+        return None
+    *before, last = order
+    test = f"{new}.{quote(last)} >= {old}.{quote(last)}"
+    for column in reversed(before):
+        a, b = f"{new}.{quote(column)}", f"{old}.{quote(column)}"
+        test = f"({a} > {b} OR ({a} = {b} AND {test}))"
+    return test
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

@@ -13,7 +13,14 @@ import pyarrow as pa
 
 from medalist.config import LoadMode
 from medalist.contracts.rules import ident, literal
-from medalist.destination import StandardModels, TableRef, canonical, column_defs, evolution
+from medalist.destination import (
+    StandardModels,
+    TableRef,
+    canonical,
+    column_defs,
+    evolution,
+    newer_or_same,
+)
 from medalist.errors import DestinationUnavailable, TerminalError
 
 
@@ -88,8 +95,9 @@ class DuckDBDestination(StandardModels):
                 if f.name not in primary_key
             )
             action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-            if updates and "_run_id" in data.schema.names:  # never undo a later run's rows
-                action += f" WHERE EXCLUDED._run_id >= {target}._run_id"
+            guard = newer_or_same(data.schema.names, "EXCLUDED", target)
+            if updates and guard:  # never undo a later run's (or a newer version's) rows
+                action += f" WHERE {guard}"
             con.execute(
                 f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _incoming "
                 f"ON CONFLICT ({key}) {action}"

@@ -26,7 +26,14 @@ import pyarrow as pa
 
 from medalist.config import LoadMode
 from medalist.contracts.rules import ident, literal
-from medalist.destination import StandardModels, TableRef, canonical, column_defs, evolution
+from medalist.destination import (
+    StandardModels,
+    TableRef,
+    canonical,
+    column_defs,
+    evolution,
+    newer_or_same,
+)
 from medalist.destination.pgcopy import HEADER, TRAILER, encode
 from medalist.errors import DestinationUnavailable, MedalistError, TerminalError
 
@@ -544,8 +551,9 @@ class _Load:
             new = ", ".join(f"EXCLUDED.{c}" for c in others)
             # Unchanged rows are not rewritten: loading the same data twice changes nothing.
             action = f"DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
-            if "_run_id" in self.data.schema.names:  # a late load never undoes a later run
-                action += f" AND EXCLUDED._run_id >= {target}._run_id"
+            guard = newer_or_same(self.data.schema.names, "EXCLUDED", target)
+            if guard:  # a late load never undoes a later run (or a newer version of a row)
+                action += f" AND {guard}"
         else:
             action = "DO NOTHING"
         self.db.execute(

@@ -76,10 +76,18 @@ class Engine(Protocol):
         InputError when the file as a whole fails (unreadable, a `fail` rule, max_bad_rows)."""
 
     def expose(
-        self, schema: str, name: str, urls: list[str], columns: dict[str, str], latest_by: list[str]
+        self,
+        schema: str,
+        name: str,
+        urls: list[str],
+        columns: dict[str, str],
+        latest_by: list[str],
+        order_by: str | None = None,
     ) -> None:
         """Make schema.name queryable over Parquet files (typed and empty when there are none);
-        with latest_by, keep one row per key: the latest run's, then the highest source row."""
+        with latest_by, keep one row per key: the highest `order_by` value (a dataset's
+        order_column, e.g. Airbyte's extraction time), then the latest run's, then the highest
+        source row."""
 
     def materialize(self, sql: str, out_url: str, tag: str | None = None) -> int:
         """Run a query and write its result as one Parquet file; return the row count. `tag`

@@ -1,13 +1,13 @@
 """`medalist land PATH… --dataset D`: local files into landing/<dataset>/ through the Storage
 port, streamed (a staged object, then published: the controller never sees half a file).
 
-A file is identified by its content (SHA-256): one whose content is already in landing under
-its name, or that a run of the dataset already processed, is skipped and says so.
+A file is identified by its content (SHA-256 locally; on S3 what the lake names it by, see
+fingerprint.py): one whose content is already in landing under its name, or that a run of the
+dataset already processed, is skipped and says so.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +16,7 @@ from uuid import uuid4
 
 from medalist.config import DatasetSpec, Format, Pipeline
 from medalist.errors import ConfigError, InputError, MedalistError
+from medalist.integration.fingerprint import Fingerprint, Hasher
 from medalist.integration.sink import open_staged
 from medalist.storage import Storage
 from medalist.workflow.context import Ports
@@ -78,20 +79,25 @@ def files_of(paths: list[Path]) -> Iterator[tuple[Path, str]]:
 
 
 def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+    return fingerprint(path).sha256
+
+
+def fingerprint(path: Path) -> Fingerprint:
+    hasher = Hasher()
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+            hasher.update(chunk)
+    return hasher.result()
 
 
-def already_landed(ports: Ports, dataset: str, target: str, digest: str) -> str | None:
-    """Why a file with this content needs no sending, or None."""
+def already_landed(ports: Ports, dataset: str, target: str, content: Fingerprint) -> str | None:
+    """Why content needs no sending, or None: in the lake's terms (fingerprint.py), it is in
+    landing under this name, or a run of the dataset processed it (under any name)."""
     there = ports.storage.stat("landing", target)
-    if there is not None and ports.storage.checksum("landing", target) == digest:
+    if there is not None and content.matches(ports.storage.checksum("landing", target)):
         return f"landing/{target} already holds the same content"
     for run in ports.runlog.list(dataset=dataset, limit=None):
-        if run.file_hash == digest:
+        if content.matches(run.file_hash):
             return f"the same content was landed as {run.file} (run {run.run_id})"
     return None
 
@@ -128,15 +134,15 @@ def land_one(
     on_progress: Progress | None = None,
 ) -> Landed:
     target = f"{dataset}/{name}"
-    size = local.stat().st_size
-    digest = sha256(local)
+    content = fingerprint(local)
+    size, digest = content.size, content.sha256
     if not would_read(spec.source, target):
         reason = (
             f"landing/{target} would not be read: dataset {dataset} takes {spec.source!r}. "
             "Rename the file, or change the dataset's source in pipeline.yaml."
         )
         return Landed(local, target, Outcome.REFUSED, digest, size, reason)
-    seen = already_landed(ports, dataset, target, digest)
+    seen = already_landed(ports, dataset, target, content)
     if seen:
         return Landed(local, target, Outcome.SKIPPED, digest, size, seen)
     if check:

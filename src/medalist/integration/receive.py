@@ -8,7 +8,6 @@ The HTTP layer (web/upload.py) maps each refusal to its status code; this module
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,6 +17,7 @@ from uuid import uuid4
 from medalist.access import User
 from medalist.config import Pipeline
 from medalist.errors import MedalistError
+from medalist.integration.fingerprint import Fingerprint, Hasher
 from medalist.integration.land import Outcome, already_landed, would_read
 from medalist.integration.sink import open_staged
 from medalist.workflow.context import Ports
@@ -106,16 +106,21 @@ def admit(
     if length is not None and length > limit:
         raise _too_big(length, limit)
     digest = sha256.strip().lower()
-    seen = already_landed(ports, dataset, target, digest)
-    if seen:
+    seen = already_landed(ports, dataset, target, Fingerprint(length or 0, digest))
+    if seen:  # known by its SHA-256 (a local lake): no need to receive it
         return Received(target, Outcome.SKIPPED, length or 0, digest, seen)
-    if ports.storage.stat("landing", target) is not None:
-        raise UploadRefused(
-            Why.TAKEN,
-            f"landing/{target} already holds another file (a different SHA-256)",
-            "Files in landing are never replaced: send it under a new name.",
-        )
+    there = ports.storage.stat("landing", target)
+    if there is not None and SHA256_HEX.match(ports.storage.checksum("landing", target)):
+        raise _taken(target)  # comparable now; on S3 only once the body is here
     return None
+
+
+def _taken(target: str) -> UploadRefused:
+    return UploadRefused(
+        Why.TAKEN,
+        f"landing/{target} already holds another file (different content)",
+        "Files in landing are never replaced: send it under a new name.",
+    )
 
 
 def _too_big(size: int, limit: int) -> UploadRefused:
@@ -132,12 +137,13 @@ class Receiving:
     abort(). Nothing is visible in landing before publish()."""
 
     def __init__(self, pipeline: Pipeline, ports: Ports, target: str, sha256: str) -> None:
+        self.ports = ports
         self.storage = ports.storage
         self.target = target
         self.expected = sha256.strip().lower()
         self.limit = pipeline.access.max_upload_bytes
         self.token = uuid4().hex
-        self.digest = hashlib.sha256()
+        self.hasher = Hasher()
         self.size = 0
         self.out: IO[bytes] | None = open_staged(self.storage, "landing", target, self.token)
 
@@ -145,7 +151,7 @@ class Receiving:
         self.size += len(chunk)
         if self.size > self.limit:
             raise _too_big(self.size, self.limit)
-        self.digest.update(chunk)
+        self.hasher.update(chunk)
         assert self.out is not None
         self.out.write(chunk)
 
@@ -157,7 +163,8 @@ class Receiving:
             raise UploadRefused(
                 Why.EMPTY, "the body is empty (0 bytes)", "Send the file's content as the body."
             )
-        got = self.digest.hexdigest()
+        content = self.hasher.result()
+        got = content.sha256
         if got != self.expected:
             raise UploadRefused(
                 Why.CHECKSUM_MISMATCH,
@@ -165,6 +172,13 @@ class Receiving:
                 f"it was cut or changed on the way ({self.size:,} bytes received)",
                 "Nothing landed; send it again.",
             )
+        dataset = self.target.split("/")[0]
+        seen = already_landed(self.ports, dataset, self.target, content)  # in the lake's terms
+        if seen:
+            self.abort()
+            return Received(self.target, Outcome.SKIPPED, self.size, got, seen)
+        if self.storage.stat("landing", self.target) is not None:
+            raise _taken(self.target)
         self.storage.publish("landing", self.target, self.token)
         return Received(self.target, Outcome.LANDED, self.size, got)
 

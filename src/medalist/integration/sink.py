@@ -9,7 +9,9 @@ S3 adapter's own endpoint and region, as the engine reads it).
 
 from __future__ import annotations
 
-from typing import IO, Protocol, cast, runtime_checkable
+from collections.abc import Hashable
+from functools import cache
+from typing import IO, Any, Protocol, cast, runtime_checkable
 
 from medalist.storage import Storage, Zone
 
@@ -18,6 +20,14 @@ from medalist.storage import Storage, Zone
 class SupportsStagedWrites(Protocol):
     def open_staged(self, zone: Zone, path: str, token: str) -> IO[bytes]:
         """A writable binary stream to the staged object of zone/path (publish it after)."""
+
+
+@cache
+def _s3_filesystem(target: Hashable) -> Any:
+    """One s3fs filesystem per endpoint (its client costs ~1 s to make: not one per file)."""
+    from medalist.storage.s3 import s3_filesystem
+
+    return s3_filesystem(target)  # type: ignore[arg-type]
 
 
 def open_staged(storage: Storage, zone: Zone, path: str, token: str) -> IO[bytes]:
@@ -29,10 +39,8 @@ def open_staged(storage: Storage, zone: Zone, path: str, token: str) -> IO[bytes
         return open(url, "wb")
     target = getattr(storage, "target", None)  # the S3 adapter's endpoint, region, credentials
     if url.startswith("s3://") and target is not None:
-        from medalist.storage.s3 import s3_filesystem
-
         # s3fs sends a multipart upload, a part per block: bounded memory at any size.
-        return cast(IO[bytes], s3_filesystem(target).open(url, "wb"))
+        return cast(IO[bytes], _s3_filesystem(target).open(url, "wb"))
     import fsspec  # comes with s3fs, the [aws] extra; only needed for a remote lake
 
     return cast(IO[bytes], fsspec.open(url, "wb").open())

@@ -72,7 +72,7 @@ def expose_silver(
             more = staged[name]
             urls += [more] if isinstance(more, str) else more
         columns = {c: col.column_type.sql for c, col in spec.columns.items()} | LINEAGE_TYPES
-        engine.expose("silver", name, urls, columns, spec.primary_key)
+        engine.expose("silver", name, urls, columns, spec.primary_key, spec.order_column)
 
 
 def live_silver(ports: Ports, dataset: str, replaced: str | None = None) -> list[str]:

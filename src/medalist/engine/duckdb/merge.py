@@ -12,7 +12,13 @@ class Merging(DuckDBBase):
     """Views over many Parquet files; which keys a new file shares with earlier ones."""
 
     def expose(
-        self, schema: str, name: str, urls: list[str], columns: dict[str, str], latest_by: list[str]
+        self,
+        schema: str,
+        name: str,
+        urls: list[str],
+        columns: dict[str, str],
+        latest_by: list[str],
+        order_by: str | None = None,
     ) -> None:
         target = f"{ident(schema)}.{ident(name)}"
         if not urls:
@@ -23,9 +29,10 @@ class Merging(DuckDBBase):
         body = f"SELECT * FROM read_parquet({files}, union_by_name = true)"
         if latest_by and len(urls) > 1:  # one file is deduplicated already
             key = ", ".join(ident(c) for c in latest_by)
+            first = f"{ident(order_by)} DESC NULLS LAST, " if order_by else ""
             body += (
                 f" QUALIFY row_number() OVER (PARTITION BY {key} "
-                f"ORDER BY _run_id DESC, _source_row DESC) = 1"
+                f"ORDER BY {first}_run_id DESC, _source_row DESC) = 1"
             )
         self.con.execute(f"CREATE OR REPLACE VIEW {target} AS {body}")
 

@@ -129,7 +129,13 @@ class SparkEngine:
 
     # -- zones, gold ----------------------------------------------------------------------------
     def expose(
-        self, schema: str, name: str, urls: list[str], columns: dict[str, str], latest_by: list[str]
+        self,
+        schema: str,
+        name: str,
+        urls: list[str],
+        columns: dict[str, str],
+        latest_by: list[str],
+        order_by: str | None = None,
     ) -> None:
         view = view_name(schema, name)
         if not urls:
@@ -143,9 +149,9 @@ class SparkEngine:
         if latest_by and len(urls) > 1:
             df.createOrReplaceTempView(f"{view}__all")
             key = ", ".join(SPARK.ident(c) for c in latest_by)
-            df = self.spark.sql(
-                SPARK.latest("*", f"{view}__all", key, "_run_id DESC, _source_row DESC")
-            ).drop("_medalist_rn")
+            first = f"{SPARK.ident(order_by)} DESC NULLS LAST, " if order_by else ""
+            order = f"{first}_run_id DESC, _source_row DESC"
+            df = self.spark.sql(SPARK.latest("*", f"{view}__all", key, order)).drop("_medalist_rn")
         df.createOrReplaceTempView(view)
 
     def materialize(self, sql: str, out_url: str, tag: str | None = None) -> int:
