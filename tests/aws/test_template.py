@@ -46,10 +46,12 @@ AWS_KEYS: dict[str, Any] = {
     ],
 }
 
-VARIANTS = {
-    "aws-pipeline": (pipeline(**AWS_KEYS), "lambda"),
-    "glue-defaults": (pipeline(), "glue"),
-    "lambda-defaults": (pipeline(), "lambda"),
+VARIANTS = {  # name: (pipeline, compute, Aurora created by the stack)
+    "aws-pipeline": (pipeline(**AWS_KEYS), "lambda", False),
+    "glue-defaults": (pipeline(), "glue", False),
+    "lambda-defaults": (pipeline(), "lambda", False),
+    "aurora-glue": (pipeline(**AWS_KEYS), "glue", True),
+    "aurora-lambda": (pipeline(), "lambda", True),
     "custom-roles-and-schedule": (
         pipeline(
             access={
@@ -62,6 +64,7 @@ VARIANTS = {
             trigger={"mode": "both", "schedule": "30 6 * * 1-5", "timezone": "Europe/Paris"},
         ),
         "glue",
+        False,
     ),
 }
 
@@ -69,9 +72,9 @@ VARIANTS = {
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_cfn_lint_finds_nothing_in_the_generated_templates(variant: str, tmp_path: Path) -> None:
     assert CFN_LINT.is_file() or shutil.which("cfn-lint"), "cfn-lint (dev extra) is missing"
-    source, compute = VARIANTS[variant]
+    source, compute, aurora = VARIANTS[variant]
     path = tmp_path / "template.yaml"
-    path.write_text(to_yaml(template(source, compute)))  # type: ignore[arg-type]
+    path.write_text(to_yaml(template(source, compute, aurora)))  # type: ignore[arg-type]
     linted = subprocess.run(
         [str(CFN_LINT), "--format", "parseable", str(path)], capture_output=True, text=True
     )
@@ -186,3 +189,26 @@ def test_one_bucket_for_every_zone_is_refused_with_the_layout_to_use() -> None:
     one_bucket = pipeline(lake="s3://acme-lake/shop", runlog="dynamodb://shop-runs")
     with pytest.raises(ConfigError, match="a bucket per zone"):
         template(one_bucket)
+
+
+def test_aurora_is_private_encrypted_and_reached_through_its_own_secret() -> None:
+    stack = template(pipeline(), "lambda", database=True)
+    resources, parameters = stack["Resources"], stack["Parameters"]
+    cluster = resources["DatabaseCluster"]
+    assert cluster["DeletionPolicy"] == "Snapshot"
+    assert cluster["Properties"]["Engine"] == "aurora-postgresql"
+    assert cluster["Properties"]["StorageEncrypted"] is True
+    assert "ServerlessV2ScalingConfiguration" in cluster["Properties"]
+    assert resources["DatabaseInstance"]["Properties"]["DBInstanceClass"] == "db.serverless"
+    assert resources["DatabaseInstance"]["Properties"]["PubliclyAccessible"] is False
+    attachment = resources["DatabaseSecretAttachment"]["Properties"]  # adds host, port, dbname
+    assert attachment["TargetId"] == {"Ref": "DatabaseCluster"}
+    state = resources["StateFunction"]["Properties"]
+    assert state["VpcConfig"]["SubnetIds"] == {"Ref": "DatabaseSubnetIds"}
+    assert state["Environment"]["Variables"]["MEDALIST_DESTINATION_SECRET"] == {
+        "Ref": "DatabaseSecret"
+    }
+    assert "DestinationSecretArn" not in parameters and "DatabaseSubnetIds" in parameters
+    glue = template(pipeline(), "glue", database=True)["Resources"]["StateJob"]["Properties"]
+    assert glue["Connections"] == {"Connections": [{"Ref": "DatabaseNetwork"}]}
+    assert "DatabaseCluster" not in template(pipeline(), "lambda")["Resources"]

@@ -22,6 +22,13 @@ ConfigOption = Annotated[Path | None, typer.Option("-c", "--config", help="pipel
 ComputeOption = Annotated[
     str, typer.Option(help="Where Crawl, Transform and Load run: glue or lambda.")
 ]
+DatabaseOption = Annotated[
+    str,
+    typer.Option(
+        help="none (an existing database: -p DestinationSecretArn=…) or aurora (the stack "
+        "creates an Aurora PostgreSQL Serverless v2 cluster and its secret)."
+    ),
+]
 OutputOption = Annotated[
     Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
 ]
@@ -36,6 +43,15 @@ def _compute(compute: str) -> Compute:
     return "glue" if compute == "glue" else "lambda"
 
 
+def _database(database: str) -> bool:
+    if database not in ("none", "aurora"):
+        raise ConfigError(
+            f"--database {database!r} is not a choice",
+            fix="Use --database none (the default) or --database aurora.",
+        )
+    return database == "aurora"
+
+
 def _emit(text: str, output: Path | None, what: str) -> None:
     from medalist.cli import err
 
@@ -48,16 +64,20 @@ def _emit(text: str, output: Path | None, what: str) -> None:
 
 @aws_app.command()
 def template(
-    config: ConfigOption = None, compute: ComputeOption = "glue", output: OutputOption = None
+    config: ConfigOption = None,
+    compute: ComputeOption = "glue",
+    output: OutputOption = None,
+    database: DatabaseOption = "none",
 ) -> None:
     """The whole stack as one CloudFormation template (YAML): zone buckets, run-log table,
-    alert topic, functions, state machine, schedule, Glue, Athena, IAM roles, alarms."""
+    alert topic, functions, state machine, schedule, Glue, Athena, IAM roles, alarms, and
+    optionally an Aurora PostgreSQL Serverless v2 destination."""
     from medalist.cli import _errors, _load
     from medalist.deploy.cfn import to_yaml
     from medalist.deploy.template import template as build
 
     with _errors():
-        stack = build(_load(config), _compute(compute))
+        stack = build(_load(config), _compute(compute), _database(database))
     text = to_yaml(stack)
     _emit(text, output, f"{len(stack['Resources'])} resources, {compute} compute")
 
@@ -194,6 +214,7 @@ def deploy(
     ] = None,
     region: Annotated[str | None, typer.Option(help="AWS region (default: AWS_REGION).")] = None,
     endpoint_url: Annotated[str | None, typer.Option(help="A local AWS endpoint.")] = None,
+    database: DatabaseOption = "none",
 ) -> None:
     """Upload the artifacts, create or update the stack through a change set, follow it with
     progress, and print its outputs (bucket names, topic, dashboard URLs). The compute is the
@@ -227,7 +248,7 @@ def deploy(
         files = [str(name) for name in manifest["upload"]]  # type: ignore[attr-defined]
         keys = upload(target, artifact_bucket, prefix, artifacts, files)
         err.print(f"Uploaded {len(keys)} artifacts to s3://{artifact_bucket}/{prefix}")
-        body = to_yaml(build(pipeline, compute))
+        body = to_yaml(build(pipeline, compute, _database(database)))
         done = run_deploy(target, stack, body, values, progress=err.print)
     out.print(f"{done.stack}: {done.status} ({done.changes} changes)")
     for key, value in sorted(done.outputs.items()):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from medalist.config import Pipeline
+from medalist.deploy import database as db
 from medalist.deploy.asl import Compute, state_machine
 from medalist.deploy.cfn import (
     STATE_MACHINE_ARN,
@@ -35,7 +36,7 @@ FUNCTIONS = {  # name -> (handler, timeout s, memory MB, what it does)
 }
 
 
-def functions(compute: Compute) -> Json:
+def functions(compute: Compute, database: bool = False) -> Json:
     resources: Json = {}
     for name, (handler, timeout, memory, purpose) in FUNCTIONS.items():
         if name == "State" and compute != "lambda":
@@ -58,9 +59,11 @@ def functions(compute: Compute) -> Json:
             "MemorySize": memory,
             "EphemeralStorage": {"Size": 10240 if name == "State" else 512},
             "Role": arn("FunctionRole"),
-            "Environment": {"Variables": _environment()},
+            "Environment": {"Variables": _environment(database)},
             "TracingConfig": {"Mode": {"Fn::If": ["Tracing", "Active", "PassThrough"]}},
         }
+        if name == "State" and database:  # Load reaches the private cluster
+            properties["VpcConfig"] = db.vpc_config()
         if name == "State":  # medalist with DuckDB and Arrow: over 250 MB, an image (0035)
             properties |= {
                 "PackageType": "Image",
@@ -83,9 +86,12 @@ def functions(compute: Compute) -> Json:
         }
     resources["FunctionRole"] = role(
         "lambda.amazonaws.com",
-        ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
         [
-            *_worker_statements(),
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+            *([db.VPC_ACCESS] if database and compute == "lambda" else []),
+        ],
+        [
+            *_worker_statements(database),
             {
                 "Effect": "Allow",
                 "Action": ["states:StartExecution"],
@@ -101,17 +107,17 @@ def functions(compute: Compute) -> Json:
     return resources
 
 
-def _environment() -> Json:
+def _environment(database: bool) -> Json:
     return {
         "MEDALIST_CONFIG": "pipeline.yaml",  # packaged beside the code
         "MEDALIST_RUNLOG_TABLE": ref("RunLogTable"),
         "MEDALIST_ALERT_TOPIC": ref("AlertTopic"),
-        "MEDALIST_DESTINATION_SECRET": ref("DestinationSecretArn"),
+        "MEDALIST_DESTINATION_SECRET": db.secret_ref(database),
         "MEDALIST_STATE_MACHINE": STATE_MACHINE_ARN,
     }
 
 
-def _worker_statements() -> list[Json]:
+def _worker_statements(database: bool = False) -> list[Json]:
     """What the states need: every zone, the run log, the catalog, the destination secret."""
     return [
         {
@@ -167,6 +173,12 @@ def _worker_statements() -> list[Json]:
         },
         {"Effect": "Allow", "Action": ["sns:Publish"], "Resource": ref("AlertTopic")},
         {
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": ref("DatabaseSecret"),
+        }
+        if database
+        else {
             "Fn::If": [
                 "HasDestinationSecret",
                 {
@@ -328,7 +340,7 @@ def _split_keep(text: str, separators: str) -> list[str]:
     return [*parts, token]
 
 
-def glue(pipeline: Pipeline, compute: Compute) -> Json:
+def glue(pipeline: Pipeline, compute: Compute, database: bool = False) -> Json:
     resources: Json = {
         "Catalog": {
             "Type": "AWS::Glue::Database",
@@ -350,7 +362,7 @@ def glue(pipeline: Pipeline, compute: Compute) -> Json:
         "glue.amazonaws.com",
         ["arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole"],
         [
-            *_worker_statements(),
+            *_worker_statements(database),
             {
                 "Effect": "Allow",
                 "Action": ["s3:GetObject"],
@@ -373,6 +385,7 @@ def glue(pipeline: Pipeline, compute: Compute) -> Json:
             "WorkerType": ref("GlueWorkerType"),
             "NumberOfWorkers": ref("GlueWorkers"),
             "ExecutionProperty": {"MaxConcurrentRuns": 50},
+            **({"Connections": {"Connections": [ref("DatabaseNetwork")]}} if database else {}),
             "MaxRetries": 0,  # the state machine's Retry decides
             "DefaultArguments": {
                 # Glue 5's "zip of wheels": every wheel, nothing fetched at start (0035).

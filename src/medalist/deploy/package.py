@@ -80,11 +80,13 @@ class Packaged:
     parameters: dict[str, str] = field(default_factory=dict)  # template parameters to set
     next_steps: list[str] = field(default_factory=list)
 
-    def add_zip(self, stem: str, entries: Entries, used_by: str, limit: int) -> str:
+    def add_zip(
+        self, stem: str, entries: Entries, used_by: str, limit: int, deflate: bool = True
+    ) -> str:
         """Write the entries as `stem-<sha>.zip` (named by content: new code is a new key to
         CloudFormation); the name."""
         staged = self.folder / f"{stem}.zip"
-        write_zip(staged, entries)
+        write_zip(staged, entries, deflate)
         digest = hashlib.sha256(staged.read_bytes()).hexdigest()
         name = f"{stem}-{digest[:12]}.zip"
         staged.rename(self.folder / name)
@@ -126,6 +128,8 @@ def package(
     wheelhouse: Path | None = None,
     progress: Callable[[str], None] = print,
 ) -> Packaged:
+    """Write the artifacts of `compute` into `out`, with manifest.json naming what deploy
+    uploads and the template parameters it sets."""
     if architecture not in PLATFORMS:
         raise ConfigError(
             f"--arch {architecture!r} is not a Lambda architecture",
@@ -167,7 +171,8 @@ def _glue(
     progress("Collecting the Glue job's wheels (CPython 3.11, x86_64)")
     wheels = pip.download(own, work / "glue", PLATFORMS["x86_64"], GLUE_PYTHON)
     entries = {w.name: w.read_bytes() for w in wheels}
-    name = done.add_zip("glue-wheels", entries, "Glue job (--additional-python-modules)", 0)
+    used_by = "Glue job (--additional-python-modules)"
+    name = done.add_zip("glue-wheels", entries, used_by, 0, deflate=False)  # wheels: zips
     done.artifacts[-1] = _with_unzipped(done.artifacts[-1], wheels)
     script = (Path(medalist.__file__).parent / "glue_job.py").read_bytes()
     done.add_file("glue_job.py", script, "Glue job script")
@@ -325,16 +330,16 @@ def _urlsafe(data: bytes) -> str:
 # --- reproducible zips -----------------------------------------------------------------------
 
 
-def write_zip(path: Path, entries: Entries) -> None:
-    """Sorted entries, a fixed time and mode, deflated at level 9: the same entries give the
-    same bytes on any machine, any day."""
+def write_zip(path: Path, entries: Entries, deflate: bool = True) -> None:
+    """Sorted entries, a fixed time and mode, deflated at level 9 (or stored): the same
+    entries give the same bytes on any machine, any day."""
     with zipfile.ZipFile(path, "w") as archive:
         for name in sorted(entries):
             info = zipfile.ZipInfo(name, FIXED_TIME)
             info.external_attr = 0o100644 << 16
             info.create_system = 3  # Unix: the mode above is read
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, entries[name], compresslevel=9)
+            info.compress_type = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
+            archive.writestr(info, entries[name], compresslevel=9 if deflate else None)
 
 
 def unpacked(wheel: Path) -> Entries:
