@@ -50,7 +50,7 @@ $(BENCH_VENV)/.installed-stamp: pyproject.toml
 	$(BENCH_VENV)/bin/pip install --quiet -e '.[bench]'
 	@touch $@
 
-bench: $(BENCH_VENV)/.installed-stamp ## medalist vs the floor, dlt and pandas; rewrites docs/benchmarks.md (ROWS=, ROUNDS=)
+bench: $(BENCH_VENV)/.installed-stamp ## medalist vs the floor, dlt and pandas, and the lake on a local S3 endpoint vs local disk; rewrites docs/benchmarks.md (ROWS=, ROUNDS=)
 	@scripts/ensure-postgres
 	$(BENCH_VENV)/bin/python -m benchmarks.run --rows $(or $(ROWS),5000000) --rounds $(or $(ROUNDS),3) --out docs/benchmarks.md
 
