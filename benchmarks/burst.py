@@ -13,7 +13,10 @@ import io
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import yaml
 
 from benchmarks.generate import generate
 
@@ -33,14 +36,19 @@ def land_burst(files: int, rows: int, landing: Path) -> None:
     whole.unlink()
 
 
-def run_lake(root: Path, url: str) -> tuple[float, int]:
-    """(seconds, runs) of one `medalist run` over the lake at `root`."""
+def run_lake(root: Path, url: str, batch: int | None = None) -> tuple[float, int]:
+    """(seconds, runs) of one `medalist run` over the lake at `root` (`batch`: files per
+    batch, when not the default)."""
     from benchmarks.contenders.medalist_run import write_config
     from medalist.config import load_pipeline
     from medalist.controller import run_pipeline
     from medalist.wiring import local_ports
 
     write_config(root, url)
+    if batch is not None:
+        config = yaml.safe_load((root / "pipeline.yaml").read_text())
+        config["batch"] = {"max_files": batch}
+        (root / "pipeline.yaml").write_text(yaml.safe_dump(config))
     pipeline = load_pipeline(root / "pipeline.yaml")
     started = time.monotonic()
     with contextlib.redirect_stdout(io.StringIO()):
@@ -52,7 +60,13 @@ def run_lake(root: Path, url: str) -> tuple[float, int]:
     return seconds, len(outcome.runs)
 
 
-def burst(files: int, rows: int, tmp: Path, url_of: callable) -> tuple[float, float]:  # type: ignore[valid-type]
+def burst(
+    files: int,
+    rows: int,
+    tmp: Path,
+    url_of: Callable[[], tuple[str, Callable[[], None]]],
+    batch: int | None = None,
+) -> tuple[float, float]:
     """(seconds for the burst, seconds for one file of the same rows), each on a fresh lake
     and database (`url_of()` makes one and returns (url, drop))."""
     out = []
@@ -65,7 +79,7 @@ def burst(files: int, rows: int, tmp: Path, url_of: callable) -> tuple[float, fl
             generate(files * rows, landing / "sales.csv")
         url, drop = url_of()
         try:
-            seconds, runs = run_lake(root, url)
+            seconds, runs = run_lake(root, url, batch if shape == "burst" else None)
         finally:
             drop()
             shutil.rmtree(root, ignore_errors=True)
@@ -80,14 +94,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=None, help="batch.max_files (1: no batches)")
     args = parser.parse_args(argv)
 
-    def url_of() -> tuple[str, object]:
+    def url_of() -> tuple[str, Callable[[], None]]:
         url = fresh_database()
         return url, lambda: drop_database(url)
 
     with tempfile.TemporaryDirectory(prefix="medalist-burst-") as tmp:
-        many, one = burst(args.files, args.rows, Path(tmp), url_of)
+        many, one = burst(args.files, args.rows, Path(tmp), url_of, args.batch)
     print(
         f"burst of {args.files} x {args.rows:,} rows: {many:.1f} s; one file: {one:.1f} s; "
         f"{many / one:.1f} x"

@@ -3,6 +3,7 @@ daily files with compaction, each against one run of one file, with the issue's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.burst import burst
@@ -13,7 +14,7 @@ def sections(rows: int, tmp: Path, burst_files: int, burst_rows: int, days: int)
     """Markdown lines; each part skipped when its size is 0."""
     from benchmarks.run import drop_database, fresh_database
 
-    def url_of() -> tuple[str, object]:
+    def url_of() -> tuple[str, Callable[[], None]]:
         url = fresh_database()
         return url, lambda: drop_database(url)
 

@@ -67,3 +67,28 @@ def _query(url: str, sql: str) -> list[tuple]:
 
     with psycopg.connect(url) as con:
         return con.execute(sql).fetchall()
+
+
+def test_a_file_that_breaks_the_shared_gold_build_splits_the_batch_and_fails_alone(make_project):
+    # the model cannot cast 'x': only rows with customer 666 make it fail
+    model = {
+        "sql": "SELECT customer_id, CAST(CASE WHEN customer_id = 666 THEN 'x' ELSE '1' END "
+        "AS INTEGER) AS ok FROM silver.orders",
+    }
+    project = make_project(models={"checked": model}, batch={"max_files": 10})
+    project.land("orders/2026-11-01.csv", _day(1, 100))
+    project.land("orders/2026-11-02.csv", HEADER + "200,2026-11-02 09:00:00,666,1,2.00,PAID\n")
+    project.land("orders/2026-11-03.csv", _day(3, 300))
+
+    outcome = project.run()
+
+    status = {r.file: (r.status, r.state) for r in outcome.runs}
+    assert status == {
+        "orders/2026-11-01.csv": (Status.SUCCEEDED, "Load"),
+        "orders/2026-11-02.csv": (Status.FAILED, "Transform"),
+        "orders/2026-11-03.csv": (Status.SUCCEEDED, "Load"),
+    }
+    failed = next(r for r in outcome.runs if r.status == Status.FAILED)
+    assert "gold model checked failed" in failed.error["message"]
+    silver = {r["order_id"] for r in project.parquet("silver/orders/*.parquet")}
+    assert silver == {100, 101, 102, 300, 301, 302}
