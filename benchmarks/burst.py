@@ -36,19 +36,23 @@ def land_burst(files: int, rows: int, landing: Path) -> None:
     whole.unlink()
 
 
-def run_lake(root: Path, url: str, batch: int | None = None) -> tuple[float, int]:
+def run_lake(
+    root: Path, url: str, batch: int | None = None, compact_after: int | None = None
+) -> tuple[float, int]:
     """(seconds, runs) of one `medalist run` over the lake at `root` (`batch`: files per
-    batch, when not the default)."""
+    batch, when not the default; `compact_after`: compaction.max_files, off by default)."""
     from benchmarks.contenders.medalist_run import write_config
     from medalist.config import load_pipeline
     from medalist.controller import run_pipeline
     from medalist.wiring import local_ports
 
     write_config(root, url)
+    config = yaml.safe_load((root / "pipeline.yaml").read_text())
     if batch is not None:
-        config = yaml.safe_load((root / "pipeline.yaml").read_text())
         config["batch"] = {"max_files": batch}
-        (root / "pipeline.yaml").write_text(yaml.safe_dump(config))
+    if compact_after is not None:
+        config["compaction"] = {"max_files": compact_after}
+    (root / "pipeline.yaml").write_text(yaml.safe_dump(config))
     pipeline = load_pipeline(root / "pipeline.yaml")
     started = time.monotonic()
     with contextlib.redirect_stdout(io.StringIO()):

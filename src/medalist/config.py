@@ -585,11 +585,12 @@ class CompactionSpec(Strict):
     """Silver compaction: a period's run files rewritten as one (decision 0029)."""
 
     max_files: int | None = Field(
-        64,
+        None,
         ge=2,
         description="After a `medalist run`, a dataset with more live silver files than this "
-        "is compacted: each month (of arrival) holding two or more becomes one file. null: "
-        "only `medalist compact` compacts.",
+        "is compacted: each month (of arrival) holding two or more becomes one file; a file "
+        "whose run was compacted can no longer be replayed alone. null (the default): only "
+        "`medalist compact` compacts.",
     )
 
 
