@@ -24,6 +24,8 @@ def test_the_harness_runs_the_floor_and_medalist_and_writes_the_table(tmp_path):
             "floor,medalist,dlt-fast",
             "--scaling",
             "5000",
+            "--spark-rows",  # JVM start-ups: benchmarks/spark.py is exercised by make bench
+            "",
             "--out",
             str(out),
         ]
