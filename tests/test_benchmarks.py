@@ -33,6 +33,8 @@ def test_the_harness_runs_the_floor_and_medalist_and_writes_the_table(tmp_path):
             "2",
             "--s3-rounds",
             "0",  # the S3 line has its own test below, on the session's endpoint
+            "--spark-rows",  # JVM start-ups: benchmarks/spark.py is exercised by make bench
+            "",
             "--out",
             str(out),
         ]

@@ -166,6 +166,7 @@ def outputs(root: Path, outcomes: list[Any]) -> dict[str, Any]:
             r.rows_quarantined,
             r.rows_loaded,
             (r.error or {}).get("message"),
+            (r.outputs.get("Transform") or {}).get("gold_merged"),  # incremental gold
         )
         for outcome in outcomes
         for r in outcome.runs
@@ -209,5 +210,7 @@ def test_spark_gives_what_duckdb_gives(name: str, tmp_path: Path, spark: None) -
         seen[engine] = outputs(root, SCENARIOS[name](scenario))
     duck, spark_seen = seen["duckdb"], seen["spark"]
     assert duck["runs"] and any(r[0] == Status.SUCCEEDED for r in duck["runs"])
+    if name == "latest_wins_across_files_and_gold_merges":  # the second file merged into gold
+        assert [r[-1] for r in duck["runs"]] == [[], ["daily_sales"], []]
     for part in duck:
         assert spark_seen.get(part) == duck[part], part
