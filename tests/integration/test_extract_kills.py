@@ -15,8 +15,8 @@ from pathlib import Path
 
 from medalist.runlog import Status
 from medalist.wiring import local_ports
-from tests.conftest import Project
 from tests.integration.conftest import SourceDb
+from tests.integration.lakes import Lake
 from tests.integration.test_extract import landed, orders, project_for
 
 KILLS = int(os.environ.get("MEDALIST_EXTRACT_KILLS", "6"))
@@ -41,11 +41,12 @@ def _until_writing(folder: Path, proc: subprocess.Popen[bytes], before: set[Path
 
 
 def test_killed_extracts_land_every_row_exactly_once(
-    make_project: Callable[..., Project], source_db: SourceDb
+    make_lake: Callable[..., Lake], source_db: SourceDb
 ) -> None:
     seed = int(os.environ.get("SEED", time.time_ns() % 10_000))
     rng = random.Random(seed)
-    project = project_for(make_project, source_db.url, rows_per_file=400)
+    lake = project_for(make_lake, source_db.url, rows_per_file=400)
+    project = lake.project
     source_db.insert_orders(orders(range(1, ROWS + 1)))
     next_id = ROWS + 1
     for kill in range(KILLS):
@@ -64,7 +65,7 @@ def test_killed_extracts_land_every_row_exactly_once(
     final = _extract(project.config_path)
     assert final.wait(timeout=120) == 0, f"seed {seed}"
 
-    ids = Counter(i for f in landed(project).values() for i in f)
+    ids = Counter(i for f in landed(lake).values() for i in f)
     duplicated = [i for i, n in ids.items() if n > 1]
     assert not duplicated, f"seed {seed}: landed twice: {duplicated[:10]}"
     assert set(ids) == set(range(1, next_id)), f"seed {seed}: missing rows"
