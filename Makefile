@@ -29,7 +29,7 @@ test: $(STAMP) ## check PostgreSQL and MariaDB are up, chromium, asl-validator a
 	@scripts/ensure-chromium
 	@scripts/ensure-asl-validator
 	@scripts/ensure-java
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(or $(WORKERS),2) --dist loadgroup
 
 test-cluster: $(STAMP) ## the demo on a Spark standalone cluster (a master, two workers on 127.0.0.1) equals the DuckDB run
 	@scripts/ensure-java

@@ -21,6 +21,9 @@ from medalist.workflow.definition import INGEST
 from medalist.workflow.runner import Runner
 from tests.conftest import DAILY_SALES, HEADER, ORDERS_CONTRACT, Project
 
+# one JVM for the whole session: these tests share one xdist worker
+pytestmark = pytest.mark.xdist_group("spark")
+
 SPARK = {"master": "local[2]", "conf": {"spark.sql.shuffle.partitions": "2"}}
 ENGINES = ["duckdb", "spark"]
 LINEAGE = ("_run_id", "_ingested_at")  # differ between any two runs, whatever the engine

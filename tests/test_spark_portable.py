@@ -4,8 +4,13 @@ run time). What does translate runs on Spark's views of the zones."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import DAILY_SALES, ORDERS_CONTRACT
 from tests.test_validate import error_of, medalist
+
+# one JVM for the whole session: these tests share one xdist worker
+pytestmark = pytest.mark.xdist_group("spark")
 
 
 def write(tmp_path, **config) -> str:

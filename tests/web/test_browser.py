@@ -3,9 +3,13 @@ failed run's graph and reason, run a query, be refused a zone. Screenshots go to
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.web.browser import log_in
+
+# one Chromium for the whole session: these tests share one xdist worker
+pytestmark = pytest.mark.xdist_group("browser")
 
 
 def test_log_in_see_a_failed_run_query_and_be_refused(served_site, browser, tmp_path):

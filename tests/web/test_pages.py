@@ -19,6 +19,9 @@ from medalist.wiring import open_ports
 from tests.web.browser import log_in, screenshots
 from tests.web.site import NOTE, TOP_DAYS, WIDE
 
+# one Chromium for the whole session: these tests share one xdist worker
+pytestmark = pytest.mark.xdist_group("browser")
+
 
 @pytest.fixture(scope="module")
 def site(served_site, browser):
