@@ -11,6 +11,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import yaml
 
 from medalist.config import load_pipeline
@@ -19,6 +20,10 @@ from medalist.storage.s3 import S3Storage
 from medalist.wiring import open_ports
 from tests.aws.lake import s3_lake_config, staged_left
 from tests.conftest import DAILY_SALES, HEADER, ORDERS_CONTRACT, read_table
+
+# ~80 s of 20 processes on moto: `make test-heavy`. make test keeps the same race on the
+# DynamoDB run log alone (tests/ports/test_runlog_contract.py, 20 processes, ~8 s).
+pytestmark = pytest.mark.heavy
 
 PROCESSES = 20
 FILES = 10

@@ -93,10 +93,11 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
         }
 
 
-LAYOUTS = ["prefix", "buckets"]
+# A bucket per zone is the slow half (`make test-heavy`): the same code paths with other roots.
+LAYOUTS = ["prefix", pytest.param("buckets", marks=pytest.mark.heavy)]
 
 
-@pytest.mark.parametrize("layout", LAYOUTS, ids=LAYOUTS)
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_the_demo_on_s3_gives_what_it_gives_on_a_local_lake(
     local_run: dict[str, Any], aws_endpoint: str, tmp_path: Path, layout: str
 ) -> None:

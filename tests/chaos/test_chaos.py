@@ -36,6 +36,7 @@ def test_ten_kills_lose_nothing_duplicate_nothing_and_leave_no_run_stuck(
     assert sum(report.kills.values()) == 10 and report.rows_expected > 0
 
 
+@pytest.mark.heavy  # ~65 s: `make test-heavy`, and `make chaos AWS=1` for the 50-kill soak
 def test_ten_kills_on_the_aws_backed_pipeline(tmp_path, pg_url, aws_endpoint):
     """Zones in S3, run log in DynamoDB, catalog in Glue on the session's moto server (a process
     of its own: it outlives every kill). No staged object may be left in any bucket."""
