@@ -10,11 +10,9 @@ newer one, so a redo after a kill changes nothing). Append loads each run's rows
 from __future__ import annotations
 
 from medalist.config import LoadMode
-from medalist.destination import Destination, LoadsObjects, SupportsModels, TableRef
-from medalist.destination.elt import ModelJob, run_models
-from medalist.errors import TerminalError
-from medalist.gold import input_contracts, models_in
-from medalist.incremental import INCOMING, model_tag
+from medalist.destination import Destination, LoadsObjects, TableRef
+from medalist.destination.elt import run_models
+from medalist.incremental import INCOMING
 from medalist.states import load
 from medalist.states.lake import sweep
 from medalist.states.results import LoadResult, TransformResult
@@ -70,19 +68,8 @@ def _silver(ctxs: list[RunContext], destination: Destination) -> dict[str, dict[
 def _in_destination(lead: RunContext, destination: Destination) -> dict[str, int]:
     """The models that run in the destination, rebuilt (a batch has more than one run's
     rows to merge, which run_models' merge does not take)."""
-    pipeline = lead.pipeline
-    names = models_in(pipeline, "destination")
-    if not names:
+    found = load.destination_jobs(lead.pipeline, destination)
+    if found is None:
         return {}
-    if not isinstance(destination, SupportsModels):
-        raise TerminalError(
-            f"the destination cannot run models ({', '.join(names)})",
-            fix="Set run_in: engine for them in pipeline.yaml.",
-        )
-    jobs = []
-    for name in names:
-        model = pipeline.models[name]
-        tag = model_tag(f"{model.sql}\n{destination.dialect}", input_contracts(pipeline, name))
-        jobs.append(ModelJob(name, model.sql, model.load_mode, tuple(model.primary_key), tag))
-    built, _merged = run_models(destination, jobs, lead.run.run_id, None)
+    built, _merged = run_models(*found, lead.run.run_id, None)
     return built

@@ -11,7 +11,7 @@ from contextlib import ExitStack
 
 import pyarrow as pa
 
-from medalist.config import LoadMode
+from medalist.config import LoadMode, Pipeline
 from medalist.destination import (
     Destination,
     LoadsObjects,
@@ -139,10 +139,23 @@ def _gold(ctx: RunContext, destination: Destination) -> dict[str, int]:
 def _in_destination(ctx: RunContext, destination: Destination) -> tuple[dict[str, int], list[str]]:
     """Run the models that run in the destination (ELT), after silver and the engine's gold
     are in: rows per table, and the models merged rather than rebuilt."""
-    pipeline = ctx.pipeline
+    found = destination_jobs(ctx.pipeline, destination)
+    if found is None:
+        return {}, []
+    models, jobs = found
+    added = ctx.run.dataset if _adds_only(ctx, jobs) else None
+    return run_models(models, jobs, ctx.run.run_id, added)
+
+
+def destination_jobs(
+    pipeline: Pipeline, destination: Destination
+) -> tuple[SupportsModels, list[ModelJob]] | None:
+    """The destination and the models that run in it, each tagged with its SQL, the
+    destination's dialect and its inputs' contracts; None when no model runs there, refused
+    when the destination cannot run models."""
     names = models_in(pipeline, "destination")
     if not names:
-        return {}, []
+        return None
     if not isinstance(destination, SupportsModels):
         raise TerminalError(
             f"the destination cannot run models ({', '.join(names)})",
@@ -153,8 +166,7 @@ def _in_destination(ctx: RunContext, destination: Destination) -> tuple[dict[str
         model = pipeline.models[name]
         tag = model_tag(f"{model.sql}\n{destination.dialect}", input_contracts(pipeline, name))
         jobs.append(ModelJob(name, model.sql, model.load_mode, tuple(model.primary_key), tag))
-    added = ctx.run.dataset if _adds_only(ctx, jobs) else None
-    return run_models(destination, jobs, ctx.run.run_id, added)
+    return destination, jobs
 
 
 def _adds_only(ctx: RunContext, jobs: list[ModelJob]) -> bool:
