@@ -63,6 +63,11 @@ class Section:
     targets: list[Target] = field(default_factory=list)
 
 
+def paragraph(name: str, title: str, text: str, target: Target) -> Section:
+    """A section that is one paragraph and one target."""
+    return Section(name, [title, "", text], [target])
+
+
 def render(section: Section, stamp: str) -> str:
     """The section between its markers; `stamp` (when, commit, load, command) under its title."""
     title, *rest = section.body

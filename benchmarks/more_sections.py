@@ -5,14 +5,15 @@ stays in those modules; this turns their numbers into a page section (benchmarks
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks import bigfile, s3
 from benchmarks import extract as extract_bench
 from benchmarks import spark as spark_bench
 from benchmarks.burst import burst
-from benchmarks.doc import Section, Target
+from benchmarks.doc import Section, Target, paragraph
 from benchmarks.history import full_run, history
 
 UrlOf = Callable[[], tuple[str, Callable[[], None]]]
@@ -25,42 +26,41 @@ def _url_of() -> tuple[str, Callable[[], None]]:
     return url, lambda: drop_database(url)
 
 
+@contextmanager
+def _database() -> Iterator[str]:
+    url, drop = _url_of()
+    try:
+        yield url
+    finally:
+        drop()
+
+
 def burst_section(files: int, rows: int, tmp: Path) -> Section:
     many, one = burst(files, rows, tmp / "burst", _url_of)
     ratio = many / one
-    lines = [
-        "## Bursts of small files",
-        "",
+    text = (
         f"{files:,} files of {rows:,} rows landed at once, then one `medalist run` (batched, "
         f"decision 0028) to silver, gold and PostgreSQL: {many:.1f} s; one file of the same "
-        f"{files * rows:,} rows: {one:.1f} s ({ratio:.1f} x).",
-    ]
-    what = f"{files:,}-file burst ≤ 3 x one file"
-    return Section("burst", lines, [Target("burst", what, f"{ratio:.1f} x", ratio <= 3)])
+        f"{files * rows:,} rows: {one:.1f} s ({ratio:.1f} x)."
+    )
+    target = Target("burst", f"{files:,}-file burst ≤ 3 x one file", f"{ratio:.1f} x", ratio <= 3)
+    return paragraph("burst", "## Bursts of small files", text, target)
 
 
 def history_section(rows: int, days: int, tmp: Path) -> Section:
-    url, drop = _url_of()
-    try:
+    with _database() as url:
         full = full_run(rows, tmp, url)
-    finally:
-        drop()
-    url, drop = _url_of()
-    try:
+    with _database() as url:
         found = history(rows, days, tmp, url)
-    finally:
-        drop()
     share = 100 * found["increment_s"] / full
-    lines = [
-        "## A year of history",
-        "",
+    text = (
         f"{days} daily files ({rows:,} rows) landed at once: {found['history_s']:.1f} s, "
         f"silver compacted per month (decision 0029) to {found['files']:.0f} files. Then a "
         f"daily file of {rows // 100:,} rows (1%): {found['increment_s']:.2f} s (median of "
-        f"3 days) = {share:.1f}% of a full run of {rows:,} rows ({full:.1f} s).",
-    ]
-    what = f"1% increment after {days} days ≤ 3%"
-    return Section("history", lines, [Target("history", what, f"{share:.1f}%", share <= 3)])
+        f"3 days) = {share:.1f}% of a full run of {rows:,} rows ({full:.1f} s)."
+    )
+    target = Target("history", f"1% increment after {days} days ≤ 3%", f"{share:.1f}%", share <= 3)
+    return paragraph("history", "## A year of history", text, target)
 
 
 def bigfile_section(rows: int, base: int, tmp: Path) -> Section:
