@@ -65,3 +65,18 @@ def test_text_outside_any_section_is_not_carried_over():
     page = rewrite("# Benchmarks\n\nold text without markers\n", HEADER, {"extract": _extract(1.4)})
 
     assert list(sections_of(page)) == ["extract"]
+
+
+def test_the_spark_target_is_read_from_the_largest_size_of_its_table():
+    from benchmarks.more_sections import x_floor
+
+    table = [
+        "| rows | contender | what it does | total s | JVM start s | without JVM s | x floor |",
+        "|---:|---|---|---:|---:|---:|---:|",
+        "| 5,000,000 | medalist-spark | medalist | 60.0 | 20.0 | 40.0 | 2.00 |",
+        "| 20,000,000 | spark-floor | PySpark | 90.0 | 20.0 | 70.0 | 1.00 |",
+        "| 20,000,000 | medalist-spark | medalist | 125.0 | 20.0 | 105.0 | 1.50 |",
+    ]
+
+    assert x_floor(table, "20,000,000", "medalist-spark") == 1.5
+    assert x_floor(table, "1,000", "medalist-spark") is None
