@@ -50,9 +50,9 @@ $(BENCH_VENV)/.installed-stamp: pyproject.toml
 	$(BENCH_VENV)/bin/pip install --quiet -e '.[bench]'
 	@touch $@
 
-bench: $(BENCH_VENV)/.installed-stamp ## medalist vs the floor, dlt and pandas, and the lake on a local S3 endpoint vs local disk; rewrites docs/benchmarks.md (ROWS=, ROUNDS=)
+bench: $(BENCH_VENV)/.installed-stamp ## every section of docs/benchmarks.md (> 30 min), or SECTIONS=burst,extract re-measures only those and keeps the rest (ROWS=, ROUNDS=)
 	@scripts/ensure-postgres
-	$(BENCH_VENV)/bin/python -m benchmarks.run --rows $(or $(ROWS),5000000) --rounds $(or $(ROUNDS),3) --out docs/benchmarks.md
+	$(BENCH_VENV)/bin/python -m benchmarks.run --rows $(or $(ROWS),5000000) --rounds $(or $(ROUNDS),3) $(if $(SECTIONS),--only $(SECTIONS)) --out docs/benchmarks.md
 
 bench-scale: $(STAMP) ## one big file end to end: peak RSS, spill, s per million rows vs 5M (ROWS=100000000, BASE=)
 	@scripts/ensure-postgres

@@ -8,16 +8,15 @@ peak RSS ≤ 1 GB).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg
 import yaml
+
+from benchmarks.child import Measured, timed
 
 DB = "medalist_bench_extract"
 TABLE = (
@@ -28,32 +27,20 @@ TABLE = (
     "TIMESTAMP '2026-01-01' + (g / 3) * INTERVAL '1 second' AS updated_at "
     "FROM generate_series(1, %s) g"
 )
+FLOOR_SQL = "SELECT * FROM orders ORDER BY updated_at"
 
 
-def _timed(cmd: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MB, from the kernel: wait4) of one child process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    took = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise subprocess.CalledProcessError(proc.returncode, cmd)
-    return took, usage.ru_maxrss // 1024
-
-
-def measure(rows: int, url: str, rounds: int = 3) -> tuple[list[float], list[float], int]:
-    """(floor seconds, medalist extract seconds, medalist's peak RSS MB): `rounds` of each,
-    interleaved (floor, medalist, floor, …: a busy machine slows both alike), on one table of
-    `rows`, each extract into a fresh lake."""
+def measure(rows: int, url: str, rounds: int = 3) -> tuple[list[Measured], list[Measured]]:
+    """(the floor's rounds, medalist extract's rounds): `rounds` of each, interleaved (floor,
+    medalist, floor, …: a busy machine slows both alike), on one table of `rows`, each
+    extract into a fresh lake."""
     server = url.rsplit("/", 1)[0]
     with psycopg.connect(url, autocommit=True) as con:
         con.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
         con.execute(f'CREATE DATABASE "{DB}"')
     db = f"{server}/{DB}"
-    floor: list[float] = []
-    ours: list[float] = []
-    peak = 0
+    floor: list[Measured] = []
+    ours: list[Measured] = []
     try:
         with psycopg.connect(db, autocommit=True) as con:
             con.execute(TABLE.replace("%s", str(rows)))
@@ -75,53 +62,58 @@ def measure(rows: int, url: str, rounds: int = 3) -> tuple[list[float], list[flo
         for _ in range(rounds):
             with tempfile.TemporaryDirectory() as tmp:
                 root = Path(tmp)
-                seconds, _ = _timed(
-                    [
-                        "psql", db, "-qc",
-                        f"\\copy (SELECT * FROM orders ORDER BY updated_at) TO '{root}/floor.csv' "
-                        "WITH (FORMAT csv)",
-                    ]
-                )  # fmt: skip
-                floor.append(seconds)
+                copy = f"\\copy ({FLOOR_SQL}) TO '{root}/floor.csv' WITH (FORMAT csv)"
+                floor.append(timed(["psql", db, "-qc", copy], "psql \\copy"))
                 (root / "pipeline.yaml").write_text(yaml.safe_dump(config))
-                seconds, rss = _timed(
-                    [str(medalist), "extract", "db", "-c", str(root / "pipeline.yaml")]
+                cmd = [str(medalist), "extract", "db", "-c", str(root / "pipeline.yaml")]
+                ours.append(timed(cmd, "medalist extract"))
+                print(
+                    f"extract round {len(ours)}: psql {floor[-1].seconds:.1f} s, medalist "
+                    f"{ours[-1].seconds:.1f} s ({ours[-1].cpu_s:.1f} s CPU), "
+                    f"{ours[-1].rss_mb:,.0f} MB",
+                    flush=True,
                 )
-                ours.append(seconds)
-                peak = max(peak, rss)
     finally:
         with psycopg.connect(url, autocommit=True) as con:
             con.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-    return floor, ours, peak
+    return floor, ours
 
 
-def section(rows: int, url: str, rounds: int = 3) -> str:
-    """The extract section of `make bench`'s report (benchmarks/run.py)."""
-    floor, ours, peak = measure(rows, url, rounds)
-    ratio = statistics.median(ours) / statistics.median(floor)
-    each = ", ".join(f"{a / b:.2f}" for a, b in zip(ours, floor, strict=True))
-    return "\n".join(
-        [
-            "",
-            "## Extract: a PostgreSQL table to landing",
-            "",
-            f"`medalist extract` of a {rows:,}-row table (7 columns, incremental on updated_at) "
-            "into Parquet files in landing, against its floor `psql \\copy (SELECT * … ORDER BY "
-            f"updated_at) TO file` (`benchmarks/extract.py`, `make bench-extract`); {rounds} "
-            "round(s) interleaved, median wall time.",
-            "",
-            "| | median s | rounds s | peak RSS MB |",
-            "|---|---:|---|---:|",
-            f"| psql \\copy (floor) | {statistics.median(floor):.1f} | "
-            f"{', '.join(f'{s:.1f}' for s in floor)} | |",
-            f"| medalist extract | {statistics.median(ours):.1f} | "
-            f"{', '.join(f'{s:.1f}' for s in ours)} | {peak} |",
-            "",
-            f"medalist / floor: {ratio:.2f} x (each round: {each}; target ≤ 1.5 x: "
-            f"{_met(ratio <= 1.5)}); peak RSS ≤ 1 GB: {_met(peak <= 1024)}.",
-            "",
-        ]
-    )
+def report(
+    rows: int, rounds: int, floor: list[Measured], ours: list[Measured]
+) -> tuple[list[str], float, float]:
+    """(the extract section's lines, medalist / floor median wall ratio, peak RSS MB)."""
+    ratio = _median(ours, "seconds") / _median(floor, "seconds")
+    peak = max(m.rss_mb for m in ours)
+    each = ", ".join(f"{a.seconds / b.seconds:.2f}" for a, b in zip(ours, floor, strict=True))
+    lines = [
+        "## Extract: a PostgreSQL table to landing",
+        "",
+        f"`medalist extract` of a {rows:,}-row table (7 columns, incremental on updated_at) "
+        "into Parquet files in landing, against its floor `psql \\copy (SELECT * … ORDER BY "
+        f"updated_at) TO file` (`benchmarks/extract.py`, `make bench-extract`); {rounds} "
+        "round(s) interleaved, median wall time; CPU seconds are the client process's (user + "
+        "system, from wait4), not the server's.",
+        "",
+        "| | median s | rounds s | median CPU s | peak RSS MB |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for name, runs in (("psql \\copy (floor)", floor), ("medalist extract", ours)):
+        lines.append(
+            f"| {name} | {_median(runs, 'seconds'):.1f} | "
+            f"{', '.join(f'{m.seconds:.1f}' for m in runs)} | {_median(runs, 'cpu_s'):.1f} | "
+            f"{max(m.rss_mb for m in runs):,.0f} |"
+        )
+    lines += [
+        "",
+        f"medalist / floor: {ratio:.2f} x (each round: {each}; target ≤ 1.5 x: "
+        f"{_met(ratio <= 1.5)}); peak RSS ≤ 1 GB: {_met(peak <= 1024)}.",
+    ]
+    return lines, ratio, peak
+
+
+def _median(runs: list[Measured], what: str) -> float:
+    return statistics.median(getattr(m, what) for m in runs)
 
 
 def _met(ok: bool) -> str:
@@ -134,7 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    print(section(args.rows, args.url, args.rounds))
+    floor, ours = measure(args.rows, args.url, args.rounds)
+    print("\n".join(report(args.rows, args.rounds, floor, ours)[0]))
 
 
 if __name__ == "__main__":

@@ -16,10 +16,8 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -28,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks.child import timed
 from benchmarks.generate import CONTRACT, GOLD_SQL
 
 REGION = "eu-west-1"
@@ -110,21 +109,9 @@ def measure(where: str, csv: Path, tmp: Path, endpoint_url: str) -> tuple[float,
         land(where, csv, work, endpoint_url, bucket)
         path = work / "pipeline.yaml"
         path.write_text(yaml.safe_dump(config(where, url, endpoint_url, bucket, table)))
-        started = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, "-W", "ignore", "-m", "benchmarks.s3", "--child", str(path)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.monotonic() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, for its rusage
-        error = proc.stderr.read().decode() if proc.stderr else ""
-        if proc.stderr:
-            proc.stderr.close()
-        if proc.returncode != 0:
-            raise RuntimeError(f"the {where} run failed:\n{error[-2000:]}")
-        return seconds, usage.ru_maxrss / 1024
+        cmd = [sys.executable, "-W", "ignore", "-m", "benchmarks.s3", "--child", str(path)]
+        done = timed(cmd, f"the {where} run")
+        return done.seconds, done.rss_mb
     finally:
         drop_database(url)
         shutil.rmtree(work, ignore_errors=True)

@@ -96,34 +96,17 @@ def medalist_spark(csv: str, url: str, workdir: str) -> dict[str, float]:
 
 def measure(name: str, csv: Path, tmp: Path) -> dict[str, float]:
     """One contender in its own process (its own JVM) on a fresh database."""
+    from benchmarks.child import timed
     from benchmarks.run import drop_database, fresh_database
 
     url = fresh_database()
     workdir = tmp / f"{name}-work"
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        started = time.monotonic()
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-W",
-                "ignore",
-                "-m",
-                "benchmarks.spark",
-                "--contender",
-                name,
-                str(csv),
-                url,
-                str(workdir),
-            ],
-            capture_output=True,
-            text=True,
-        )
-        seconds = time.monotonic() - started
-        if done.returncode != 0:
-            raise RuntimeError(f"{name} failed:\n{done.stderr[-2000:]}")
+        cmd = [sys.executable, "-W", "ignore", "-m", "benchmarks.spark", "--contender", name]
+        done = timed([*cmd, str(csv), url, str(workdir)], name)
         found = json.loads(done.stdout.strip().splitlines()[-1])
-        return {"seconds": seconds, **found}
+        return {"seconds": done.seconds, **found}
     finally:
         drop_database(url)
         shutil.rmtree(workdir, ignore_errors=True)

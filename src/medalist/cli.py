@@ -81,8 +81,8 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(exc.exit_code) from None
 
 
-def _load(config: Path | None) -> Pipeline:
-    return load_pipeline(resolve_config_path(config))
+def _load(config: Path | None, *, cross_checks: bool = True) -> Pipeline:
+    return load_pipeline(resolve_config_path(config), cross_checks=cross_checks)
 
 
 @app.command()
@@ -551,8 +551,8 @@ def extract(
     """Copy a database's tables into landing as Parquet (incremental by cursor, or full)."""
     from medalist.integration.cli import run_extract
 
-    with _errors():
-        pipeline = _load(config)
+    with _errors():  # rules and models are the run's to check: ~0.6 s of CPU (decision 0041)
+        pipeline = _load(config, cross_checks=False)
         code = run_extract(pipeline, open_ports(pipeline), source, table, out, err)
     raise typer.Exit(code)
 

@@ -249,3 +249,25 @@ def test_the_extract_run_is_on_the_dashboard_like_any_run(
     page = client.get(f"/runs/{run.run_id}", headers=auth)
     assert page.status_code == 200 and "extract:erp/orders" in page.text
     assert f'<details class="state-log" data-state="{STATE}"' in page.text  # its own log
+
+
+def test_landed_files_state_their_cursor_range_and_skip_the_other_columns_statistics() -> None:
+    """Decision 0041: min/max of the cursor tells a reader a file's range; the rest cost a
+    fifth of the writer's CPU and nothing reads them."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from medalist.integration.extract import parquet_options
+
+    batch = pa.record_batch({"id": [3, 1, 2], "status": ["PAID", "PAID", "X"], "at": [1, 2, 5]})
+    for cursor, expected in (("at", {"at": (1, 5)}), (None, {})):
+        sink = io.BytesIO()
+        with pq.ParquetWriter(sink, batch.schema, **parquet_options(batch.schema, cursor)) as w:
+            w.write_batch(batch)
+        group = pq.ParquetFile(io.BytesIO(sink.getvalue())).metadata.row_group(0)
+        columns = [group.column(i) for i in range(group.num_columns)]
+        stats = {c.path_in_schema: (c.statistics.min, c.statistics.max) for c in columns
+                 if c.is_stats_set}  # fmt: skip
+        assert stats == expected
