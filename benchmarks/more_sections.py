@@ -64,16 +64,17 @@ def history_section(rows: int, days: int, tmp: Path) -> Section:
 
 
 def bigfile_section(rows: int, base: int, tmp: Path) -> Section:
-    (small, s_small, _, _), (big, s_big, rss, spill) = bigfile.run(rows, base, tmp)
+    (small, s_small, c_small, _, _), (big, s_big, c_big, rss, spill) = bigfile.run(rows, base, tmp)
     per_small, per_big = s_small / small * 1e6, s_big / big * 1e6
     growth = 100 * (per_big / per_small - 1)
+    cpu_growth = 100 * ((c_big / big) / (c_small / small) - 1)
     lines = [
         "## One big file",
         "",
         f"One file of {big:,} rows end to end (`benchmarks/bigfile.py`, `make bench-scale`): "
         f"{s_big:.0f} s, {per_big:.2f} s per million rows against {per_small:.2f} at "
-        f"{small:,} rows ({growth:+.0f}%); peak RSS {rss:,.0f} MB; DuckDB spilled "
-        f"{spill:,.0f} MB at most.",
+        f"{small:,} rows ({growth:+.0f}%; CPU seconds per million rows {cpu_growth:+.0f}%); "
+        f"peak RSS {rss:,.0f} MB; DuckDB spilled {spill:,.0f} MB at most.",
     ]
     what = f"{big / 1e6:,.0f}M rows: peak RSS ≤ 1 GB, s per M rows within 15% of "
     what += f"{small / 1e6:,.0f}M"
