@@ -23,7 +23,7 @@ from tests.aws.test_lake_on_s3 import _database
 from tests.aws.test_pipeline_on_s3 import CONTRACT, Place, _destination
 from tests.conftest import HEADER
 
-FILES = 12  # DynamoDB commits at most batch_capacity(1) = 24 runs a transaction
+FILES = 6  # DynamoDB commits at most batch_capacity(1) = 24 runs a transaction
 
 
 def burst_file(n: int) -> str:
