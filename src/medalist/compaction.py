@@ -13,8 +13,9 @@ the view drops them. A kill before the commit leaves the members live and files 
 members' files.
 
 Periods are months of arrival (the run id's time); a period compacted again absorbs its earlier
-compaction. Both run logs record compactions (SQLite, DynamoDB: decision 0043). A replay of a file whose run was compacted is refused (named in the outcome): its
-rows are in the period's file.
+compaction. Both run logs record compactions (SQLite, DynamoDB: decision 0043). A replay of a
+file whose run was compacted is refused (named in the outcome): its rows are in the period's
+file.
 """
 
 from __future__ import annotations
