@@ -25,7 +25,7 @@ from medalist.config import Pipeline
 from medalist.errors import MedalistError, as_medalist_error
 from medalist.leases import LEASE, Heartbeat
 from medalist.metastore import now
-from medalist.notify import route, run_message
+from medalist.notify import channels, route, run_message
 from medalist.notify.outbox import deliver_due
 from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status, Transition
 from medalist.runlog.timing import work_s
@@ -51,6 +51,10 @@ class SupportsBatchCommit(Protocol):
         alerts: Sequence[Alert] = (),
     ) -> list[RunRecord]: ...
 
+    def batch_capacity(self, alerts_per_run: int) -> int:
+        """How many runs one `update_many` can commit, each queueing that many alerts."""
+        ...
+
 
 def batchable(pipeline: Pipeline, ports: Ports, dataset: str, size: int) -> bool:
     """Whether a fresh run of `dataset` on a file of `size` bytes may join a batch: batching
@@ -68,10 +72,15 @@ def batchable(pipeline: Pipeline, ports: Ports, dataset: str, size: int) -> bool
 
 
 class Pending:
-    """Fresh runs of one dataset waiting to run together, up to the configured bounds."""
+    """Fresh runs of one dataset waiting to run together, up to the configured bounds and what
+    the run log commits in one transaction (DynamoDB: 100 writes)."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, ports: Ports) -> None:
         self.limits = pipeline.batch
+        self.max_files = self.limits.max_files
+        if isinstance(ports.runlog, SupportsBatchCommit):
+            capacity = ports.runlog.batch_capacity(len(channels(pipeline)))
+            self.max_files = min(self.max_files, capacity)
         self.runs: list[RunRecord] = []
 
     def fits(self, run: RunRecord) -> bool:
@@ -81,7 +90,7 @@ class Pending:
         size = sum(r.file_bytes for r in self.runs) + run.file_bytes
         return (
             run.dataset == self.runs[0].dataset
-            and len(self.runs) < self.limits.max_files
+            and len(self.runs) < self.max_files
             and size <= self.limits.max_mb * MB
         )
 

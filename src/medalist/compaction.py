@@ -13,8 +13,9 @@ the view drops them. A kill before the commit leaves the members live and files 
 members' files.
 
 Periods are months of arrival (the run id's time); a period compacted again absorbs its earlier
-compaction. A replay of a file whose run was compacted is refused (named in the outcome): its
-rows are in the period's file.
+compaction. Both run logs record compactions (SQLite, DynamoDB: decision 0043). A replay of a
+file whose run was compacted is refused (named in the outcome): its rows are in the period's
+file.
 """
 
 from __future__ import annotations
@@ -139,8 +140,8 @@ def compact(
     first finish the compactions a killed process left RUNNING. Returns the compactions."""
     if not isinstance(ports.runlog, SupportsCompaction):
         raise TerminalError(
-            "this run log cannot record compactions yet (DynamoDB)",
-            fix="Compaction runs on a local lake for now (decision 0029).",
+            "this run log cannot record compactions",
+            fix="Use the SQLite or the DynamoDB run log (decisions 0029, 0043).",
         )
     abandoned = [
         taken

@@ -135,7 +135,7 @@ def run_pipeline(
         should_stop=should_stop,
         landed_files=landed_files,
     )
-    pending = Pending(pipeline)
+    pending = Pending(pipeline, ports)
     for run, resumed in found:
         if not resumed and batchable(pipeline, ports, run.dataset, run.file_bytes):
             if not pending.fits(run):

@@ -125,6 +125,26 @@ def test_a_run_retried_for_ever_keeps_its_first_and_latest_steps_under_the_item_
     assert again.history[0] == history[0] and again.history[-1].attempt == 1500
 
 
+def test_a_batch_of_long_histories_shares_one_transactions_4_mb(aws_endpoint, table, dynamodb):
+    """A batch's commit is one TransactWriteItems, whose items AWS caps at 4 MB in all. Runs
+    that each fill a 350 KB item (a file retried many times before it joined a batch) are
+    shortened to their share, the first and latest steps kept, so the commit stays whole.
+    Emulator gap: moto 5.2 checks the 100 actions but not the 4 MB; the test measures the
+    items it wrote instead."""
+    runlog = DynamoRunLog(table, AwsTarget(REGION, aws_endpoint))
+    runs = [runlog.claim(record(file=f"orders/{n}.csv")) for n in range(14)]
+    history = steps(60, size=5000)  # ≈ 310 KB an item, 4.3 MB for the batch
+    done = runlog.update_many([r.model_copy(update={"history": history}) for r in runs])
+
+    raw = [
+        dynamodb.get_item(TableName=table, Key={"pk": {"S": r.run_id}, "sk": {"S": "RUN"}})
+        for r in runs
+    ]
+    assert sum(len(json.dumps(r["Item"])) for r in raw) < 4_000_000 - 2_000 * len(runs)
+    assert all(d.history[0] == history[0] and d.history[-20:] == history[-20:] for d in done)
+    assert [runlog.get(r.run_id) for r in runs] == done
+
+
 # -- errors -----------------------------------------------------------------------------------
 
 

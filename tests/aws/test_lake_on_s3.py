@@ -78,10 +78,7 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     config = write_project(folder)
     with _database() as url:
         raw = yaml.safe_load(config.read_text())
-        # The DynamoDB run log runs file by file (no batches, decision 0028), so the reference
-        # does too: a batch counts its shared gold load in each of its runs' rows_loaded.
-        one_by_one = {"batch": {"max_files": 1}}
-        config.write_text(yaml.safe_dump({**raw, **one_by_one, "destination": url}))
+        config.write_text(yaml.safe_dump({**raw, "destination": url}))
         pipeline = load_pipeline(config)
         ports = local_ports(pipeline)
         outcome = run_pipeline(pipeline, ports)

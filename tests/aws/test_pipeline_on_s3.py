@@ -81,9 +81,6 @@ class Place:
             "models": MODELS,
             "notifications": notifications,
             "destination": self.destination,
-            # The DynamoDB run log runs file by file (no batches, decision 0028), so the local
-            # reference does too: a batch counts its shared gold load in each run's rows_loaded.
-            "batch": {"max_files": 1},
             **self.lake,
         }
         (self.root / "pipeline.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from ulid import ULID
 
-from medalist.errors import NotFound
+from medalist.errors import NotFound, TerminalError
 from medalist.metastore import now
 from medalist.notify.outbox import deliver_due
 from medalist.runlog import (
@@ -282,6 +282,114 @@ def test_a_replay_of_a_run_that_no_longer_holds_the_file_is_refused(runlog):
     assert runlog.claim(record(replaces=a.run_id, started_at=T0 + 2 * HOUR)) is None
     assert runlog.claimed_by("orders", "orders/a.csv", "h1") == first
     assert len(runlog.list(limit=None)) == 2
+
+
+# -- batches (decision 0028) ------------------------------------------------------------------
+
+
+def test_a_batch_commits_every_run_its_heads_and_alerts_together_or_nothing(runlog):
+    runs = [runlog.claim(record(file=f"orders/{n}.csv")) for n in range(3)]
+    done = runlog.update_many(
+        [r.model_copy(update={"state": "Transform"}) for r in runs],
+        heads={"gold": runs[-1].run_id},
+        alerts=[alert(r, "hook") for r in runs],
+    )
+    assert [r.version for r in done] == [2, 2, 2]
+    assert [runlog.get(r.run_id) for r in runs] == done
+    assert runlog.heads("shop") == {"gold": runs[-1].run_id}
+    assert len(runlog.undelivered()) == 3
+
+    # One run of the batch was taken over meanwhile: nothing of the batch is written.
+    taken = runlog.update(done[1].model_copy(update={"lease_owner": "host:2:b"}))
+    with pytest.raises(ConcurrentUpdate):
+        runlog.update_many(
+            [r.model_copy(update={"state": "Load"}) for r in done],
+            heads={"gold": "later"},
+            alerts=[alert(r, "mail") for r in done],
+        )
+    assert [runlog.get(r.run_id) for r in runs] == [done[0], taken, done[2]]
+    assert runlog.heads("shop") == {"gold": runs[-1].run_id}
+    assert len(runlog.undelivered()) == 3
+
+
+def test_a_batch_as_big_as_the_run_log_commits_at_once_is_one_transaction(runlog):
+    """What the batch collector trusts: batch_capacity(alerts a run) runs, each with that many
+    alerts, plus the gold head, commit in one update_many. A run log with a bound (DynamoDB:
+    100 writes a transaction) refuses one more run before writing anything."""
+    capacity = runlog.batch_capacity(2)
+    size = min(capacity, 40)  # SQLite sets no bound: 40 stands for "many"
+    runs = [runlog.claim(record(file=f"orders/{n}.csv")) for n in range(size + 1)]
+    alerts = [alert(r, c) for r in runs for c in ("hook", "mail")]
+    done = runlog.update_many(
+        [r.model_copy(update={"status": Status.SUCCEEDED}) for r in runs[:size]],
+        heads={"gold": "g1"},
+        alerts=alerts[: 2 * size],
+    )
+    assert {r.version for r in done} == {2} and len(done) == size
+    assert runlog.list(status=Status.RUNNING, limit=None) == [runs[size]]
+    assert len(runlog.undelivered()) == 2 * size
+    if capacity < 1000:
+        more = [runlog.get(r.run_id) for r in runs]
+        with pytest.raises(TerminalError, match="per transaction"):
+            runlog.update_many(
+                more,
+                heads={"gold": "g2"},
+                alerts=[alert(r, c) for r in more for c in ("hook", "mail")],
+            )
+        assert [runlog.get(r.run_id).version for r in runs] == [r.version for r in more]
+        assert runlog.heads("shop") == {"gold": "g1"}
+
+
+# -- compaction (decision 0029) -----------------------------------------------------------------
+
+
+def compaction(runlog: Any, members: list[str], started_at: Any = T0 + HOUR) -> RunRecord:
+    """A compaction of `members`, committed (its record names them in outputs.Compact)."""
+    run_id = str(ULID())
+    file, file_hash = "_compaction/orders/2026-11", f"compaction:{run_id}"
+    run = runlog.claim(record(run_id=run_id, file=file, file_hash=file_hash, started_at=started_at))
+    compact = {"members": members, "period": "2026-11", "rows": 3}
+    return runlog.update(run.model_copy(update={"outputs": {"Compact": compact}}))
+
+
+def test_a_committed_compaction_is_live_and_its_members_are_not(runlog):
+    a, b, c = (committed(runlog, runlog.claim(record(file=f"orders/{n}.csv"))) for n in "abc")
+    pending = runlog.claim(
+        record(file="_compaction/orders/2026-11", file_hash="pending", started_at=T0 + HOUR)
+    )
+    assert runlog.compacted_runs("orders") == set()  # not committed: nothing absorbed
+    assert runlog.live_runs("orders") == {a.run_id, b.run_id, c.run_id}
+
+    done = compaction(runlog, [a.run_id, b.run_id], T0 + 2 * HOUR)
+    assert runlog.compacted_runs("orders") == {a.run_id, b.run_id}
+    assert runlog.live_runs("orders") == {done.run_id, c.run_id}
+    assert runlog.replaced_runs("orders") == {a.run_id, b.run_id}  # their files are swept
+    assert runlog.get(done.run_id) == done
+    assert runlog.get(pending.run_id).outputs == {}
+
+    again = compaction(runlog, [done.run_id, c.run_id], T0 + 3 * HOUR)  # absorbs the first
+    assert runlog.live_runs("orders") == {again.run_id}
+    assert runlog.compacted_runs("orders") == {a.run_id, b.run_id, c.run_id, done.run_id}
+    assert runlog.compacted_runs("customers") == set()
+
+
+def test_a_compactions_members_are_never_cut_short_and_a_losing_writer_changes_nothing(runlog):
+    """A month of hourly files from a thousand stores is 720,000 runs: far past a DynamoDB
+    item's 400 KB as a list of ids. Every member reads back, and a writer that lost the race
+    for the record (its version is stale) leaves the winner's members as they were."""
+    members = [str(ULID()) for _ in range(20_000)]  # ≈ 560 KB of ids
+    run = runlog.claim(record(file="_compaction/orders/2026-11", started_at=T0 + HOUR))
+    outputs = {"Compact": {"members": members, "period": "2026-11", "rows": 0}}
+    won = runlog.update(run.model_copy(update={"outputs": outputs}))
+    lost = {"Compact": {"members": members[:5], "period": "2026-11", "rows": 0}}
+    with pytest.raises(ConcurrentUpdate):
+        runlog.update(run.model_copy(update={"outputs": lost}))
+
+    assert runlog.get(run.run_id).outputs["Compact"]["members"] == members
+    assert runlog.list(dataset="orders", limit=None) == [won]
+    assert runlog.compacted_runs("orders") == set(members)
+    ended = runlog.update(won.model_copy(update={"status": Status.SUCCEEDED}))
+    assert runlog.list(status=Status.SUCCEEDED, limit=None) == [ended]
 
 
 # -- reading runs -----------------------------------------------------------------------------

@@ -15,12 +15,22 @@ their keys (`pk`, `sk`):
     LOCK#<name>                 LOCK                        a lock, its owner and expiry
     OUTBOX                      <alert key>                 an alert not delivered yet
     SENT#<alert key>            ALERT                       a delivered alert (kept for audit)
+    <run_id>                    MEMBERS#<digest>#<n>        a compaction's members, in parts
 
 Dataset names are lower_snake_case (config), so `#` never occurs inside one.
+
+A compaction's `outputs.Compact.members` (the runs it absorbed, decision 0029) can be any number
+of run ids: a month of hourly files from a thousand stores is 720,000. They are never cut to fit
+the 400 KB item: they live in items of their own, MEMBERS_PER_ITEM ids each, keyed by a digest
+of the whole list, written before the transaction that commits the record (which names the
+digest and the number of parts). A part is never rewritten with other content (another list has
+another digest), so a writer that loses the race for the record cannot spoil what the winner
+committed; parts no committed record names are unread.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -38,6 +48,12 @@ BY_STATUS = "by_status"  # GSI (status, started_key): listing finished runs for 
 
 # DynamoDB refuses items over 400 KB; past this estimate a run's history is shortened.
 ITEM_BUDGET = 350_000
+# One TransactWriteItems: at most 100 actions and 4 MB of items (AWS; moto enforces the count
+# only). A batch's runs share TRANSACTION_BUDGET; each run takes ACTIONS_PER_RUN actions.
+MAX_ACTIONS = 100
+TRANSACTION_BUDGET = 3_800_000
+ACTIONS_PER_RUN = 3  # the record, its dataset entry, its RUNNING entry (or that entry's removal)
+MEMBERS_PER_ITEM = 8_000  # run ids (26 characters and a space) per part: ≈ 216 KB
 _DROPPED = re.compile(r"^(\d+) transitions dropped here")
 
 Key = dict[str, str]
@@ -100,9 +116,51 @@ def sent_key(key: str) -> Key:
     return {"pk": f"SENT#{key}", "sk": "ALERT"}
 
 
+def members_key(run_id: str, digest: str, part: int) -> Key:
+    return {"pk": run_id, "sk": f"MEMBERS#{digest}#{part:05d}"}
+
+
 def committed(run: RunRecord) -> bool:
-    """Its Transform is committed: its silver rows are what readers see (until replaced)."""
-    return run.outputs.get("Transform") is not None
+    """Its Transform (or its compaction, decision 0029) is committed: its silver rows are what
+    readers see (until replaced or compacted)."""
+    return run.outputs.get("Transform") is not None or "Compact" in run.outputs
+
+
+def _members(run: RunRecord) -> list[str] | None:
+    compact = run.outputs.get("Compact")
+    return compact.get("members") if isinstance(compact, dict) else None
+
+
+def members_ref(run: RunRecord) -> dict[str, Any]:
+    """{members_digest, members_items} of a compaction with members; {} for any other run."""
+    members = _members(run)
+    if members is None:
+        return {}
+    digest = hashlib.sha256(json.dumps(members).encode()).hexdigest()[:16]
+    return {"members_digest": digest, "members_items": -(-len(members) // MEMBERS_PER_ITEM)}
+
+
+def member_items(run: RunRecord) -> list[dict[str, Any]]:
+    """A compaction's members in parts of MEMBERS_PER_ITEM (none for any other run)."""
+    members, ref = _members(run), members_ref(run)
+    if members is None:
+        return []
+    return [
+        {
+            **members_key(run.run_id, ref["members_digest"], part),
+            # one string, not a list: 8,000 list elements cost (de)serializing each
+            "members": " ".join(members[part * MEMBERS_PER_ITEM : (part + 1) * MEMBERS_PER_ITEM]),
+        }
+        for part in range(ref["members_items"])
+    ]
+
+
+def member_keys(item: Mapping[str, Any]) -> list[Key]:
+    """The keys of the parts a run item (or its dataset entry) names."""
+    if "members_items" not in item:
+        return []
+    run_id, digest = item["run_id"], item["members_digest"]
+    return [members_key(run_id, digest, n) for n in range(int(item["members_items"]))]
 
 
 def run_item(run: RunRecord) -> dict[str, Any]:
@@ -110,6 +168,10 @@ def run_item(run: RunRecord) -> dict[str, Any]:
     UTC strings, `outputs` (each state's free-form result) as JSON text so it reads back
     exactly as written, and `started_key` for the status index."""
     data = run.model_dump(mode="json")
+    if _members(run) is not None:  # in their own items (member_items)
+        data["outputs"]["Compact"] = {
+            k: v for k, v in data["outputs"]["Compact"].items() if k != "members"
+        }
     data.update(
         started_at=stamp(run.started_at),
         ended_at=stamp(run.ended_at) if run.ended_at else None,
@@ -117,13 +179,27 @@ def run_item(run: RunRecord) -> dict[str, Any]:
         outputs=json.dumps(data["outputs"]),
         started_key=started_key(run),
         **run_key(run.run_id),
+        **members_ref(run),
     )
     return {k: v for k, v in data.items() if v is not None}
 
 
-def run_from_item(item: Mapping[str, Any]) -> RunRecord:
+def run_from_item(
+    item: Mapping[str, Any], parts: Mapping[tuple[str, str], Mapping[str, Any]] | None = None
+) -> RunRecord:
+    """The record of a run item; a compaction's members from `parts` ((pk, sk) -> part)."""
     data = {k: item[k] for k in RunRecord.model_fields if k in item}
     data["outputs"] = json.loads(item.get("outputs", "{}"))
+    keys = member_keys(item)
+    if keys:
+        found = parts or {}
+        missing = [k["sk"] for k in keys if (k["pk"], k["sk"]) not in found]
+        if missing:  # written before the record that names them: cannot happen
+            raise RuntimeError(f"run {item['run_id']}: members part {missing[0]} is missing")
+        members = [m for k in keys for m in found[k["pk"], k["sk"]]["members"].split()]
+        data["outputs"]["Compact"]["members"] = members
+    elif "members_items" in item:  # a compaction that absorbed nothing
+        data["outputs"]["Compact"]["members"] = []
     return RunRecord.model_validate(data)
 
 
@@ -134,6 +210,7 @@ def dataset_item(run: RunRecord) -> dict[str, Any]:
         "run_id": run.run_id,
         "status": str(run.status),
         "committed": committed(run),
+        **members_ref(run),
     }
     return item | ({"replaces": run.replaces} if run.replaces else {})
 
@@ -175,19 +252,20 @@ def alert_from_item(item: Mapping[str, Any]) -> Alert:
     )
 
 
-def bounded(run: RunRecord) -> RunRecord:
+def bounded(run: RunRecord, budget: int = ITEM_BUDGET) -> RunRecord:
     """The run, with the oldest transitions after the first replaced by one marker when its
-    item would pass ITEM_BUDGET: "37 transitions dropped here …" (the count adds up over
-    repeated trims). A run retried hundreds of times keeps its first and its latest steps."""
-    size = _size(run_item(run))
+    item would pass `budget` (ITEM_BUDGET; less in a batch sharing one transaction): "37
+    transitions dropped here …" (the count adds up over repeated trims). A run retried hundreds
+    of times keeps its first and its latest steps."""
+    size = item_size(run_item(run))
     history = run.history
-    if size <= ITEM_BUDGET or len(history) < 3:
+    if size <= budget or len(history) < 3:
         return run
-    excess = size - ITEM_BUDGET + 200  # room for the marker
+    excess = size - budget + 200  # room for the marker
     dropped, freed, cut = 0, 0, 1
     while cut < len(history) - 1 and freed < excess:
         step = history[cut]
-        freed += _size(step.model_dump(mode="json"))
+        freed += item_size(step.model_dump(mode="json"))
         dropped += _dropped_by(step) or 1
         cut += 1
     first = history[1]
@@ -207,7 +285,7 @@ def _dropped_by(step: Transition) -> int:
     return int(found.group(1)) if found else 0
 
 
-def _size(value: Any) -> int:
+def item_size(value: Any) -> int:
     """An upper estimate of an item's size: its JSON text in bytes."""
     return len(json.dumps(value, default=str).encode())
 

@@ -25,6 +25,7 @@ from medalist.runlog import dynamo_items as items
 from medalist.runlog.dynamo_table import TTL_ATTRIBUTE, DynamoTable
 
 _NEW = "attribute_not_exists(pk)"
+HEADS_ROOM = 4  # actions of a batch's transaction kept for the heads it moves (gold: one)
 _NAMES = {
     "#run": "run_id",
     "#version": "version",
@@ -100,30 +101,82 @@ class DynamoRunLog:
         heads: Mapping[str, str] | None = None,
         alerts: Sequence[Alert] = (),
     ) -> RunRecord:
-        new = items.bounded(bounded(run).model_copy(update={"version": run.version + 1}))
+        (new,) = self.update_many([run], heads, alerts)
+        return new
+
+    def update_many(
+        self,
+        runs: Sequence[RunRecord],
+        heads: Mapping[str, str] | None = None,
+        alerts: Sequence[Alert] = (),
+    ) -> builtins.list[RunRecord]:
+        """`update` of several runs of one pipeline in ONE TransactWriteItems: all, or none (a
+        batch's commit, medalist/batching.py). At most `batch_capacity` runs: DynamoDB takes 100
+        actions and 4 MB a transaction; the runs share the 4 MB (a long history is shortened
+        to its share, as `bounded` does at 400 KB)."""
         queued = {a.key: a for a in reversed(alerts)}  # the first of a key wins, as in SQLite
-        actions: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "Item": items.run_item(new),
-                    "ConditionExpression": "#version = :version",
-                    "ExpressionAttributeNames": _names("#version"),
-                    "ExpressionAttributeValues": {":version": run.version},
-                }
-            },
-            *self._indexes(new),
+        shared: builtins.list[dict[str, Any]] = [
             *(
-                {"Put": {"Item": {"pk": items.heads_pk(run.pipeline), "sk": k, "version": v}}}
+                {"Put": {"Item": {"pk": items.heads_pk(runs[0].pipeline), "sk": k, "version": v}}}
                 for k, v in (heads or {}).items()
             ),
             *({"Put": {"Item": items.alert_item(a)}} for a in queued.values()),
         ]
+        room = items.TRANSACTION_BUDGET - items.item_size(shared)
+        budget = min(items.ITEM_BUDGET, room // max(1, len(runs)) - 2_000)  # 2 KB: its entries
+        stored = [
+            items.bounded(bounded(r).model_copy(update={"version": r.version + 1}), budget)
+            for r in runs
+        ]
+        actions: builtins.list[dict[str, Any]] = []
+        for run, new in zip(runs, stored, strict=True):
+            actions += [
+                {
+                    "Put": {
+                        "Item": items.run_item(new),
+                        "ConditionExpression": "#version = :version",
+                        "ExpressionAttributeNames": _names("#version"),
+                        "ExpressionAttributeValues": {":version": run.version},
+                    }
+                },
+                *self._indexes(new),
+            ]
+        actions += shared
+        self._fits(actions)
+        for new in stored:  # before the record that names them (dynamo_items)
+            for part in items.member_items(new):
+                self.table.put(part)
         reasons = self.table.transact(actions)
         if reasons is None:
-            return new
-        if reasons[0] == "ConditionalCheckFailed":
-            raise ConcurrentUpdate(f"run {run.run_id} changed since version {run.version}")
-        raise self._cancelled(f"updating run {run.run_id}", reasons)
+            return stored
+        per_run = items.ACTIONS_PER_RUN
+        stale = [
+            run.run_id
+            for n, run in enumerate(runs)
+            if reasons[n * per_run] == "ConditionalCheckFailed"
+        ]
+        if stale:
+            versions = ", ".join(f"{r.run_id} (version {r.version})" for r in runs[:3])
+            raise ConcurrentUpdate(f"run {stale[0]} changed since it was read: {versions}")
+        raise self._cancelled(f"updating run {runs[0].run_id} and {len(runs) - 1} more", reasons)
+
+    def batch_capacity(self, alerts_per_run: int) -> int:
+        """How many runs one `update_many` commits when each also queues `alerts_per_run`
+        alerts: 100 actions a transaction, less room for heads (the batch collector caps
+        batch.max_files with it, medalist/batching.py)."""
+        room = items.MAX_ACTIONS - HEADS_ROOM
+        return max(1, room // (items.ACTIONS_PER_RUN + alerts_per_run))
+
+    def _fits(self, actions: Sequence[Mapping[str, Any]]) -> None:
+        """Refuse, before writing anything, a transaction DynamoDB would refuse."""
+        size = items.item_size(list(actions))
+        if len(actions) <= items.MAX_ACTIONS and size <= items.TRANSACTION_BUDGET:
+            return
+        raise TerminalError(
+            f"{self.table.resource}: one commit of {len(actions)} writes and ≈ {size:,} bytes "
+            f"passes DynamoDB's {items.MAX_ACTIONS} writes or 4 MB per transaction",
+            fix="Batches are capped by batch_capacity(); lower batch.max_files in pipeline.yaml.",
+        )
 
     def _indexes(self, run: RunRecord) -> list[dict[str, Any]]:
         """The dataset's entry for the run, and its entry among RUNNING runs (or its removal),
@@ -148,12 +201,26 @@ class DynamoRunLog:
         return {i["sk"]: i["version"] for i in self.table.query(items.heads_pk(pipeline))}
 
     def live_runs(self, dataset: str) -> set[str]:
-        entries = [e for e in self._dataset_entries(dataset) if e["committed"]]
-        superseded = {e["replaces"] for e in entries if e.get("replaces")}
-        return {e["run_id"] for e in entries} - superseded
+        entries = builtins.list(self._dataset_entries(dataset))
+        committed = [e for e in entries if e["committed"]]
+        superseded = {e["replaces"] for e in committed if e.get("replaces")}
+        live = {e["run_id"] for e in committed} - superseded
+        return live - self._absorbed(committed)
 
     def replaced_runs(self, dataset: str) -> set[str]:
-        return {e["replaces"] for e in self._dataset_entries(dataset) if e.get("replaces")}
+        entries = builtins.list(self._dataset_entries(dataset))
+        replaced = {e["replaces"] for e in entries if e.get("replaces")}
+        # what a compaction absorbed is swept like what a replay replaced
+        return replaced | self._absorbed([e for e in entries if e["committed"]])
+
+    def compacted_runs(self, dataset: str) -> set[str]:
+        """Runs (and earlier compactions) whose silver a committed compaction holds now
+        (medalist/compaction.py): its members, read from their parts."""
+        return self._absorbed([e for e in self._dataset_entries(dataset) if e["committed"]])
+
+    def _absorbed(self, committed: Iterable[Mapping[str, Any]]) -> set[str]:
+        keys = [k for e in committed for k in items.member_keys(e)]
+        return {m for part in self.table.batch_get(keys) for m in part["members"].split()}
 
     def _dataset_entries(
         self, dataset: str, newest_first: bool = False
@@ -268,7 +335,8 @@ class DynamoRunLog:
         found = self.table.get(items.run_key(run_id))
         if found is None:
             raise NotFound(f"no run {run_id} in {self.table.resource}", fix="See `medalist runs`.")
-        return items.run_from_item(found)
+        (run,) = self._records([found])
+        return run
 
     def list(
         self, *, dataset: str | None = None, status: Status | None = None, limit: int | None = 50
@@ -298,13 +366,20 @@ class DynamoRunLog:
     def _finished(self, status: Status, limit: int | None) -> builtins.list[RunRecord]:
         """SUCCEEDED or FAILED runs from the status GSI (eventually consistent: for display)."""
         found = self.table.query_index(str(status), page=limit or 0)
-        return [items.run_from_item(i) for i in islice(found, limit)]
+        return self._records(islice(found, limit))
 
     def _runs(self, run_ids: Iterable[str]) -> builtins.list[RunRecord]:
         """The runs of `run_ids`, in that order, read consistently."""
         order = list(run_ids)
         found = {i["run_id"]: i for i in self.table.batch_get([items.run_key(r) for r in order])}
-        return [items.run_from_item(found[r]) for r in order if r in found]
+        return self._records(found[r] for r in order if r in found)
+
+    def _records(self, found: Iterable[Mapping[str, Any]]) -> builtins.list[RunRecord]:
+        """Run items as records, with the members of compactions read from their parts."""
+        run_items = builtins.list(found)
+        keys = [k for i in run_items for k in items.member_keys(i)]
+        parts = {(p["pk"], p["sk"]): p for p in self.table.batch_get(keys)} if keys else {}
+        return [items.run_from_item(i, parts) for i in run_items]
 
 
 def _unique(runs: Iterable[RunRecord], limit: int | None) -> list[RunRecord]:

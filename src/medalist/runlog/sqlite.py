@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -140,6 +141,10 @@ class SqliteRunLog:
                     ),
                 )
         return stored
+
+    def batch_capacity(self, alerts_per_run: int) -> int:
+        """How many runs one `update_many` commits: SQLite sets no bound of its own."""
+        return sys.maxsize
 
     def due_alerts(self, at: datetime, limit: int = 100) -> list[Alert]:
         rows = self._query(
