@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from medalist.access import Users
 from medalist.cli import app
-from medalist.config import load_pipeline
 from medalist.controller import run_pipeline
+from medalist.loader import load_pipeline
 from medalist.query import Console
 from medalist.storage.s3 import S3Storage
 from medalist.web.app import create_app

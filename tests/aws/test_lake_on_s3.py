@@ -14,9 +14,9 @@ import psycopg
 import pytest
 import yaml
 
-from medalist.config import load_pipeline
 from medalist.controller import Outcome, run_pipeline
 from medalist.demo import write_project
+from medalist.loader import load_pipeline
 from medalist.storage.s3 import S3Storage, s3_filesystem
 from medalist.wiring import local_ports, open_ports
 from tests.aws.lake import ZONES, land, s3_lake_config, staged_left, zone_rows

@@ -20,8 +20,9 @@ import boto3
 import pytest
 import yaml
 
-from medalist.config import Pipeline, load_pipeline
+from medalist.config import Pipeline
 from medalist.controller import Outcome, run_pipeline
+from medalist.loader import load_pipeline
 from medalist.operate import replay_dataset, retry_run
 from medalist.runlog import Status
 from medalist.storage.s3 import S3Storage, s3_filesystem
