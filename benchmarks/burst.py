@@ -42,8 +42,8 @@ def run_lake(
     """(seconds, runs) of one `medalist run` over the lake at `root` (`batch`: files per
     batch, when not the default; `compact_after`: compaction.max_files, off by default)."""
     from benchmarks.contenders.medalist_run import write_config
-    from medalist.config import load_pipeline
     from medalist.controller import run_pipeline
+    from medalist.loader import load_pipeline
     from medalist.wiring import local_ports
 
     write_config(root, url)

@@ -58,8 +58,8 @@ def config(where: str, url: str, endpoint: str, bucket: str, table: str) -> dict
 
 def child(config_path: str) -> None:
     """The measured process: one run of what landed, through the ports pipeline.yaml names."""
-    from medalist.config import load_pipeline
     from medalist.controller import run_pipeline
+    from medalist.loader import load_pipeline
     from medalist.wiring import open_ports
 
     pipeline = load_pipeline(Path(config_path))

@@ -83,8 +83,8 @@ def medalist_spark(csv: str, url: str, workdir: str) -> dict[str, float]:
         "notifications": [],
     }
     (root / "pipeline.yaml").write_text(yaml.safe_dump(config))
-    from medalist.config import load_pipeline
     from medalist.controller import run_pipeline
+    from medalist.loader import load_pipeline
     from medalist.wiring import local_ports
 
     pipeline = load_pipeline(root / "pipeline.yaml")

@@ -13,8 +13,9 @@ import psycopg
 import pytest
 import yaml
 
-from medalist.config import Pipeline, load_pipeline
+from medalist.config import Pipeline
 from medalist.controller import Outcome, run_pipeline
+from medalist.loader import load_pipeline
 from medalist.wiring import local_ports
 
 SERVER_URL = os.environ.get(

@@ -3,7 +3,7 @@ keeps its own run, lineage, failure and replay."""
 
 from __future__ import annotations
 
-from medalist.config import load_pipeline
+from medalist.loader import load_pipeline
 from medalist.operate import replay_dataset
 from medalist.runlog import Status
 from medalist.wiring import local_ports

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from medalist.config import LoadMode, load_pipeline, resolve_config_path
+from medalist.config import LoadMode, resolve_config_path
 from medalist.errors import ConfigError
+from medalist.loader import load_pipeline
 from tests.conftest import DAILY_SALES, ORDERS_CONTRACT
 
 

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from medalist.cli import app
-from medalist.config import load_pipeline
+from medalist.loader import load_pipeline
 from medalist.web.app import create_app
 
 

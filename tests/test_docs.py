@@ -74,10 +74,10 @@ def _mermaid_after(marker: str, text: str) -> str:
 
 
 def test_the_aws_page_diagrams_are_generated_not_drawn(tmp_path):
-    from medalist.config import load_pipeline
     from medalist.deploy.asl import state_machine
     from medalist.deploy.diagram import stack_mermaid, workflow_mermaid
     from medalist.deploy.template import template
+    from medalist.loader import load_pipeline
     from medalist.scaffold import scaffold
     from medalist.workflow.definition import INGEST
 

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from medalist.cli import app
-from medalist.config import load_pipeline
+from medalist.loader import load_pipeline
 from medalist.wiring import local_ports
 from tests.conftest import SERVER_URL
 from tests.pgauth import WrongPasswordServer

@@ -26,8 +26,8 @@ def main(csv: str, url: str, workdir: str, run_in: str = "engine") -> None:
         except OSError:
             shutil.copyfile(csv, target)
     write_config(root, url, run_in)
-    from medalist.config import load_pipeline
     from medalist.controller import run_pipeline
+    from medalist.loader import load_pipeline
     from medalist.wiring import local_ports
 
     pipeline = load_pipeline(root / "pipeline.yaml")

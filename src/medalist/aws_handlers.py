@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from medalist import serverless
 from medalist.aws_logs import log, logged
-from medalist.config import Pipeline, load_pipeline, resolve_config_path
+from medalist.config import Pipeline, read_pipeline, resolve_config_path
 from medalist.leases import LeaseExpiry
 from medalist.runlog import RunRecord
 
@@ -32,7 +32,7 @@ def _load(config: str | None) -> tuple[Pipeline, Ports]:
 
     # Validated whole by `medalist aws package`, which shipped exactly this file: the checks
     # that need DuckDB and sqlglot are not run again in the slim functions (decision 0035).
-    pipeline = load_pipeline(resolve_config_path(config), cross_checks=False)
+    pipeline = read_pipeline(resolve_config_path(config))
     ports = open_ports(pipeline)
     ports.liveness = LeaseExpiry()  # hostnames and PIDs mean nothing across Lambda sandboxes
     return pipeline, ports

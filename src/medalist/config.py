@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from medalist.aws import AwsTarget, aws_error
+from medalist.conditions import parse as parse_condition
 from medalist.errors import ConfigError
 from medalist.locations import is_s3, parse_dynamodb, parse_glue, parse_s3
 from medalist.types import ALL_TYPE_NAMES, ColumnType, suggested_type
@@ -276,9 +277,7 @@ class Channel(Strict):
     @classmethod
     def _condition(cls, value: str | None) -> str | None:
         if value is not None:
-            from medalist.notify.conditions import parse
-
-            parse(value)
+            parse_condition(value)
         return value
 
 
@@ -817,11 +816,12 @@ def resolve_config_path(given: str | Path | None) -> Path:
     return Path(given or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
 
 
-def load_pipeline(path: str | Path, *, cross_checks: bool = True) -> Pipeline:
-    """Read, expand ${ENV} references, validate. Raises ConfigError naming file, key and fix.
-    `cross_checks=False` skips the checks across fields (rules and models parsed with DuckDB
-    and sqlglot): for the deployed functions, whose pipeline.yaml `medalist aws package`
-    validated whole before shipping it (decision 0035)."""
+def read_pipeline(path: str | Path) -> Pipeline:
+    """Read, expand ${ENV} references, validate field by field. Raises ConfigError naming
+    file, key and fix. Without the checks across fields (rules and models parsed with DuckDB
+    and sqlglot): `medalist.loader.load_pipeline` adds them. The deployed functions read
+    with this alone: `medalist aws package` validated their pipeline.yaml whole before
+    shipping it, and their slim zip has neither DuckDB nor sqlglot (decision 0035)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(
@@ -845,10 +845,6 @@ def load_pipeline(path: str | Path, *, cross_checks: bool = True) -> Pipeline:
         pipeline = Pipeline.model_validate({**raw, "base_dir": path.parent.resolve()})
     except ValidationError as exc:
         raise _config_error(exc, str(path)) from None
-    if cross_checks:
-        from medalist.contracts.model import check_pipeline  # cross-field checks: contracts
-
-        check_pipeline(pipeline, str(path))
     return pipeline
 
 

@@ -17,9 +17,9 @@ import duckdb
 from rich.console import Console
 
 from medalist import render
-from medalist.config import load_pipeline
 from medalist.controller import run_pipeline
 from medalist.errors import ConfigError
+from medalist.loader import load_pipeline
 from medalist.wiring import open_ports
 
 MARKER = ".medalist-demo"

@@ -3,25 +3,18 @@ see. It is a security boundary, kept three times over:
 
 1. Before the engine: one statement, a query (SELECT / WITH / EXPLAIN / DESCRIBE) and nothing
    else, no file-reading or SQL-running table functions, every table named by an allowed zone.
-2. In the engine: a fresh DuckDB whose external access is off except the role's zone folders,
-   with its configuration locked (no ATTACH, COPY TO, INSTALL/LOAD, SET).
+2. In the engine: a fresh sandbox holding the role's zones only (a SandboxPlan), whose
+   external access is off except the role's zone folders, with its configuration locked (no
+   ATTACH, COPY TO, INSTALL/LOAD, SET): the console port, engine/console.py.
 3. Bounded: a time limit (the query is interrupted), a page of rows, a memory limit.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from contextlib import AbstractContextManager
 
-import duckdb
 import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.scope import traverse_scope
@@ -30,19 +23,26 @@ from sqlglot.tokens import TokenType
 from medalist.access import User, Users
 from medalist.compaction import landed_runs
 from medalist.config import Format, Pipeline
-from medalist.contracts.rules import ident, literal
-from medalist.engine.duckdb import DuckDBEngine
+from medalist.engine import Engine
+from medalist.engine.console import (
+    BadQuery,
+    ConsoleSandbox,
+    LandedTable,
+    QueryResult,
+    SandboxPlan,
+    first_line,
+)
 from medalist.engine.formats import detect_format
 from medalist.errors import Refused
-from medalist.incremental import INCOMING
-from medalist.states.lake import expose_gold, expose_silver
-from medalist.wiring import engine_filesystem
+from medalist.states.lake import expose_gold, expose_silver, live_quarantine
+from medalist.wiring import open_console
 from medalist.workflow.context import Ports
+
+__all__ = ["BadQuery", "Console", "QueryResult", "check_sql"]
 
 TIME_LIMIT_S = 10.0
 PAGE_ROWS = 100
 DOWNLOAD_ROWS = 100_000
-MEMORY_LIMIT = "512MB"
 # Bounds checked before the parser runs: sqlglot recurses once per nesting level, so 50
 # nested parentheses used to end in RecursionError (a 500).
 MAX_SQL_CHARS = 20_000
@@ -63,19 +63,6 @@ _TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "json_each",
 # Catalog views that list only what the sandbox holds (the role's zone schemas) and carry no
 # view definitions; information_schema.views and sqlite_master / duckdb_views() do.
 _CATALOG_VIEWS = frozenset({"schemata", "tables", "columns"})
-
-
-class BadQuery(Refused):
-    """The text is not a query the console can run: malformed, too big, too deep, or the
-    engine could not run it. A 400 over HTTP (a refusal by role is a 403)."""
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-    has_more: bool
-    seconds: float
 
 
 def check_sql(sql: str, user: User) -> str:
@@ -135,24 +122,19 @@ def _parse(body: str) -> exp.Expr:
         raise
     except sqlglot.errors.ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
-        raise BadQuery(f"not valid SQL: {_short(first.get('description') or exc)}") from None
+        raise BadQuery(f"not valid SQL: {first_line(first.get('description') or exc)}") from None
     except RecursionError:
         raise BadQuery(
             "the query nests too deeply to check", fix="Flatten it, e.g. with WITH clauses."
         ) from None
     except Exception as exc:  # sqlglot's TokenError, and what it wraps (IndexError, ...)
-        raise BadQuery(f"not valid SQL: {_short(exc)}", fix=_UNCLOSED) from None
+        raise BadQuery(f"not valid SQL: {first_line(exc)}", fix=_UNCLOSED) from None
     if len(statements) != 1:
         raise BadQuery("one statement at a time", fix="Remove everything after the first `;`.")
     return statements[0]
 
 
 _UNCLOSED = "Check for an unclosed quote ('), identifier (\"), comment (/*) or $$ string."
-
-
-def _short(reason: object) -> str:
-    text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
-    return text if len(text) <= 200 else text[:200] + "…"
 
 
 def _cte_references(tree: exp.Expr) -> set[int]:
@@ -224,136 +206,54 @@ class Console:
         text = check_sql(sql, self.user)
         started = time.monotonic()
         try:
-            result = self._execute(text, page, page_rows, limit_s)
+            with self.sandbox() as sandbox:
+                result = sandbox.page(text, page, page_rows, limit_s)
         except Refused as exc:
             self._remember(text, None, time.monotonic() - started, exc.message)
             raise
         self._remember(text, len(result.rows), result.seconds, None)
         return result
 
-    def _execute(self, text: str, page: int, page_rows: int, limit_s: float) -> QueryResult:
-        with self.sandbox() as engine:
-            return self._fetch_page(engine, text, page, page_rows, limit_s)
+    def sandbox(self) -> AbstractContextManager[ConsoleSandbox]:
+        """The engine's sandbox holding the user's zones only, locked down; closed (and its
+        spilled rows removed) on leaving the `with`."""
+        return open_console(self.pipeline, self.plan())
 
-    def _fetch_page(
-        self, engine: DuckDBEngine, text: str, page: int, page_rows: int, limit_s: float
-    ) -> QueryResult:
-        con = engine.con
-        timer = threading.Timer(limit_s, con.interrupt)
-        started = time.monotonic()
-        timer.start()
-        try:
-            pageable = not re.match(r"^(explain|describe)\b", text, re.IGNORECASE)
-            sql = (
-                f"SELECT * FROM ({text}) AS q LIMIT {page_rows + 1} OFFSET {page * page_rows}"
-                if pageable
-                else text
-            )
-            cursor = con.execute(sql)
-            columns = [d[0] for d in cursor.description or []]
-            rows = cursor.fetchmany(page_rows + 1)
-        except duckdb.InterruptException:
-            raise BadQuery(
-                f"stopped after the {limit_s:g} s time limit",
-                fix="Filter or aggregate more, or add a LIMIT.",
-            ) from None
-        except duckdb.Error as exc:
-            message = str(exc).strip().splitlines()[0]
-            raise BadQuery(f"the engine refused it: {_short(message)}") from None
-        finally:
-            timer.cancel()
-        return QueryResult(
-            columns, rows[:page_rows], len(rows) > page_rows, time.monotonic() - started
-        )
-
-    @contextmanager
-    def sandbox(self) -> Iterator[DuckDBEngine]:
-        """A fresh DuckDB with views over the user's zones only, then locked down; closed
-        and its spill folder removed afterwards.
-
-        DuckDB always lets a connection read its own temp folder (it adds it to
-        allowed_directories), and by default that is the server's .tmp/, where any query's
-        spilled rows land. So each console query spills into a fresh, empty folder of its
-        own: all it can read there is what it spilled itself."""
-        spill = Path(tempfile.mkdtemp(prefix="medalist-console-"))
-        engine = DuckDBEngine(
-            MEMORY_LIMIT, temp_dir=spill, filesystem=engine_filesystem(self.pipeline)
-        )
-        try:
-            self._lock_down(engine)
-            yield engine
-        finally:
-            engine.close()
-            shutil.rmtree(spill, ignore_errors=True)
-
-    def _lock_down(self, engine: DuckDBEngine) -> None:
+    def plan(self) -> SandboxPlan:
+        """What the user's sandbox holds, as the run log and the storage say now."""
         zones = self.user.role.zone_set
-        con = engine.con
-        con.execute(f"DROP SCHEMA silver CASCADE; DROP SCHEMA gold CASCADE; DROP SCHEMA {INCOMING}")
-        for zone in sorted(zones):
-            con.execute(f"CREATE SCHEMA {zone}")
+        datasets = self.pipeline.datasets
+        return SandboxPlan(
+            zones=zones,
+            folders=[f"{self.pipeline.zone_url(zone)}/" for zone in sorted(zones)],
+            quarantine=(
+                {name: live_quarantine(self.ports, name) for name in datasets}
+                if "quarantine" in zones
+                else {}
+            ),
+            landing=(
+                {name: self._landed(name, spec.format) for name, spec in datasets.items()}
+                if "landing" in zones
+                else {}
+            ),
+            expose=self._expose,
+        )
+
+    def _expose(self, engine: Engine) -> None:
+        zones = self.user.role.zone_set
         if "silver" in zones:
             expose_silver(engine, self.ports, self.pipeline)
         if "gold" in zones:
             expose_gold(engine, self.ports, self.pipeline)
-        if "quarantine" in zones:
-            self._expose_quarantine(con)
-        if "landing" in zones:
-            self._expose_landing(con)
-        folders = ", ".join(literal(f"{self.pipeline.zone_url(zone)}/") for zone in sorted(zones))
-        con.execute(f"SET allowed_directories = [{folders}]")
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
 
-    def _expose_quarantine(self, con: duckdb.DuckDBPyConnection) -> None:
-        for name in self.pipeline.datasets:
-            live = self.ports.runlog.live_runs(name)
-            files = [
-                self.ports.storage.url("quarantine", f.path)
-                for f in self.ports.storage.find("quarantine", f"{name}/*.parquet")
-                if f.path.rsplit("/", 1)[-1].removesuffix(".parquet") in live
-            ]
-            body = (
-                f"SELECT * FROM read_parquet([{', '.join(literal(f) for f in files)}], "
-                "union_by_name = true)"
-                if files
-                else "SELECT NULL::VARCHAR[] AS _rules, NULL::VARCHAR AS _reason WHERE false"
-            )
-            con.execute(f"CREATE VIEW quarantine.{ident(name)} AS {body}")
-
-    def _expose_landing(self, con: duckdb.DuckDBPyConnection) -> None:
-        """landing.<dataset>: the landed files that runs could read, as delivered (text), with
-        their file names. Files that failed to read stay out: they cannot be read here either."""
-        storage = self.ports.storage
-        for name, spec in self.pipeline.datasets.items():
-            live = landed_runs(self.ports, name)
-            files = sorted(
-                {
-                    r.file
-                    for r in self.ports.runlog.list(dataset=name, limit=None)
-                    if r.run_id in live
-                }
-            )
-            listed = "[" + ", ".join(literal(storage.url("landing", f)) for f in files) + "]"
-            fmt = detect_format(files[0], spec.format, name) if files else Format.csv
-            if not files:
-                body = "SELECT NULL::VARCHAR AS filename WHERE false"
-            elif fmt in (Format.json, Format.jsonl):
-                body = f"SELECT * FROM read_json({listed}, filename = true, union_by_name = true)"
-            elif fmt == Format.parquet:
-                body = (
-                    f"SELECT * FROM read_parquet({listed}, filename = true, union_by_name = true)"
-                )
-            else:
-                body = (
-                    f"SELECT * FROM read_csv({listed}, all_varchar = true, filename = true, "
-                    "union_by_name = true, ignore_errors = true)"
-                )
-            try:
-                con.execute(f"CREATE VIEW landing.{ident(name)} AS {body}")
-            except duckdb.Error as exc:
-                why = literal(f"landing.{name} cannot be read as one table: {exc}".splitlines()[0])
-                con.execute(f"CREATE VIEW landing.{ident(name)} AS SELECT {why} AS error")
+    def _landed(self, name: str, declared: Format | None) -> LandedTable:
+        """landing.<dataset>: the landed files that runs could read, as delivered. Files that
+        failed to read stay out: they cannot be read here either."""
+        live = landed_runs(self.ports, name)
+        runs = self.ports.runlog.list(dataset=name, limit=None)
+        files = sorted({r.file for r in runs if r.run_id in live})
+        fmt = detect_format(files[0], declared, name) if files else Format.csv
+        return LandedTable([self.ports.storage.url("landing", f) for f in files], fmt)
 
     def _remember(self, sql: str, rows: int | None, seconds: float, error: str | None) -> None:
         if self.users is not None:

@@ -7,6 +7,7 @@ first opened: the deployed controller function ships without them (decision 0035
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from medalist.workflow.context import Ports
 if TYPE_CHECKING:
     from medalist.destination import Destination
     from medalist.engine import Engine
+    from medalist.engine.console import ConsoleSandbox, SandboxPlan
 
 
 def open_ports(pipeline: Pipeline) -> Ports:
@@ -79,6 +81,24 @@ def open_engine(pipeline: Pipeline, temp_dir: Path, filesystem: Any | None = Non
     from medalist.engine.duckdb import DuckDBEngine
 
     return DuckDBEngine(pipeline.memory_limit, temp_dir, filesystem=filesystem)
+
+
+def open_console(pipeline: Pipeline, plan: SandboxPlan) -> AbstractContextManager[ConsoleSandbox]:
+    """The console's sandbox holding `plan`: DuckDB whatever the pipeline's engine (Athena's
+    part in the AWS design), reading the zones through the pipeline's filesystem."""
+    from medalist.engine.duckdb.console import open_sandbox
+
+    return open_sandbox(plan, engine_filesystem(pipeline))
+
+
+def quarantine_rows(
+    pipeline: Pipeline, url: str, page: int, per: int
+) -> tuple[list[str], list[tuple[Any, ...]], int]:
+    """One page of a quarantine file's rows by source row, and how many it holds (DuckDB
+    through the pipeline's filesystem, as the console reads)."""
+    from medalist.engine.duckdb.console import quarantine_page
+
+    return quarantine_page(url, page, per, engine_filesystem(pipeline))
 
 
 def s3_roots(pipeline: Pipeline) -> dict[Zone, str]:

@@ -6,15 +6,20 @@ Glue database of the test's own (unique names), wired by `open_ports` as a user'
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import boto3
 import duckdb
+import psycopg
 
 from medalist.storage import Storage, Zone
 from medalist.storage.s3 import STAGING, S3Storage
 from tests.aws.emulator import REGION, unique
+from tests.conftest import SERVER_URL, _server
 
 ZONES: tuple[Zone, ...] = ("landing", "silver", "gold", "quarantine")
 LINEAGE_PER_RUN = ("_run_id", "_ingested_at")  # differ between two runs of the same files
@@ -83,3 +88,37 @@ def staged_left(storage: S3Storage) -> list[str]:
         listed = storage.s3.list_objects_v2(Bucket=root.bucket, Prefix=root.key(""))
         left += [item["Key"] for item in listed.get("Contents", [])]
     return left
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one story's destination, dropped afterwards."""
+    name = f"medalist_test_{uuid.uuid4().hex[:12]}"
+    with _server() as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield SERVER_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with _server() as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def destination_rows(url: str, tables: dict[str, str]) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of each destination table (schema.name -> the key it is sorted by), without
+    the lineage that differs between runs."""
+    found = {}
+    with psycopg.connect(url) as con:
+        for table, key in tables.items():
+            schema, name = table.split(".")
+            columns = [
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+                    "AND table_name = %s AND column_name NOT IN ('_run_id', '_ingested_at') "
+                    "ORDER BY ordinal_position",
+                    (schema, name),
+                )
+            ]
+            cols = ", ".join(f'"{c}"' for c in columns)
+            found[table] = con.execute(f"SELECT {cols} FROM {table} ORDER BY {key}").fetchall()
+    return found

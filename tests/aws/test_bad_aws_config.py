@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from medalist import aws
 from medalist.cli import app
-from medalist.config import load_pipeline
 from medalist.errors import ConfigError, MedalistError, TransientError
+from medalist.loader import load_pipeline
 from medalist.wiring import open_storage
 from tests.aws.emulator import FAKE_CREDENTIALS, REGION, free_port, unique
 from tests.aws.lake import s3_lake_config

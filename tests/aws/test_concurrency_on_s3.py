@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from medalist.config import load_pipeline
+from medalist.loader import load_pipeline
 from medalist.runlog import Status
 from medalist.storage.s3 import S3Storage
 from medalist.wiring import open_ports

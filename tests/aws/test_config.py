@@ -11,8 +11,8 @@ import boto3
 import pytest
 import yaml
 
-from medalist.config import load_pipeline
 from medalist.errors import ConfigError
+from medalist.loader import load_pipeline
 from tests.aws.emulator import REGION, unique
 from tests.conftest import ORDERS_CONTRACT
 

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from medalist.access import Users
 from medalist.cli import app
-from medalist.config import load_pipeline
 from medalist.controller import run_pipeline
+from medalist.loader import load_pipeline
 from medalist.query import Console
 from medalist.storage.s3 import S3Storage
 from medalist.web.app import create_app
@@ -144,3 +144,23 @@ def test_users_and_the_dashboard_on_s3_keep_their_state_on_this_machine(lake: Pa
     removed = CliRunner().invoke(app, ["users", "remove", "ann", "-c", config])
     listed = CliRunner().invoke(app, ["users", "list", "-c", config])
     assert removed.exit_code == 0 and "No users" in listed.output
+
+
+def test_the_dashboard_shows_a_runs_quarantined_rows_from_s3(lake: Path) -> None:
+    """The run page's quarantine table and its API read the run's quarantine object through
+    the engine's S3 filesystem, as the console does."""
+    config = str(lake / "pipeline.yaml")
+    added = CliRunner().invoke(app, ["users", "add", "qa", "--role", "admin", "-c", config])
+    assert added.exit_code == 0, added.output
+    auth = {"Authorization": f"Bearer {added.output.strip().splitlines()[-1]}"}
+    client = TestClient(create_app(load_pipeline(lake / "pipeline.yaml")))
+    (run,) = client.get("/api/runs", headers=auth).json()
+
+    sample = client.get(f"/api/runs/{run['run_id']}/quarantine", headers=auth)
+    page = client.get(f"/runs/{run['run_id']}", headers=auth)
+
+    assert sample.status_code == 200, sample.text
+    rows = [dict(zip(sample.json()["columns"], r, strict=True)) for r in sample.json()["rows"]]
+    assert [r["order_id"] for r in rows] == ["2"] and "quantity:min" in rows[0]["_rules"]
+    assert page.status_code == 200 and "quantity:min" in page.text
+    CliRunner().invoke(app, ["users", "remove", "qa", "-c", config])

@@ -4,23 +4,27 @@ same files give on a local lake, and no staged object is left behind."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import yaml
 
-from medalist.config import load_pipeline
 from medalist.controller import Outcome, run_pipeline
 from medalist.demo import write_project
+from medalist.loader import load_pipeline
 from medalist.storage.s3 import S3Storage, s3_filesystem
 from medalist.wiring import local_ports, open_ports
-from tests.aws.lake import ZONES, land, s3_lake_config, staged_left, zone_rows
-from tests.conftest import SERVER_URL, _server
+from tests.aws.lake import (
+    ZONES,
+    database,
+    destination_rows,
+    land,
+    s3_lake_config,
+    staged_left,
+    zone_rows,
+)
 
 TABLES = {
     "silver.orders": "order_id",
@@ -30,38 +34,6 @@ TABLES = {
     "gold.category_revenue": "category",
     "gold.customer_value": "customer_id",
 }
-
-
-@contextmanager
-def _database() -> Iterator[str]:
-    name = f"medalist_test_{uuid.uuid4().hex[:12]}"
-    with _server() as con:
-        con.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield SERVER_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with _server() as con:
-            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _destination(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every destination table's rows, without the lineage that differs between runs."""
-    found = {}
-    with psycopg.connect(url) as con:
-        for table, key in TABLES.items():
-            schema, name = table.split(".")
-            columns = [
-                r[0]
-                for r in con.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
-                    "AND table_name = %s AND column_name NOT IN ('_run_id', '_ingested_at') "
-                    "ORDER BY ordinal_position",
-                    (schema, name),
-                )
-            ]
-            cols = ", ".join(f'"{c}"' for c in columns)
-            found[table] = con.execute(f"SELECT {cols} FROM {table} ORDER BY {key}").fetchall()
-    return found
 
 
 def _summary(outcome: Outcome) -> list[tuple[Any, ...]]:
@@ -76,7 +48,7 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     """The demo on a local lake: the reference the S3 runs must match."""
     folder = tmp_path_factory.mktemp("local") / "demo"
     config = write_project(folder)
-    with _database() as url:
+    with database() as url:
         raw = yaml.safe_load(config.read_text())
         config.write_text(yaml.safe_dump({**raw, "destination": url}))
         pipeline = load_pipeline(config)
@@ -86,7 +58,7 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
             "folder": folder,
             "outcome": _summary(outcome),
             "zones": {z: zone_rows(ports.storage, z) for z in ZONES},
-            "destination": _destination(url),
+            "destination": destination_rows(url, TABLES),
         }
 
 
@@ -100,7 +72,7 @@ def test_the_demo_on_s3_gives_what_it_gives_on_a_local_lake(
 ) -> None:
     raw = yaml.safe_load((local_run["folder"] / "pipeline.yaml").read_text())
     raw.pop("lake", None)
-    with _database() as url:
+    with database() as url:
         config = tmp_path / "pipeline.yaml"
         config.write_text(
             yaml.safe_dump({**raw, **s3_lake_config(aws_endpoint, layout), "destination": url})
@@ -116,7 +88,7 @@ def test_the_demo_on_s3_gives_what_it_gives_on_a_local_lake(
         filesystem = s3_filesystem(pipeline.aws_target)
         for zone in ZONES:
             assert zone_rows(ports.storage, zone, filesystem) == local_run["zones"][zone], zone
-        assert _destination(url) == local_run["destination"]
+        assert destination_rows(url, TABLES) == local_run["destination"]
         assert isinstance(ports.storage, S3Storage)
         assert staged_left(ports.storage) == []
         assert not (tmp_path / "lake").exists()  # nothing of the lake on local disk

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from medalist.config import Pipeline, load_pipeline
+from medalist.config import Pipeline
 from medalist.controller import run_pipeline
 from medalist.errors import Refused
+from medalist.loader import load_pipeline
 from medalist.operate import replay_dataset, retry_run
 from medalist.runlog import Status
 from medalist.storage.s3 import S3Storage

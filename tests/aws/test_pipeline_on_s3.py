@@ -20,8 +20,9 @@ import boto3
 import pytest
 import yaml
 
-from medalist.config import Pipeline, load_pipeline
+from medalist.config import Pipeline
 from medalist.controller import Outcome, run_pipeline
+from medalist.loader import load_pipeline
 from medalist.operate import replay_dataset, retry_run
 from medalist.runlog import Status
 from medalist.storage.s3 import S3Storage, s3_filesystem
@@ -30,8 +31,14 @@ from medalist.workflow.context import Ports
 from medalist.workflow.definition import INGEST
 from medalist.workflow.runner import Runner
 from tests.aws.emulator import REGION, unique
-from tests.aws.lake import ZONES, s3_lake_config, staged_left, zone_rows
-from tests.aws.test_lake_on_s3 import _database
+from tests.aws.lake import (
+    ZONES,
+    database,
+    destination_rows,
+    s3_lake_config,
+    staged_left,
+    zone_rows,
+)
 from tests.conftest import HEADER, ORDERS_CONTRACT
 from tests.test_pipeline import MIXED
 
@@ -139,7 +146,7 @@ def story(place: Place) -> dict[str, Any]:
     return {
         "steps": steps,
         "zones": {zone: zone_rows(ports.storage, zone, filesystem) for zone in ZONES},
-        "destination": _destination(place.destination),
+        "destination": destination_rows(place.destination, TABLES),
         "schemas": [(v.version, v.columns, v.file) for v in ports.catalog.versions("orders")],
         "alerts": sorted(_alert(a) for a in alerts),
         "undelivered": len(ports.outbox.undelivered()),
@@ -151,31 +158,10 @@ def _alert(message: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(str(message.get(k)) for k in ("event", "dataset", "file", "state", "reason"))
 
 
-def _destination(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    import psycopg
-
-    found = {}
-    with psycopg.connect(url) as con:
-        for table, key in TABLES.items():
-            schema, name = table.split(".")
-            columns = [
-                r[0]
-                for r in con.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
-                    "AND table_name = %s AND column_name NOT IN ('_run_id', '_ingested_at') "
-                    "ORDER BY ordinal_position",
-                    (schema, name),
-                )
-            ]
-            cols = ", ".join(f'"{c}"' for c in columns)
-            found[table] = con.execute(f"SELECT {cols} FROM {table} ORDER BY {key}").fetchall()
-    return found
-
-
 @pytest.fixture(scope="module")
 def local_story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The story on a local lake: the reference."""
-    with _database() as url:
+    with database() as url:
         yield story(Place(tmp_path_factory.mktemp("local"), url, {}))
 
 
@@ -211,7 +197,7 @@ LAYOUTS = ["prefix", pytest.param("buckets", marks=pytest.mark.heavy)]
 def test_the_pipeline_story_on_aws_gives_what_it_gives_on_a_local_lake(
     local_story: dict[str, Any], aws_endpoint: str, tmp_path: Path, layout: str
 ) -> None:
-    with _database() as url:
+    with database() as url:
         place = Place(tmp_path, url, s3_lake_config(aws_endpoint, layout))
         inbox = _sns_inbox(aws_endpoint, place)
 

@@ -22,8 +22,8 @@ import psycopg
 import pytest
 import yaml
 
-from medalist.config import load_pipeline
 from medalist.deploy.asl import state_machine
+from medalist.loader import load_pipeline
 from medalist.runlog import Status
 from medalist.wiring import open_ports
 from medalist.workflow.definition import INGEST

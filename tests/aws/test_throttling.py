@@ -12,9 +12,9 @@ import yaml
 
 from medalist import aws
 from medalist.aws import AwsTarget
-from medalist.config import load_pipeline
 from medalist.controller import run_pipeline
 from medalist.errors import TransientError
+from medalist.loader import load_pipeline
 from medalist.runlog import Status
 from medalist.storage.s3 import S3Storage
 from medalist.wiring import open_ports

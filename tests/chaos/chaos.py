@@ -33,7 +33,7 @@ import duckdb
 import psycopg
 import yaml
 
-from medalist.config import load_pipeline
+from medalist.loader import load_pipeline
 from medalist.runlog import Status
 from medalist.states.lake import expose_silver
 from medalist.wiring import open_ports

@@ -13,9 +13,10 @@ import pytest
 import yaml
 
 from medalist.aws import AwsTarget
-from medalist.config import SnsNotification, load_pipeline
+from medalist.config import SnsNotification
 from medalist.controller import run_pipeline
 from medalist.errors import ConfigError
+from medalist.loader import load_pipeline
 from medalist.notify.outbox import deliver_due
 from medalist.notify.sns import MESSAGE_MAX, SUBJECT_MAX, SnsNotifier, fit, sns_subject
 from medalist.runlog import Status

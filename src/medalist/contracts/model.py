@@ -10,6 +10,10 @@ import sqlglot
 from sqlglot import exp
 
 from medalist.config import DatasetSpec, Pipeline, is_identifier
+from medalist.contracts.binding import model_problems
+from medalist.contracts.values import value_problems
+from medalist.destination.elt import destination_problems
+from medalist.engine.portable import spark_pipeline_problems
 from medalist.errors import ConfigError
 from medalist.gold import model_order
 
@@ -62,12 +66,8 @@ def check_pipeline(pipeline: Pipeline, path: str) -> None:
     if not problems:
         problems += _engine_problems(_checked_part(pipeline))
         if pipeline.engine == "spark":
-            from medalist.engine.portable import spark_pipeline_problems
-
             problems += spark_pipeline_problems(pipeline)
-        from medalist.destination.elt import destination_problems  # incl. models run there
-
-        problems += destination_problems(pipeline)
+        problems += destination_problems(pipeline)  # incl. models run there
     if problems:
         raise ConfigError("; ".join(problems), path=path)
 
@@ -82,9 +82,6 @@ def _engine_problems(checked: str) -> tuple[str, ...]:
     """Rule values and model SQL, as DuckDB will read them (contracts/values.py, binding.py).
     Cached by content: commands, servers and tests load the same pipeline.yaml many times, and
     a DuckDB start costs ~30 ms."""
-    from medalist.contracts.binding import model_problems
-    from medalist.contracts.values import value_problems
-
     pipeline = Pipeline.model_validate_json(checked)
     with duckdb.connect(config={"threads": 1}) as con:
         problems = value_problems(pipeline, con)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from medalist.conditions import holds, parse
 from medalist.config import NotificationSpec, Pipeline
-from medalist.notify.conditions import holds, parse
 from medalist.plugins import load_adapter
 from medalist.runlog import Alert, RunRecord, Status
 

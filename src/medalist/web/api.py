@@ -18,6 +18,7 @@ from medalist.web.console import run_query
 from medalist.web.context import Dash
 from medalist.web.refusals import READ, documented
 from medalist.web.render import jsonable
+from medalist.web.run_detail import quarantine_page
 
 router = APIRouter()
 
@@ -61,7 +62,8 @@ def api_run(dash: Dash, s: Auth, run_id: str) -> dict[str, Any]:
 @router.get("/api/runs/{run_id}/quarantine", responses=READ)
 def api_quarantine(dash: Dash, s: Auth, run_id: str) -> dict[str, Any]:
     s.user.require("quarantine")
-    columns, rows = views.quarantine_sample(dash.ports, dash.ports.runlog.get(run_id), limit=100)
+    run = dash.ports.runlog.get(run_id)
+    columns, rows, _ = quarantine_page(dash.pipeline, dash.ports, run, 0, 100)
     return {"columns": columns, "rows": [list(map(jsonable, r)) for r in rows]}
 
 

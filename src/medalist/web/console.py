@@ -5,10 +5,7 @@ and the editor lists the tables and columns the role may query."""
 from __future__ import annotations
 
 import re
-import threading
 from typing import Any
-
-import duckdb
 
 from medalist.access import User
 from medalist.errors import Refused
@@ -42,29 +39,14 @@ def total_rows(dash: Dashboard, user: User, sql: str) -> int | None:
     text = check_sql(sql, user)
     if re.match(r"^(explain|describe)\b", text, re.IGNORECASE):
         return None
-    console = Console(dash.pipeline, dash.ports, user)
-    with console.sandbox() as engine:
-        timer = threading.Timer(COUNT_LIMIT_S, engine.con.interrupt)
-        timer.start()
-        try:
-            row = engine.con.execute(f"SELECT count(*) FROM ({text}) AS q").fetchone()
-        except duckdb.Error:
-            return None
-        finally:
-            timer.cancel()
-    return int(row[0]) if row else None
+    with Console(dash.pipeline, dash.ports, user).sandbox() as sandbox:
+        return sandbox.count(text, COUNT_LIMIT_S)
 
 
 def tables(dash: Dashboard, user: User) -> list[dict[str, Any]]:
     """The tables of the role's zones, each with its columns and their types."""
-    console = Console(dash.pipeline, dash.ports, user)
-    with console.sandbox() as engine:
-        rows = engine.con.execute(
-            "SELECT table_schema, table_name, column_name, data_type "
-            "FROM information_schema.columns "
-            "WHERE table_schema NOT IN ('main', 'information_schema', 'pg_catalog') "
-            "ORDER BY table_schema, table_name, ordinal_position"
-        ).fetchall()
+    with Console(dash.pipeline, dash.ports, user).sandbox() as sandbox:
+        rows = sandbox.tables()
     found: dict[str, dict[str, Any]] = {}
     for schema, table, column, kind in rows:
         entry = found.setdefault(f"{schema}.{table}", {"name": f"{schema}.{table}", "columns": []})

@@ -5,31 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
-
 from medalist.config import Pipeline
-from medalist.contracts.rules import literal
 from medalist.runlog import RunRecord, Status
+from medalist.wiring import quarantine_rows
 from medalist.workflow.context import Ports
 from medalist.workflow.definition import INGEST
 
 
 def quarantine_page(
-    ports: Ports, run: RunRecord, page: int, per: int
+    pipeline: Pipeline, ports: Ports, run: RunRecord, page: int, per: int
 ) -> tuple[list[str], list[tuple[Any, ...]], int]:
     """(columns, one page of the run's quarantined rows by source row, how many there are);
     the caller checked the role."""
     path = run.outputs.get("Transform", {}).get("quarantine_path")
     if not path:
         return [], [], 0
-    source = f"read_parquet({literal(ports.storage.url('quarantine', path))})"
-    with duckdb.connect() as con:
-        (total,) = con.execute(f"SELECT count(*) FROM {source}").fetchone() or (0,)
-        cursor = con.execute(
-            f"SELECT * EXCLUDE (_run_id, _ingested_at) FROM {source} "
-            f"ORDER BY _source_row LIMIT {int(per)} OFFSET {int(page) * int(per)}"
-        )
-        return [d[0] for d in cursor.description or []], cursor.fetchall(), int(total)
+    return quarantine_rows(pipeline, ports.storage.url("quarantine", path), page, per)
 
 
 def drift_table(pipeline: Pipeline, run: RunRecord) -> list[dict[str, str]]:

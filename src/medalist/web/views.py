@@ -8,11 +8,8 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-import duckdb
-
 from medalist.access import User
 from medalist.config import Pipeline
-from medalist.contracts.rules import literal
 from medalist.metastore import now
 from medalist.runlog import RunRecord, Status
 from medalist.workflow.context import Ports
@@ -156,18 +153,3 @@ def dataset_view(pipeline: Pipeline, ports: Ports, name: str) -> dict[str, Any]:
             for d in days
         ],
     }
-
-
-def quarantine_sample(
-    ports: Ports, run: RunRecord, limit: int = 20
-) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Up to `limit` quarantined rows of one run (the caller checked the role)."""
-    path = run.outputs.get("Transform", {}).get("quarantine_path")
-    if not path:
-        return [], []
-    with duckdb.connect() as con:
-        cursor = con.execute(
-            f"SELECT * EXCLUDE (_run_id, _ingested_at) FROM read_parquet("
-            f"{literal(ports.storage.url('quarantine', path))}) ORDER BY _source_row LIMIT {limit}"
-        )
-        return [d[0] for d in cursor.description or []], cursor.fetchall()

@@ -31,7 +31,7 @@ def run_page(
     run = dash.ports.runlog.get(run_id)
     sample: tuple[list[str], list[Any], int] = ([], [], 0)
     if s.user.sees("quarantine"):
-        sample = quarantine_page(dash.ports, run, qpage, qper)
+        sample = quarantine_page(dash.pipeline, dash.ports, run, qpage, qper)
     return page(
         request,
         dash,
