@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 import duckdb
@@ -16,11 +17,14 @@ from medalist.engine.duckdb.errors import _unreadable
 CSV_BUFFER_BYTES = 4 * 2**20  # twice the longest line DuckDB reads (max_line_size, 2 MB)
 
 
-def reader_sql(file: FileSpec, *, as_text: bool, rejects: bool = False) -> str:
+def reader_sql(
+    file: FileSpec, *, as_text: bool, rejects: bool = False, urls: Sequence[str] = ()
+) -> str:
     """The DuckDB table function that reads one landed file. `as_text` keeps CSV values as
     delivered (strings), so a value that does not fit its type can be quarantined verbatim;
-    `rejects` sets lines that cannot be split into fields aside (in `medalist_rejects`)."""
-    src = literal(file.url)
+    `rejects` sets lines that cannot be split into fields aside (in `medalist_rejects`). With
+    `urls`, it reads those files, delivered like `file`, as one relation (a batch)."""
+    src = "[" + ", ".join(literal(u) for u in urls) + "]" if urls else literal(file.url)
     match file.format:
         case Format.csv | Format.tsv:
             csv = file.csv
