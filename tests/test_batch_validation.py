@@ -56,11 +56,14 @@ FILES: dict[str, str | bytes] = {
     + "\n".join([*_rows(800, 2), "802,2026-11-24 09:00:00,7,2,10.00," + "X" * (5 * FIELD_LIMIT)])
     + "\n",
     "j-good.csv": HEADER + "\n".join(_rows(900, 4, day=25)) + "\n",
+    "k-crlf.csv": (HEADER + "\n".join(_rows(1000, 3)) + "\n").replace("\n", "\r\n"),
+    "l-quoted.csv": HEADER + '1100,"2026-11-24 09:00:00",1,1,"2.00","PAID"\n1101,,,,,\n',
 }
 # the files the pass must leave to a run alone; a, b, c, e and f it takes (the long line's read
 # error halves the pass, so files next to it may run alone too)
 ALONE = {"d-malformed.csv", "i-long-line.csv"}
 PASSED = {"a-good.csv", "b-broken-rows.csv", "c-repeats.csv", "e-refused.csv", "f-all-broken.csv"}
+PASSED |= {"k-crlf.csv", "l-quoted.csv"}
 
 
 def _project(root: Path, max_files: int) -> Project:
@@ -142,3 +145,50 @@ def test_a_batch_validated_in_one_pass_gives_each_file_what_it_gets_alone(
     assert verdict == "FAILED" and "more than max_bad_rows (4)" in message
     assert batched["orders/b-broken-rows.csv"][2:5] == (8, 4, 4)
     assert batched["orders/f-all-broken.csv"][2:5] == (1, 0, 1)
+
+
+def test_a_file_that_breaks_the_combined_read_fails_alone_and_the_pass_goes_on(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    from medalist.config import DatasetSpec, Format
+    from medalist.engine import FileSpec, Validation, ValidationJob
+    from medalist.errors import InputError
+
+    dataset = DatasetSpec.model_validate(ORDERS_CONTRACT)
+    names = ["a-good.csv", "b-broken-rows.csv", "gone.csv", "c-repeats.csv", "j-good.csv"]
+    jobs = []
+    for name in names:
+        landed = tmp_path / name
+        if name in FILES:
+            landed.write_text(str(FILES[name]))
+        jobs.append(
+            ValidationJob(
+                file=FileSpec(str(landed), Format.csv, dataset.csv, ",", frozenset(), 100),
+                dataset_name="orders",
+                dataset=dataset,
+                mapping={c: c for c in dataset.columns},
+                extras={},
+                run_id=f"run-{name}",
+                source_file=f"orders/{name}",
+                ingested_at=datetime(2026, 12, 3, tzinfo=UTC),
+                silver_url=str(tmp_path / f"silver-{name}.parquet"),
+                quarantine_url=str(tmp_path / f"quarantine-{name}.parquet"),
+            )
+        )
+    engine = DuckDBEngine(temp_dir=tmp_path / "engine")
+    try:
+        results = engine.validate_many(jobs)
+    finally:
+        engine.close()
+
+    by_name = dict(zip(names, results, strict=True))
+    assert isinstance(by_name["gone.csv"], InputError)  # a file deleted under the run
+    assert by_name["b-broken-rows.csv"] == Validation(
+        8, 4, 4, 0, {"order_id:required": 1, "order_ts:type": 1, "quantity:min": 1,
+                     "status:accepted": 1, "unit_price:min": 1}
+    )  # fmt: skip
+    assert by_name["c-repeats.csv"].rows_duplicate == 1  # type: ignore[union-attr]
+    assert (tmp_path / "silver-j-good.csv.parquet").exists()
+    assert not (tmp_path / "silver-gone.csv.parquet").exists()

@@ -89,7 +89,14 @@ class BatchValidation(StreamingValidation):
         """Table `batch_landed`: every file's rows as delivered (text), with FILE and each
         row's place in its own file (`_source_row`); table `batch_files`: each file's lineage."""
         first = batch[0].file
-        reader = reader_sql(first, as_text=True, rejects=True, urls=[j.file.url for j in batch])
+        header = self._fetch(f"DESCRIBE SELECT * FROM {reader_sql(first, as_text=True)}")
+        reader = reader_sql(
+            first,
+            as_text=True,
+            rejects=True,
+            urls=[j.file.url for j in batch],
+            columns=[name for name, *_ in header],
+        )
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE batch_landed AS SELECT *, file_index AS {FILE} "
             f"FROM {reader}"
