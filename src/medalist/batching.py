@@ -33,6 +33,7 @@ from medalist.states import crawl, transform
 from medalist.states.batch_load import load_batch
 from medalist.states.lake import STAGED_ZONES, publish_catalog, run_file
 from medalist.states.results import StateResult
+from medalist.storage import publish_all
 from medalist.workflow.context import Ports, RunContext
 from medalist.workflow.definition import TaskState
 from medalist.workflow.runner import LeaseLost, Runner
@@ -155,15 +156,18 @@ class Batch:
             return True  # e.g. a model that fails on one file's rows: each goes on alone
         storage, token = self.ports.storage, lead.run.run_id
         results = []
+        silver, quarantine = [], []
         for ctx, (job, checked) in staged:
             path = run_file(ctx.run.dataset, ctx.run.run_id)
-            storage.publish("silver", path, ctx.run.run_id)
+            silver.append((path, ctx.run.run_id))
             if checked.rows_quarantined:
-                storage.publish("quarantine", path, ctx.run.run_id)
+                quarantine.append((path, ctx.run.run_id))
             else:
                 storage.unstage("quarantine", path, ctx.run.run_id)
             result = transform.transform_result(job, checked, path, gold_rows, merged, token)
             results.append((ctx, result))
+        publish_all(storage, "silver", silver)
+        publish_all(storage, "quarantine", quarantine)
         for model in gold_rows:
             storage.publish("gold", transform.gold_path(model, token), token)
         self._commit("Transform", results, heads={"gold": token} if gold_rows else None)
