@@ -56,9 +56,17 @@ class SparkEngine:
 
     # -- validation ---------------------------------------------------------------------------
     def validate_many(self, jobs: Sequence[ValidationJob]) -> list[Validation | InputError]:
-        return validate_each(
-            self.validate, jobs
-        )  # one file at a time: no combined pass on Spark yet
+        """One file at a time (no combined pass on Spark yet), each with a scratch folder of
+        its own: `validate` names its scratch folders, which one engine's files would share."""
+        base, results = self._tmp, []
+        try:
+            for i, job in enumerate(jobs):
+                self._tmp = base / f"file-{i}"
+                results += validate_each(self.validate, [job])
+                shutil.rmtree(self._tmp, ignore_errors=True)
+        finally:
+            self._tmp = base
+        return results
 
     def validate(self, job: ValidationJob) -> Validation:
         from pyspark.sql import functions as F
