@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
+import resource
 import shutil
 import tempfile
 import time
@@ -40,7 +42,8 @@ def run_lake(
     root: Path, url: str, batch: int | None = None, compact_after: int | None = None
 ) -> tuple[float, int]:
     """(seconds, runs) of one `medalist run` over the lake at `root` (`batch`: files per
-    batch, when not the default; `compact_after`: compaction.max_files, off by default)."""
+    batch, when not the default; `compact_after`: compaction.max_files, off by default).
+    The process's CPU seconds for it are in `LAST_CPU_S` (every thread: DuckDB's included)."""
     from benchmarks.contenders.medalist_run import write_config
     from medalist.controller import run_pipeline
     from medalist.loader import load_pipeline
@@ -54,14 +57,23 @@ def run_lake(
         config["compaction"] = {"max_files": compact_after}
     (root / "pipeline.yaml").write_text(yaml.safe_dump(config))
     pipeline = load_pipeline(root / "pipeline.yaml")
-    started = time.monotonic()
+    started, cpu = time.monotonic(), _cpu_s()
     with contextlib.redirect_stdout(io.StringIO()):
         outcome = run_pipeline(pipeline, local_ports(pipeline))
     seconds = time.monotonic() - started
+    LAST_CPU_S[0] = _cpu_s() - cpu
     failed = [r for r in outcome.runs if r.status != "SUCCEEDED"]
     if failed:
         raise SystemExit(f"{len(failed)} run(s) failed, first: {failed[0].error}")
     return seconds, len(outcome.runs)
+
+
+LAST_CPU_S = [0.0]
+
+
+def _cpu_s() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
 
 
 def burst(
@@ -87,7 +99,11 @@ def burst(
         finally:
             drop()
             shutil.rmtree(root, ignore_errors=True)
-        print(f"{shape}: {runs} run(s), {seconds:.1f} s", flush=True)
+        print(
+            f"{shape}: {runs} run(s), {seconds:.1f} s, {LAST_CPU_S[0]:.1f} CPU s "
+            f"(load average {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
         out.append(seconds)
     return out[0], out[1]
 

@@ -147,6 +147,16 @@ def retry_after_load_failed(s: Scenario) -> list[Any]:
     return [first, retry_run(pipeline, local_ports(pipeline), Runner(INGEST), failed.run_id)]
 
 
+def a_burst_in_one_batch(s: Scenario) -> list[Any]:
+    project = s.project()
+    project.land("orders/2026-11-24.csv", orders(range(1, 9), 24))
+    project.land("orders/2026-11-25.csv", orders(range(9, 12), 25) + "12,x,7,0,1.00,LOST\n")
+    project.land(  # a line with a field too many: DuckDB validates this file alone
+        "orders/2026-11-26.csv", orders(range(5, 7), 26, quantity=3) + "7,2026-11-26,1,1,1,PAID,+\n"
+    )
+    return [project.run()]
+
+
 SCENARIOS = {
     "every_rule_kind": every_rule_kind,
     "latest_wins_across_files_and_gold_merges": latest_wins_across_files_and_gold_merges,
@@ -155,6 +165,7 @@ SCENARIOS = {
     "drift_ignore": drift("ignore"),
     "replay_after_a_contract_fix": replay_after_a_contract_fix,
     "retry_after_load_failed": retry_after_load_failed,
+    "a_burst_in_one_batch": a_burst_in_one_batch,
 }
 
 

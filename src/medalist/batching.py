@@ -32,7 +32,8 @@ from medalist.runlog.timing import work_s
 from medalist.states import crawl, transform
 from medalist.states.batch_load import load_batch
 from medalist.states.lake import STAGED_ZONES, publish_catalog, run_file
-from medalist.states.results import StateResult, TransformResult
+from medalist.states.results import StateResult
+from medalist.storage import publish_all
 from medalist.workflow.context import Ports, RunContext
 from medalist.workflow.definition import TaskState
 from medalist.workflow.runner import LeaseLost, Runner
@@ -148,20 +149,11 @@ class Batch:
         self._commit(name, done)
 
     def _transform(self) -> bool:
-        """Validate each file into its own staged silver, then build gold once over all of
-        them; publish, and commit every run's result and the gold head together. True when the
-        shared part failed and the runs must go on alone."""
+        """Validate every file into its own staged silver (in one engine pass), then build
+        gold once over all of them; publish, and commit every run's result and the gold head
+        together. True when the shared part failed and the runs must go on alone."""
         self._begin("Transform")
-        staged: list[tuple[RunContext, Any]] = []
-        for ctx in list(self.ctxs):
-            ingested = now()
-            path = run_file(ctx.run.dataset, ctx.run.run_id)
-            try:
-                staged.append(
-                    (ctx, _attempt_validate(self.states["Transform"], ctx, path, ingested))
-                )
-            except MedalistError as err:
-                self._fail(ctx, err)  # its staged files are gone already
+        staged = self._validate_all()
         if not staged:
             return False
         lead = self.ctxs[-1]
@@ -173,36 +165,51 @@ class Batch:
             return True  # e.g. a model that fails on one file's rows: each goes on alone
         storage, token = self.ports.storage, lead.run.run_id
         results = []
+        silver, quarantine = [], []
         for ctx, (job, checked) in staged:
             path = run_file(ctx.run.dataset, ctx.run.run_id)
-            storage.publish("silver", path, ctx.run.run_id)
+            silver.append((path, ctx.run.run_id))
             if checked.rows_quarantined:
-                storage.publish("quarantine", path, ctx.run.run_id)
+                quarantine.append((path, ctx.run.run_id))
             else:
                 storage.unstage("quarantine", path, ctx.run.run_id)
-            results.append(
-                (
-                    ctx,
-                    TransformResult(
-                        rows_in=checked.rows_in,
-                        rows_silver=checked.rows_silver,
-                        rows_quarantined=checked.rows_quarantined,
-                        rows_duplicate=checked.rows_duplicate,
-                        rule_counts=checked.rule_counts,
-                        silver_path=path,
-                        quarantine_path=path if checked.rows_quarantined else None,
-                        gold_rows=gold_rows,
-                        gold_version=token if gold_rows else None,
-                        ingested_at=job.ingested_at.isoformat(),
-                        gold_merged=merged,
-                    ),
-                )
-            )
+            result = transform.transform_result(job, checked, path, gold_rows, merged, token)
+            results.append((ctx, result))
+        publish_all(storage, "silver", silver)
+        publish_all(storage, "quarantine", quarantine)
         for model in gold_rows:
             storage.publish("gold", transform.gold_path(model, token), token)
         self._commit("Transform", results, heads={"gold": token} if gold_rows else None)
         publish_catalog(lead)
         return False
+
+    def _validate_all(self) -> list[tuple[RunContext, Any]]:
+        """(run, (its job, its validation)) for every file that validates; the others fail
+        alone. One engine pass for the files delivered alike; when that pass fails as a whole
+        (not for one file's content), each file is validated alone, with its retries."""
+        state = self.states["Transform"]
+        try:
+            checked = transform.validate_many(self.ctxs, now())
+        except Exception:
+            self._discard_all()
+            checked = []
+            for ctx in self.ctxs:
+                try:
+                    checked.append(
+                        _attempt_validate(
+                            state, ctx, run_file(ctx.run.dataset, ctx.run.run_id), now()
+                        )
+                    )
+                except MedalistError as err:
+                    checked.append(err)
+        staged = []
+        for ctx, found in zip(list(self.ctxs), checked, strict=True):
+            if isinstance(found, MedalistError):
+                transform._discard_staged(ctx)
+                self._fail(ctx, found)
+            else:
+                staged.append((ctx, found))
+        return staged
 
     def _load(self) -> bool:
         """One destination transaction for every run of the batch, retried like Load; True

@@ -258,11 +258,17 @@ def _listed(checks: list[Check], reasons: bool = False, d: Dialect = DUCKDB) -> 
 
 
 def checked_sql(
-    dataset: DatasetSpec, source: str, reading: Reading, *, reasons: bool = True
+    dataset: DatasetSpec,
+    source: str,
+    reading: Reading,
+    *,
+    reasons: bool = True,
+    carry: tuple[str, ...] = (),
 ) -> str:
     """SELECT over `source` adding typed contract (and evolved) columns, `_rules`, `_reason`,
     `_warnings` and `_fails`. Delivered columns keep their names prefixed with `_raw_` so
-    quarantine can show them."""
+    quarantine can show them; `carry` names columns of `source` passed through as they are
+    (a batch's file of each row)."""
     d = reading.dialect
     ident = d.ident
     inner, checks, precast = [], [], []
@@ -302,7 +308,8 @@ def checked_sql(
     failing = [c for c in checks if c.on_fail == OnFail.fail]
     if precast:
         source = f"(SELECT *, {', '.join(precast)} FROM {source})"
-    typed = f"(SELECT _source_row, {', '.join(inner + raw_cols)} FROM {source})"
+    kept = ["_source_row", *(ident(c) for c in carry)]
+    typed = f"(SELECT {', '.join(kept + inner + raw_cols)} FROM {source})"
     flagged = f"(SELECT t.*{''.join(', ' + f for f in flags)} FROM {typed} AS t)"
     if not reasons:  # only whether rows break a rule (lean_sql): half the SQL to plan
         return f"SELECT *, {_listed(quarantining, d=d)} AS _rules FROM {flagged}"

@@ -5,7 +5,7 @@ The local adapter is DuckDB; a Spark adapter implements the same methods for Glu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pyarrow as pa
 
 from medalist.config import CsvOptions, DatasetSpec, Format
+from medalist.errors import InputError
 
 if TYPE_CHECKING:
     from medalist.incremental import Decomposable
@@ -75,6 +76,13 @@ class Engine(Protocol):
         """Check a file against its contract; write valid rows and rejected rows. Raises
         InputError when the file as a whole fails (unreadable, a `fail` rule, max_bad_rows)."""
 
+    def validate_many(self, jobs: Sequence[ValidationJob]) -> list[Validation | InputError]:
+        """`validate` for several files of one dataset delivered alike (same format, options,
+        columns and mapping): each into its own silver and quarantine file, with the counts,
+        row numbers, lineage and reasons `validate` gives it. A file that fails as a whole
+        gets its InputError in its place and holds no other back. Any other error raises;
+        what was written is then staged files for the caller to discard."""
+
     def expose(
         self,
         schema: str,
@@ -116,3 +124,17 @@ class Engine(Protocol):
 
     def close(self) -> None:
         """Release the engine's resources."""
+
+
+def validate_each(
+    validate: Callable[[ValidationJob], Validation], jobs: Sequence[ValidationJob]
+) -> list[Validation | InputError]:
+    """`validate_many` one file at a time (an engine's `validate`, for files no combined
+    pass takes)."""
+    results: list[Validation | InputError] = []
+    for job in jobs:
+        try:
+            results.append(validate(job))
+        except InputError as err:
+            results.append(err)
+    return results

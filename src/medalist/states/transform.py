@@ -4,7 +4,7 @@ when all of them are ready."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
 
@@ -59,16 +59,35 @@ def _transform(ctx: RunContext) -> TransformResult:
         storage.unstage("quarantine", quarantine, token)
     for model in gold_rows:
         storage.publish("gold", gold_path(model, token), token)
+    return transform_result(
+        job, checked, silver, gold_rows, gold_merged, token, staged_rows=staged_rows,
+        new_keys=new_keys,
+    )  # fmt: skip
+
+
+def transform_result(
+    job: ValidationJob,
+    checked: Validation,
+    path: str,
+    gold_rows: dict[str, int],
+    gold_merged: list[str],
+    gold_version: str,
+    *,
+    staged_rows: int | None = None,
+    new_keys: bool = False,
+) -> TransformResult:
+    """A run's Transform result: its file's validation (silver and quarantine at `path`) and
+    the gold version built with it (`gold_version`, when a model was built)."""
     return TransformResult(
         rows_in=checked.rows_in,
         rows_silver=checked.rows_silver,
         rows_quarantined=checked.rows_quarantined,
         rows_duplicate=checked.rows_duplicate,
         rule_counts=checked.rule_counts,
-        silver_path=silver,
-        quarantine_path=quarantine if checked.rows_quarantined else None,
+        silver_path=path,
+        quarantine_path=path if checked.rows_quarantined else None,
         gold_rows=gold_rows,
-        gold_version=token if gold_rows else None,
+        gold_version=gold_version if gold_rows else None,
         ingested_at=job.ingested_at.isoformat(),
         gold_merged=gold_merged,
         staged_rows=staged_rows,
@@ -82,11 +101,55 @@ def _validate(
     """Validate the landed file into staged silver and quarantine files at `path` in their
     zones (silver's rows also to `tap`, as they are written); the file must not change while
     it is read."""
-    run_, storage, engine = ctx.run, ctx.ports.storage, ctx.engine
-    crawl = ctx.result(CrawlResult)
     before = _landed_state(ctx)
+    job = _job(ctx, path, ingested_at, tap)
+    try:
+        checked = ctx.engine.validate(job)
+        _unchanged(ctx, before)
+    except MedalistError as err:
+        err.path = f"landing/{ctx.run.file}"
+        raise
+    return job, checked
+
+
+def validate_many(
+    ctxs: Sequence[RunContext], ingested_at: datetime
+) -> list[tuple[ValidationJob, Validation] | MedalistError]:
+    """`_validate` for the runs of a batch, in one engine pass for the files delivered alike
+    (engine.validate_many): each file into its own staged silver and quarantine file at its
+    run's path; a file that fails as a whole has its error in its place."""
+    groups: dict[str, list[int]] = {}
+    for i, ctx in enumerate(ctxs):
+        crawl = ctx.result(CrawlResult)
+        alike = (crawl.format, crawl.delimiter, tuple(crawl.columns), crawl.mapping, crawl.extras)
+        groups.setdefault(repr(alike), []).append(i)
+    results: list[tuple[ValidationJob, Validation] | MedalistError | None] = [None] * len(ctxs)
+    for places in groups.values():
+        befores = [_landed_state(ctxs[i]) for i in places]
+        jobs = [_job(ctxs[i], run_file(ctxs[i].run.dataset, ctxs[i].run.run_id), ingested_at)
+                for i in places]  # fmt: skip
+        checked = ctxs[places[0]].engine.validate_many(jobs)
+        for i, before, job, found in zip(places, befores, jobs, checked, strict=True):
+            try:
+                if isinstance(found, MedalistError):
+                    raise found
+                _unchanged(ctxs[i], before)
+                results[i] = (job, found)
+            except MedalistError as err:
+                err.path = f"landing/{ctxs[i].run.file}"
+                results[i] = err
+    return [r for r in results if r is not None]
+
+
+def _job(
+    ctx: RunContext, path: str, ingested_at: datetime, tap: LoadAhead | None = None
+) -> ValidationJob:
+    """What the engine needs to validate the run's landed file into staged silver and
+    quarantine files at `path`."""
+    run_, storage = ctx.run, ctx.ports.storage
+    crawl = ctx.result(CrawlResult)
     token = run_.run_id
-    job = ValidationJob(
+    return ValidationJob(
         file=FileSpec(
             storage.url("landing", run_.file),
             crawl.format,
@@ -106,18 +169,16 @@ def _validate(
         quarantine_url=storage.staging_url("quarantine", path, token),
         tap=tap,
     )
-    try:
-        checked = engine.validate(job)
-        if before is None or before[0] != run_.file_bytes or _landed_state(ctx) != before:
-            raise InputError(
-                "changed while it was being read",
-                fix="Nothing was kept from it; its new content is a new file for the next "
-                "`medalist run`.",
-            )
-    except MedalistError as err:
-        err.path = f"landing/{run_.file}"
-        raise
-    return job, checked
+
+
+def _unchanged(ctx: RunContext, before: tuple[int, float] | None) -> None:
+    """InputError when the landed file is not the one claimed, or changed while it was read."""
+    if before is None or before[0] != ctx.run.file_bytes or _landed_state(ctx) != before:
+        raise InputError(
+            "changed while it was being read",
+            fix="Nothing was kept from it; its new content is a new file for the next "
+            "`medalist run`.",
+        )
 
 
 def build_gold(

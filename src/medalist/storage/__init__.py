@@ -6,8 +6,9 @@ object into the zone atomically, so readers see all of an output or none of it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 Zone = Literal["landing", "silver", "gold", "quarantine", "_medalist"]
 ZONES: tuple[Zone, ...] = ("landing", "silver", "gold", "quarantine", "_medalist")
@@ -55,3 +56,21 @@ class Storage(Protocol):
     def discard_staged(self, zone: Zone, keep: set[str]) -> list[str]:
         """Delete staged objects of the zone whose token is not in `keep` (left by writers that
         died or failed); return the paths they were staged for."""
+
+
+@runtime_checkable
+class PublishesMany(Protocol):
+    """A storage that publishes many staged objects faster together than one by one."""
+
+    def publish_many(self, zone: Zone, staged: Sequence[tuple[str, str]]) -> None:
+        """`publish` every (path, token) of `staged`."""
+
+
+def publish_all(storage: Storage, zone: Zone, staged: Sequence[tuple[str, str]]) -> None:
+    """Publish every (path, token) of `staged` (a batch's files): together when the storage
+    can, else one by one."""
+    if isinstance(storage, PublishesMany):
+        storage.publish_many(zone, staged)
+        return
+    for path, token in staged:
+        storage.publish(zone, path, token)

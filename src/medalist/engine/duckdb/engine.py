@@ -17,16 +17,17 @@ from medalist.config import Format
 from medalist.contracts.rules import Reading, ident, literal, row_checks_only
 from medalist.engine import Validation, ValidationJob
 from medalist.engine.duckdb.base import _TAG
+from medalist.engine.duckdb.batch import BatchValidation
 from medalist.engine.duckdb.errors import _unreadable
 from medalist.engine.duckdb.merge import Merging
-from medalist.engine.duckdb.streaming import _BROKEN, BATCH_ROWS, StreamingValidation
+from medalist.engine.duckdb.streaming import _BROKEN, BATCH_ROWS
 from medalist.incremental import INCOMING
 
 _SCRATCH = "scratch-"  # scratch database files in the engine's temp folder
 _STALE_S = 24 * 3600  # a scratch file this old was left by a process that died
 
 
-class DuckDBEngine(StreamingValidation, Merging):
+class DuckDBEngine(BatchValidation, Merging):
     """One in-memory DuckDB per run, with a memory ceiling and a spill folder (always local).
 
     `filesystem`: an fsspec filesystem registered on the connection, through which DuckDB

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 import duckdb
@@ -16,11 +17,21 @@ from medalist.engine.duckdb.errors import _unreadable
 CSV_BUFFER_BYTES = 4 * 2**20  # twice the longest line DuckDB reads (max_line_size, 2 MB)
 
 
-def reader_sql(file: FileSpec, *, as_text: bool, rejects: bool = False) -> str:
+def reader_sql(
+    file: FileSpec,
+    *,
+    as_text: bool,
+    rejects: bool = False,
+    urls: Sequence[str] = (),
+    columns: Sequence[str] = (),
+) -> str:
     """The DuckDB table function that reads one landed file. `as_text` keeps CSV values as
     delivered (strings), so a value that does not fit its type can be quarantined verbatim;
-    `rejects` sets lines that cannot be split into fields aside (in `medalist_rejects`)."""
-    src = literal(file.url)
+    `rejects` sets lines that cannot be split into fields aside (in `medalist_rejects`). With
+    `urls`, it reads those files, delivered like `file`, as one relation (a batch); with
+    `columns` (CSV as text), the files' header, the reader sniffs none of them (a sniff costs
+    a small file more than its read: 200 files of 1,000 rows, 1.8 CPU s, not 0.25)."""
+    src = "[" + ", ".join(literal(u) for u in urls) + "]" if urls else literal(file.url)
     match file.format:
         case Format.csv | Format.tsv:
             csv = file.csv
@@ -40,6 +51,9 @@ def reader_sql(file: FileSpec, *, as_text: bool, rejects: bool = False) -> str:
                 # Small read buffers keep the reader's memory flat: with DuckDB's default
                 # (32 MB) it grew with the file, 210 MB at 1M rows, 330 MB at 5M.
                 options += ["all_varchar = true", f"buffer_size = {CSV_BUFFER_BYTES}"]
+            if as_text and columns:
+                named = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in columns)
+                options += ["auto_detect = false", f"columns = {{{named}}}"]
             else:  # describing: a few broken lines must not hide the header's columns
                 options.append("ignore_errors = true")
             if rejects:

@@ -9,7 +9,7 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from medalist.config import Format, OnFail, SparkSpec
 from medalist.contracts.dialect import SPARK
 from medalist.contracts.rules import Reading, checked_sql, quarantine_sql, silver_sql
-from medalist.engine import FileSpec, Validation, ValidationJob
+from medalist.engine import FileSpec, Validation, ValidationJob, validate_each
 from medalist.engine.duckdb import DuckDBEngine
 from medalist.engine.duckdb.errors import _refuse_file
 from medalist.engine.portable import spark_sql, view_name
@@ -55,6 +55,19 @@ class SparkEngine:
         return self._driver.columns(url)
 
     # -- validation ---------------------------------------------------------------------------
+    def validate_many(self, jobs: Sequence[ValidationJob]) -> list[Validation | InputError]:
+        """One file at a time (no combined pass on Spark yet), each with a scratch folder of
+        its own: `validate` names its scratch folders, which one engine's files would share."""
+        base, results = self._tmp, []
+        try:
+            for i, job in enumerate(jobs):
+                self._tmp = base / f"file-{i}"
+                results += validate_each(self.validate, [job])
+                shutil.rmtree(self._tmp, ignore_errors=True)
+        finally:
+            self._tmp = base
+        return results
+
     def validate(self, job: ValidationJob) -> Validation:
         from pyspark.sql import functions as F
 
