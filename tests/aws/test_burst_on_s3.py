@@ -18,9 +18,8 @@ from medalist.compaction import is_compaction
 from medalist.controller import run_pipeline
 from medalist.runlog import Status
 from medalist.storage.s3 import S3Storage, s3_filesystem
-from tests.aws.lake import ZONES, s3_lake_config, staged_left, zone_rows
-from tests.aws.test_lake_on_s3 import _database
-from tests.aws.test_pipeline_on_s3 import CONTRACT, Place, _destination
+from tests.aws.lake import ZONES, database, destination_rows, s3_lake_config, staged_left, zone_rows
+from tests.aws.test_pipeline_on_s3 import CONTRACT, TABLES, Place
 from tests.conftest import HEADER
 
 FILES = 6  # DynamoDB commits at most batch_capacity(1) = 24 runs a transaction
@@ -63,21 +62,21 @@ def burst(place: Place) -> dict[str, Any]:
         "live": ports.runlog.live_runs("orders") == {compaction.run_id},
         "compaction": (compaction.status, compaction.outputs["Compact"]["rows"]),
         "zones": {zone: zone_rows(ports.storage, zone, filesystem) for zone in ZONES},
-        "destination": _destination(place.destination),
+        "destination": destination_rows(place.destination, TABLES),
         "ports": ports,
     }
 
 
 @pytest.fixture(scope="module")
 def local_burst(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with _database() as url:
+    with database() as url:
         yield burst(Place(tmp_path_factory.mktemp("local"), url, {}))
 
 
 def test_a_burst_on_s3_runs_as_one_batch_and_compacts_as_it_does_on_a_local_lake(
     local_burst: dict[str, Any], aws_endpoint: str, tmp_path: Path
 ) -> None:
-    with _database() as url:
+    with database() as url:
         got = burst(Place(tmp_path, url, s3_lake_config(aws_endpoint, "prefix")))
 
     assert got["runs"] == local_burst["runs"]
