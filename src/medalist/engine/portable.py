@@ -101,14 +101,6 @@ def spark_pipeline_problems(pipeline: Pipeline) -> list[str]:
     model and rule Spark cannot run, with the construct and what to write instead."""
     problems: list[str] = []
     for name, dataset in pipeline.datasets.items():
-        for col_name, col in dataset.columns.items():
-            for what in ("unique", "references"):
-                if getattr(col, what):
-                    problems.append(
-                        f"datasets.{name}.columns.{col_name}.{what}: not available on engine: "
-                        "spark yet (it reads silver from inside the row check); check it with a "
-                        "gold model, or use engine: duckdb"
-                    )
         for i, rule in enumerate(dataset.rules):
             problems += [
                 f"datasets.{name}.rules.{i}.check ({rule.name}): {p}"
