@@ -11,6 +11,7 @@ system), so a ratio measured under load can be read beside the wall clock.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -123,7 +124,7 @@ def _state_seconds(pipeline: Any, run_id: str) -> dict[str, float]:
 
     history = local_ports(pipeline).runlog.get(run_id).history
     spent: dict[str, float] = {}
-    for here, after in zip(history, history[1:], strict=False):
+    for here, after in itertools.pairwise(history):
         spent[here.state] = spent.get(here.state, 0.0) + (after.at - here.at).total_seconds()
     return {state: round(s, 1) for state, s in spent.items()}
 

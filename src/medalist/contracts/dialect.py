@@ -160,9 +160,14 @@ class SparkDialect(Dialect):
         # ANSI off: CAST gives NULL for what does not fit, as TRY_CAST does in DuckDB. Text
         # to an integer rounds as DuckDB does ('1.5' is 2, '1e3' is 1000), where Spark's own
         # cast would cut ('1.5' is 1) or refuse ('1e3').
+        # The rounding goes through DECIMAL(38, 9) (Java BigDecimal, slow): only for text that
+        # is not a plain integer, which try_cast (ANSI rules: NULL, not a cut) reads first.
         target = self.type(sql_type)
         if target in ("INT", "BIGINT"):
-            return f"CAST(round(CAST({expr} AS DECIMAL(38, 9)), 0) AS {target})"
+            return (
+                f"coalesce(try_cast(CAST({expr} AS STRING) AS {target}), "
+                f"CAST(round(CAST({expr} AS DECIMAL(38, 9)), 0) AS {target}))"
+            )
         return f"CAST({expr} AS {target})"
 
     def strptime(self, text: str, formats: Sequence[str]) -> str:

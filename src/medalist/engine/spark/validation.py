@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from medalist.config import Format
+from medalist.config import Format, OnFail
 from medalist.contracts.dialect import SPARK
 from medalist.contracts.rules import RAW, Reading, _cut, checked_sql
 from medalist.engine import FileSpec, Validation, ValidationJob
@@ -105,14 +105,21 @@ def _checked_sql(job: ValidationJob, reading: Reading, source: list[str], delimi
         f"concat('Expected Number of Columns: {len(source)} Found: ', {found}, "
         f"{d.literal(_MALFORMED)})"
     )
-    none = "CAST(array() AS ARRAY<STRING>)"
+    # Lists and reasons only where there is something in them: an empty list in every row of
+    # Parquet costs more to write than the row's typed values.
+    none = "CAST(NULL AS ARRAY<STRING>)"
+    lists = "".join(
+        f", CASE WHEN {malformed} OR size({name}) = 0 THEN {none} ELSE {name} END AS {name}"
+        if any(r.on_fail == on_fail for r in job.dataset.rules)
+        else f", {none} AS {name}"
+        for name, on_fail in (("_warnings", OnFail.warn), ("_fails", OnFail.fail))
+    )
     return (
         f"SELECT {typed}, {lineage}, {ROW}{raw}, "
-        f"CASE WHEN {malformed} THEN array('row:malformed') ELSE _rules END AS _rules, "
-        f"CASE WHEN {malformed} THEN {reason} ELSE _reason END AS _reason, "
-        f"{corrupt} AS _raw_line, "
-        f"CASE WHEN {malformed} THEN {none} ELSE _warnings END AS _warnings, "
-        f"CASE WHEN {malformed} THEN {none} ELSE _fails END AS _fails, "
+        f"CASE WHEN {malformed} THEN array('row:malformed') WHEN size(_rules) > 0 THEN _rules "
+        f"END AS _rules, "
+        f"CASE WHEN {malformed} THEN {reason} WHEN size(_rules) > 0 THEN _reason END AS _reason, "
+        f"{corrupt} AS _raw_line{lists}, "
         f"({malformed} OR size(_rules) > 0) AS {BAD} "
         f"FROM ({checked_sql(job.dataset, 'landed', reading)})"
     )
