@@ -57,3 +57,11 @@ def test_a_rule_with_a_duckdb_function_is_refused_a_unique_column_is_not(tmp_pat
 def test_the_same_pipeline_on_duckdb_validates(tmp_path):
     config = write(tmp_path, engine="duckdb", models={"daily_sales": DAILY_SALES})
     assert medalist("validate", "-c", config).exit_code == 0
+
+
+def test_a_lake_on_s3_is_refused_before_any_run(tmp_path):
+    config = write(tmp_path, lake="s3://bucket/lake", runlog="dynamodb://shop-runs")
+    result = medalist("validate", "-c", config)
+    said = error_of(result)
+    assert result.exit_code == 2, said
+    assert "lake: a lake on S3 is not available on engine: spark yet" in said

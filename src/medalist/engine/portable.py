@@ -100,6 +100,13 @@ def spark_pipeline_problems(pipeline: Pipeline) -> list[str]:
     """What `medalist validate` says of a pipeline with `engine: spark`, before any run: each
     model and rule Spark cannot run, with the construct and what to write instead."""
     problems: list[str] = []
+    zones = pipeline.zones.model_dump().values() if pipeline.zones else []
+    if any(str(place or "").startswith("s3://") for place in [pipeline.lake, *zones]):
+        problems.append(
+            "lake: a lake on S3 is not available on engine: spark yet (Spark's outputs are "
+            "copied into the run's file on the driver's file system); use a local or shared "
+            "folder as the lake, or engine: duckdb"
+        )
     for name, dataset in pipeline.datasets.items():
         for i, rule in enumerate(dataset.rules):
             problems += [
