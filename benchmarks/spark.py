@@ -2,7 +2,8 @@
 floor (PySpark reads the CSV and writes Parquet, psql's \\copy loads the CSV), at 5M and 20M
 rows. JVM start-up (SparkSession creation) is timed apart; peak RSS is the kernel's high-water
 mark (VmHWM) of the Python driver and of the JVM (driver and executors: local mode runs them
-in one JVM).
+in one JVM); CPU seconds are the Python driver's, its children's (psql) and the JVM's (user +
+system), so a ratio measured under load can be read beside the wall clock.
 
     python -m benchmarks.spark --rows 5000000,20000000 --rounds 1
 """
@@ -10,8 +11,10 @@ in one JVM).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -35,6 +38,27 @@ def _hwm_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _cpu_s(jvm_pid: int) -> float:
+    """CPU seconds of this process, its waited-for children and the JVM (not our child's
+    child once we exit, so read from /proc while it runs)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    fields = Path(f"/proc/{jvm_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    jvm = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime + jvm
+
+
+def _done(spark: Any, jvm_s: float, **more: Any) -> dict[str, Any]:
+    pid = _jvm_pid(spark)
+    return {
+        "jvm_s": jvm_s,
+        "cpu_s": _cpu_s(pid),
+        "jvm_mb": _hwm_mb(pid),
+        "driver_mb": _hwm_mb(os.getpid()),
+        **more,
+    }
 
 
 def _session() -> tuple[Any, float]:
@@ -62,7 +86,7 @@ def floor(csv: str, url: str, workdir: str) -> dict[str, float]:
     copy = f"\\copy sales FROM '{csv}' WITH (FORMAT csv, HEADER true)"
     for sql in (f"CREATE TABLE sales ({defs})", copy):
         subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql], check=True)
-    return {"jvm_s": jvm_s, "jvm_mb": _hwm_mb(_jvm_pid(spark)), "driver_mb": _hwm_mb(os.getpid())}
+    return _done(spark, jvm_s)
 
 
 def medalist_spark(csv: str, url: str, workdir: str) -> dict[str, float]:
@@ -91,7 +115,18 @@ def medalist_spark(csv: str, url: str, workdir: str) -> dict[str, float]:
     (run,) = run_pipeline(pipeline, local_ports(pipeline)).runs
     if run.status != "SUCCEEDED":
         raise SystemExit(f"medalist run failed: {run.error}")
-    return {"jvm_s": jvm_s, "jvm_mb": _hwm_mb(_jvm_pid(spark)), "driver_mb": _hwm_mb(os.getpid())}
+    return _done(spark, jvm_s, states=_state_seconds(pipeline, run.run_id))
+
+
+def _state_seconds(pipeline: Any, run_id: str) -> dict[str, float]:
+    """Seconds from each state's start to the next transition (where the time goes)."""
+    from medalist.wiring import local_ports
+
+    history = local_ports(pipeline).runlog.get(run_id).history
+    spent: dict[str, float] = {}
+    for here, after in itertools.pairwise(history):
+        spent[here.state] = spent.get(here.state, 0.0) + (after.at - here.at).total_seconds()
+    return {state: round(s, 1) for state, s in spent.items()}
 
 
 def measure(name: str, csv: Path, tmp: Path) -> dict[str, float]:
@@ -127,11 +162,11 @@ def section(sizes: list[int], rounds: int, tmp: Path) -> str:
         f"Each contender in its own process (its own JVM) on `{MASTER}`, "
         f"{rounds} round(s), median; JVM start is SparkSession creation up to a first job, "
         "part of the total. Peak RSS: Python driver and the JVM (local mode: driver and "
-        "executors in one JVM).",
+        "executors in one JVM). CPU s: user + system of the driver, psql and the JVM.",
         "",
         "| rows | contender | what it does | total s | JVM start s | without JVM s | x floor | "
-        "driver MB | JVM MB |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|",
+        "CPU s | driver MB | JVM MB |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for rows in sizes:
         csv = generate(rows, tmp / f"spark-{rows}" / "sales.csv")
@@ -147,15 +182,15 @@ def section(sizes: list[int], rounds: int, tmp: Path) -> str:
             work = m["seconds"] - m["jvm_s"]
             lines.append(
                 f"| {rows:,} | {name} | {CONTENDERS[name]} | {m['seconds']:.1f} | "
-                f"{m['jvm_s']:.1f} | {work:.1f} | {work / base:.2f} | {m['driver_mb']:,.0f} | "
-                f"{m['jvm_mb']:,.0f} |"
+                f"{m['jvm_s']:.1f} | {work:.1f} | {work / base:.2f} | {m['cpu_s']:.1f} | "
+                f"{m['driver_mb']:,.0f} | {m['jvm_mb']:,.0f} |"
             )
         shutil.rmtree(csv.parent, ignore_errors=True)
     return "\n".join(lines) + "\n"
 
 
 def _median(found: list[dict[str, float]]) -> dict[str, float]:
-    found = sorted(found, key=lambda f: f["seconds"])
+    found = sorted(found, key=lambda f: float(f["seconds"]))
     return found[len(found) // 2]
 
 

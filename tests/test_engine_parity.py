@@ -100,6 +100,51 @@ def every_rule_kind(s: Scenario) -> list[Any]:
     return [project.run()]
 
 
+CUSTOMERS = {
+    "source": "customers/*.csv",
+    "primary_key": ["customer_id"],
+    "columns": {
+        "customer_id": {"type": "bigint", "required": True},
+        "email": {"unique": True},
+    },
+}
+
+
+def unique_and_references_look_at_silver(s: Scenario) -> list[Any]:
+    referencing = {
+        **ORDERS_CONTRACT,
+        "columns": {
+            **ORDERS_CONTRACT["columns"],
+            "customer_id": {"type": "bigint", "references": "customers.customer_id"},
+        },
+    }
+    project = s.project(datasets={"customers": CUSTOMERS, "orders": referencing})
+    # d@x twice in the file: the later row keeps it; 4 appears twice: latest wins
+    project.land("customers/1.csv", "customer_id,email\n1,a@x\n2,b@x\n4,d@x\n5,d@x\n6,\n")
+    project.land(
+        "orders/1.csv",
+        HEADER + "10,2026-11-24 09:00:00,1,1,1.00,PAID\n11,2026-11-24 09:00:00,3,1,1.00,PAID\n"
+        "12,2026-11-24 09:00:00,,1,1.00,PAID\n",
+    )
+    first = project.run()
+    # 3 takes 1's email (taken in silver); 2 keeps its own; 7 a fresh one
+    project.land("customers/2.csv", "customer_id,email\n3,a@x\n2,b@x\n7,g@x\n")
+    return [first, project.run()]
+
+
+def csv_dialect_and_skipped_lines(s: Scenario) -> list[Any]:
+    csv = {"delimiter": ";", "decimal_separator": ",", "null_values": ["", "NA"], "skip_rows": 2}
+    project = s.project(datasets={"orders": {**ORDERS_CONTRACT, "csv": csv}})
+    project.land(
+        "orders/export.csv",
+        "Shop export;of;the;day\nGenerated 2026-11-24\n"
+        + HEADER.replace(",", ";")
+        + "1;2026-11-24 09:00:00;NA;2;12,50;PAID\n2;2026-11-24 09:00:00;7;1;0,99;PAID\n"
+        "3;2026-11-24 09:00:00;7;x;1,00;PAID\n4;2026-11-24\n5;2026-11-24 09:00:00;7;1;2;LOST\n",
+    )
+    return [project.run()]
+
+
 def latest_wins_across_files_and_gold_merges(s: Scenario) -> list[Any]:
     project = s.project()
     project.land("orders/2026-11-24.csv", orders(range(1, 40), 24))
@@ -159,6 +204,8 @@ def a_burst_in_one_batch(s: Scenario) -> list[Any]:
 
 SCENARIOS = {
     "every_rule_kind": every_rule_kind,
+    "unique_and_references_look_at_silver": unique_and_references_look_at_silver,
+    "csv_dialect_and_skipped_lines": csv_dialect_and_skipped_lines,
     "latest_wins_across_files_and_gold_merges": latest_wins_across_files_and_gold_merges,
     "drift_fail": drift("fail"),
     "drift_evolve": drift("evolve"),
@@ -179,6 +226,7 @@ def outputs(root: Path, outcomes: list[Any]) -> dict[str, Any]:
             r.rows_silver,
             r.rows_quarantined,
             r.rows_loaded,
+            r.rule_counts,
             (r.error or {}).get("message"),
             (r.outputs.get("Transform") or {}).get("gold_merged"),  # incremental gold
         )
@@ -198,8 +246,12 @@ def outputs(root: Path, outcomes: list[Any]) -> dict[str, Any]:
         warehouse = root / "warehouse.duckdb"
         if warehouse.exists():
             con.execute(f"ATTACH '{warehouse}' AS wh (READ_ONLY)")
-            for table in ("silver.orders", "gold.daily_sales"):
-                seen[table] = _rows(con, f"wh.{table}")
+            for table in ("silver.orders", "silver.customers", "gold.daily_sales"):
+                if con.sql(
+                    "SELECT 1 FROM duckdb_tables() WHERE database_name = 'wh' AND "
+                    f"schema_name || '.' || table_name = '{table}'"
+                ).fetchall():
+                    seen[table] = _rows(con, f"wh.{table}")
     return seen
 
 

@@ -41,7 +41,7 @@ def test_a_duckdb_only_construct_is_refused_naming_model_construct_and_fix(tmp_p
     assert "daily_sales" not in said  # portable SQL passes
 
 
-def test_a_rule_with_a_duckdb_function_and_a_unique_column_are_refused(tmp_path):
+def test_a_rule_with_a_duckdb_function_is_refused_a_unique_column_is_not(tmp_path):
     contract = {
         **ORDERS_CONTRACT,
         "columns": {**ORDERS_CONTRACT["columns"], "status": {"type": "varchar", "unique": True}},
@@ -51,9 +51,17 @@ def test_a_rule_with_a_duckdb_function_and_a_unique_column_are_refused(tmp_path)
     said = error_of(result)
     assert result.exit_code == 2, said
     assert "datasets.orders.rules.0.check (odd): a list literal" in said
-    assert "datasets.orders.columns.status.unique: not available on engine: spark" in said
+    assert "unique" not in said  # unique and references run on Spark too
 
 
 def test_the_same_pipeline_on_duckdb_validates(tmp_path):
     config = write(tmp_path, engine="duckdb", models={"daily_sales": DAILY_SALES})
     assert medalist("validate", "-c", config).exit_code == 0
+
+
+def test_a_lake_on_s3_is_refused_before_any_run(tmp_path):
+    config = write(tmp_path, lake="s3://bucket/lake", runlog="dynamodb://shop-runs")
+    result = medalist("validate", "-c", config)
+    said = error_of(result)
+    assert result.exit_code == 2, said
+    assert "lake: a lake on S3 is not available on engine: spark yet" in said

@@ -81,6 +81,25 @@ class Dialect:
         """User SQL (written in DuckDB's dialect) in this dialect."""
         return sql
 
+    def zone(self, schema: str, name: str) -> str:
+        """A zone table (`silver.orders`) as the engine names it."""
+        return f"{self.ident(schema)}.{self.ident(name)}"
+
+    def taken(self, silver: str, col: str, key: Sequence[str]) -> str:
+        """TRUE when `silver` (alias s) holds the value of `col` of row t for another primary
+        `key` (any row when there is no key)."""
+        other = (
+            f" AND ({', '.join('s.' + k for k in key)}) IS DISTINCT FROM "
+            f"({', '.join('t.' + k for k in key)})"
+            if key
+            else ""
+        )
+        return f"EXISTS (SELECT 1 FROM {silver} s WHERE s.{col} = t.{col}{other})"
+
+    def found(self, table: str, column: str, col: str) -> str:
+        """TRUE when `table` holds the value of `col` of row t in its `column`."""
+        return f"EXISTS (SELECT 1 FROM {table} r WHERE r.{column} = t.{col})"
+
 
 DUCKDB = Dialect()
 
@@ -141,9 +160,14 @@ class SparkDialect(Dialect):
         # ANSI off: CAST gives NULL for what does not fit, as TRY_CAST does in DuckDB. Text
         # to an integer rounds as DuckDB does ('1.5' is 2, '1e3' is 1000), where Spark's own
         # cast would cut ('1.5' is 1) or refuse ('1e3').
+        # The rounding goes through DECIMAL(38, 9) (Java BigDecimal, slow): only for text that
+        # is not a plain integer, which try_cast (ANSI rules: NULL, not a cut) reads first.
         target = self.type(sql_type)
         if target in ("INT", "BIGINT"):
-            return f"CAST(round(CAST({expr} AS DECIMAL(38, 9)), 0) AS {target})"
+            return (
+                f"coalesce(try_cast(CAST({expr} AS STRING) AS {target}), "
+                f"CAST(round(CAST({expr} AS DECIMAL(38, 9)), 0) AS {target}))"
+            )
         return f"CAST({expr} AS {target})"
 
     def strptime(self, text: str, formats: Sequence[str]) -> str:
@@ -180,6 +204,22 @@ class SparkDialect(Dialect):
 
     def user_sql(self, sql: str) -> str:
         return to_spark(sql)
+
+    def zone(self, schema: str, name: str) -> str:
+        return self.ident(f"{schema}__{name}")  # the engine's temp view (portable.view_name)
+
+    # Spark 3.5 runs EXISTS only in a filter; a correlated scalar subquery with equality
+    # predicates runs anywhere (it becomes an outer join on an aggregate of `silver`).
+    def taken(self, silver: str, col: str, key: Sequence[str]) -> str:
+        holders = f"(SELECT count(*) FROM {silver} s WHERE s.{col} = t.{col})"
+        if not key:
+            return f"({holders} > 0)"
+        same = " AND ".join(f"s.{k} <=> t.{k}" for k in key)
+        mine = f"(SELECT count(*) FROM {silver} s WHERE s.{col} = t.{col} AND {same})"
+        return f"({holders} > {mine})"
+
+    def found(self, table: str, column: str, col: str) -> str:
+        return f"((SELECT count(*) FROM {table} r WHERE r.{column} = t.{col}) > 0)"
 
 
 SPARK = SparkDialect()

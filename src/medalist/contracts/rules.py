@@ -193,20 +193,13 @@ def _set_checks(dataset: DatasetSpec, reading: Reading) -> tuple[list[str], list
         col, quoted = ident(name), _quoted(ident(name), d)
         if spec.unique:
             flag = ident(f"_unique_{name}")
-            silver = f"{ident('silver')}.{ident(reading.dataset_name)}"
-            other_key = (
-                f" AND ({', '.join('s.' + k for k in key)}) IS DISTINCT FROM "
-                f"({', '.join('t.' + k for k in key)})"
-                if key
-                else ""
-            )
+            silver = d.zone("silver", reading.dataset_name)
             # A later row with the same value wins inside the file; a value silver already
             # holds for another key is taken.
             flags.append(
                 f"CASE WHEN {col} IS NULL THEN 0 "
                 f"WHEN row_number() OVER (PARTITION BY {col} ORDER BY _source_row DESC) > 1 "
-                f"THEN 1 WHEN EXISTS (SELECT 1 FROM {silver} s WHERE s.{col} = t.{col}"
-                f"{other_key}) THEN 2 ELSE 0 END AS {flag}"
+                f"THEN 1 WHEN {d.taken(silver, col, key)} THEN 2 ELSE 0 END AS {flag}"
             )
             checks.append(
                 Check(
@@ -220,11 +213,8 @@ def _set_checks(dataset: DatasetSpec, reading: Reading) -> tuple[list[str], list
         if spec.references is not None:
             target, _, column = spec.references.partition(".")
             flag = ident(f"_ref_{name}")
-            flags.append(
-                f"({col} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {ident('silver')}."
-                f"{ident(target)} r "
-                f"WHERE r.{ident(column)} = t.{col})) AS {flag}"
-            )
+            found = d.found(d.zone("silver", target), ident(column), col)
+            flags.append(f"({col} IS NOT NULL AND NOT {found}) AS {flag}")
             checks.append(
                 Check(
                     f"{name}:references",

@@ -5,32 +5,28 @@ medalist's driver-side work."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from medalist.config import Format, OnFail, SparkSpec
+from medalist.config import Format, SparkSpec
 from medalist.contracts.dialect import SPARK
-from medalist.contracts.rules import Reading, checked_sql, quarantine_sql, silver_sql
 from medalist.engine import FileSpec, Validation, ValidationJob, validate_each
 from medalist.engine.duckdb import DuckDBEngine
-from medalist.engine.duckdb.errors import _refuse_file
 from medalist.engine.portable import spark_sql, view_name
-from medalist.engine.spark.reader import CORRUPT, read_landed
 from medalist.engine.spark.session import spark_session
+from medalist.engine.spark.validation import validate
 from medalist.engine.spark.writer import combine
 from medalist.errors import InputError
 from medalist.incremental import Decomposable
 
 BATCH_ROWS = 25_000
-_MALFORMED = " (line kept in _raw_line)"
 
 
 class SparkEngine:
@@ -69,76 +65,13 @@ class SparkEngine:
         return results
 
     def validate(self, job: ValidationJob) -> Validation:
-        from pyspark.sql import functions as F
-
-        file, dataset = job.file, job.dataset
-        csv = file.format in (Format.csv, Format.tsv)
-        delivered = list(self._driver.describe(file)) if csv else None
-        landed = read_landed(self.spark, file, delivered or [])
-        source_columns = {c: "VARCHAR" for c in landed.columns if c not in ("_source_row", CORRUPT)}
-        landed_dir = self._scratch("landed")
+        csv = job.file.format in (Format.csv, Format.tsv)
+        delivered = list(self._driver.describe(job.file)) if csv else None
+        work = self._scratch(f"validate-{uuid.uuid4().hex}")
         try:
-            landed.write.parquet(str(landed_dir))
-        except Exception as exc:  # the reader's error, in our words
-            raise _unreadable(exc, file) from None
-        rows = self.spark.read.parquet(str(landed_dir))
-        rows.where(F.col(CORRUPT).isNull()).drop(CORRUPT).createOrReplaceTempView("landed")
-        reading = Reading(
-            source_columns,
-            job.mapping,
-            job.extras,
-            decimal_comma=csv and file.csv.decimal_separator == ",",
-            dataset_name=job.dataset_name,
-            dialect=SPARK,
-        )
-        self.spark.sql(checked_sql(dataset, "landed", reading)).write.parquet(
-            str(self._scratch("checked"))
-        )
-        self.spark.read.parquet(str(self._scratch("checked"))).createOrReplaceTempView("checked")
-        lineage = (
-            f"{SPARK.literal(job.run_id)} AS _run_id, {SPARK.literal(job.source_file)} AS "
-            f"_source_file, CAST({SPARK.literal(job.ingested_at.isoformat())} AS TIMESTAMP) "
-            "AS _ingested_at"
-        )
-        valid = "(SELECT * FROM checked WHERE size(_rules) = 0)"
-        silver = silver_sql(dataset, valid, lineage, job.extras, dedupe_needed=True, d=SPARK)
-        rows_silver = self._write(self.spark.sql(silver), job.silver_url)
-        quarantine = self.spark.sql(quarantine_sql(source_columns, "checked", lineage, d=SPARK))
-        malformed = rows.where(F.col(CORRUPT).isNotNull())
-        malformed.createOrReplaceTempView("landed_malformed")
-        if csv:
-            quarantine = quarantine.unionByName(
-                self.spark.sql(_malformed_sql(lineage, source_columns, _delimiter(file))),
-                allowMissingColumns=False,
-            )
-        # Counts from what is written (Parquet footers), not from more Spark jobs.
-        rows_in = sum(pq.ParquetFile(p).metadata.num_rows for p in landed_dir.glob("*.parquet"))
-        rows_bad = self._write(quarantine, job.quarantine_url)  # unstaged when empty
-        rule_counts, first_rows = self._rule_counts(job, malformed=csv)
-        _refuse_file(job, rows_in, rows_bad, rule_counts, first_rows)
-        duplicates = rows_in - rows_bad - rows_silver
-        if duplicates:
-            rule_counts["primary_key:duplicate"] = duplicates
-        return Validation(rows_in, rows_silver, rows_bad, duplicates, rule_counts)
-
-    def _rule_counts(
-        self, job: ValidationJob, malformed: bool
-    ) -> tuple[dict[str, int], dict[str, int]]:
-        lists = ["_rules"]
-        if any(r.on_fail != OnFail.quarantine for r in job.dataset.rules):
-            lists += ["_warnings", "_fails"]
-        parts = [f"SELECT explode({SPARK.concat_lists(*lists)}) AS rule, _source_row FROM checked"]
-        if malformed:
-            parts.append("SELECT 'row:malformed' AS rule, _source_row FROM landed_malformed")
-        counts = self.spark.sql(
-            f"SELECT rule, count(*) AS n, min(_source_row) AS first FROM ("
-            f"{' UNION ALL '.join(parts)}) GROUP BY rule"
-        )
-        found = self._fetch(counts)
-        return (
-            {r["rule"]: int(r["n"]) for r in found},
-            {r["rule"]: int(r["first"]) for r in found},
-        )
+            return validate(self.spark, work, delivered, job)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
     # -- zones, gold ----------------------------------------------------------------------------
     def expose(
@@ -222,45 +155,7 @@ class SparkEngine:
     def _scratch(self, name: str) -> Path:
         return self._tmp / name
 
-    def _fetch(self, df: Any) -> list[dict[str, Any]]:
-        """A small result's rows, through a Parquet file (PySpark's collect() leaves its
-        socket to the garbage collector)."""
-        out = self._tmp / f"fetch-{uuid.uuid4().hex}.parquet"
-        self._write(df.coalesce(1), str(out))
-        try:
-            return sorted(pq.read_table(out).to_pylist(), key=repr)
-        finally:
-            out.unlink(missing_ok=True)
-
     def _write(self, df: Any, out_url: str, tag: str | None = None) -> int:
         parts = self._tmp / f"parts-{uuid.uuid4().hex}"
         df.write.parquet(str(parts))
         return combine(parts, out_url, tag)
-
-
-def _malformed_sql(lineage: str, source_columns: Mapping[str, str], delimiter: str) -> str:
-    """Quarantine rows for lines that could not be split into the header's fields (said as
-    DuckDB says it)."""
-    cols = ", ".join(f"CAST(NULL AS STRING) AS {SPARK.ident(c)}" for c in source_columns)
-    return (
-        f"SELECT {cols}, array('row:malformed') AS _rules, "
-        f"concat('Expected Number of Columns: {len(source_columns)} Found: ', "
-        f"size(split({CORRUPT}, {SPARK.literal(re.escape(delimiter))})), "
-        f"{SPARK.literal(_MALFORMED)}) AS _reason, {CORRUPT} AS _raw_line, {lineage}, _source_row "
-        "FROM landed_malformed"
-    )
-
-
-def _unreadable(exc: Exception, file: FileSpec) -> InputError:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return InputError(
-        f"cannot be read as {file.format.value}: {first[:300]}",
-        path=Path(file.url).name if "://" not in file.url else file.url,
-        fix="Fix or replace the file in landing, or set the dataset's `format:` if it is not "
-        + file.format.value
-        + ".",
-    )
-
-
-def _delimiter(file: FileSpec) -> str:
-    return file.csv.delimiter or file.delimiter or ("\t" if file.format == Format.tsv else ",")

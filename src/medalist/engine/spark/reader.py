@@ -1,6 +1,11 @@
-"""Landed files as Spark reads them: every value as delivered (text), numbered like DuckDB
-numbers them (`_source_row`: the data row in the file, 1-based), lines that cannot be split
-into the header's fields kept aside (`_corrupt`: the line itself)."""
+"""Landed files as Spark reads them: every value as delivered (text), each row with its place in
+the file (`_source_row`, provisional: see `rows`), lines that cannot be split into the header's
+fields kept aside (`_corrupt`: the line itself, the row's values NULL).
+
+The file is read once (decision 0040): `_source_row` is `monotonically_increasing_id`, which
+grows in file order (the split in the upper bits, the row within it below) but is not
+consecutive. `engine.spark.rows` turns it into DuckDB's number (the data row, 1-based) when
+outputs are written, from how many rows each split held."""
 
 from __future__ import annotations
 
@@ -8,9 +13,9 @@ from typing import Any
 
 from medalist.config import Format
 from medalist.engine import FileSpec
-from medalist.errors import InputError
 
 CORRUPT = "_corrupt"
+ROW = "_source_row"
 
 
 def read_landed(spark: Any, file: FileSpec, columns: list[str]) -> Any:
@@ -22,20 +27,17 @@ def read_landed(spark: Any, file: FileSpec, columns: list[str]) -> Any:
     url = file.url
     if file.format in (Format.csv, Format.tsv):
         csv = file.csv
-        if csv.skip_rows:
-            raise InputError(
-                "skip_rows is not supported by engine: spark yet",
-                fix="Remove the lines before the header, or use engine: duckdb.",
-            )
         delimiter = csv.delimiter or file.delimiter or ("\t" if file.format == Format.tsv else ",")
         schema = T.StructType(
             [T.StructField(c, T.StringType()) for c in columns]
             + [T.StructField(CORRUPT, T.StringType())]
         )
-        nulls = [v for v in csv.null_values if v != ""]
+        # Lines before the header (skip_rows): Spark has no option to skip them, so the header
+        # is read as a row too and the first `header_lines` rows are dropped below.
+        header = csv.header and not csv.skip_rows
         reader = (
             spark.read.schema(schema)
-            .option("header", str(csv.header).lower())
+            .option("header", str(header).lower())
             .option("sep", delimiter)
             .option("quote", csv.quote)
             .option("escape", csv.escape or csv.quote)
@@ -44,50 +46,42 @@ def read_landed(spark: Any, file: FileSpec, columns: list[str]) -> Any:
             .option("columnNameOfCorruptRecord", CORRUPT)
             .option("enforceSchema", "true")
         )
-        df = reader.csv(url)
-        for value in nulls:  # DuckDB's nullstr takes a list; Spark's nullValue one text
+        df = _with_row(reader.csv(url))
+        if not header and file.header_lines:  # the first split holds them (4 MB at least)
+            first_split = F.col(ROW) < (1 << 33)
+            df = df.where(F.col(ROW) >= file.header_lines).withColumn(
+                ROW, F.when(first_split, F.col(ROW) - file.header_lines).otherwise(F.col(ROW))
+            )
+        # A line that does not split into the header's fields has no values (as in DuckDB,
+        # where it never reaches the table): no rule looks at it, it is quarantined as such.
+        kept = F.col(CORRUPT).isNull()
+        df = df.select(ROW, *[F.when(kept, F.col(c)).alias(c) for c in columns], F.col(CORRUPT))
+        nulls = [v for v in csv.null_values if v != ""]
+        if nulls:  # DuckDB's nullstr takes a list; Spark's nullValue one text
             df = df.select(
-                *[
-                    F.when(F.col(c) == value, F.lit(None)).otherwise(F.col(c)).alias(c)
-                    if c != CORRUPT
-                    else F.col(c)
-                    for c in df.columns
-                ]
+                ROW,
+                *[F.when(~F.col(c).isin(*nulls), F.col(c)).alias(c) for c in columns],
+                F.col(CORRUPT),
             )
     elif file.format in (Format.json, Format.jsonl):
         df = spark.read.option("multiLine", str(file.format == Format.json).lower()).json(url)
         df = _flattened(df, file.keep_nested)
         df = df.select(*[F.col(c).cast("string").alias(c) for c in df.columns])
-        df = df.withColumn(CORRUPT, F.lit(None).cast("string"))
+        df = _with_row(df).withColumn(CORRUPT, F.lit(None).cast("string"))
     else:
         df = spark.read.parquet(url)
         df = _flattened(df, file.keep_nested)
         df = df.select(*[F.col(c).cast("string").alias(c) for c in df.columns])
-        df = df.withColumn(CORRUPT, F.lit(None).cast("string"))
-    return numbered(df)
+        df = _with_row(df).withColumn(CORRUPT, F.lit(None).cast("string"))
+    return df
 
 
-def numbered(df: Any) -> Any:
-    """`df` with `_source_row`: its place in the file (1-based), as consecutive numbers. A
-    row's id within its split plus the rows of the splits before it (splits of one file come
-    in file order); the per-split counts cost one more read of the file."""
-    from pyspark.sql import Window
+def _with_row(df: Any) -> Any:
+    """`df` with the provisional `_source_row` first (taken before any shuffle, so the split
+    is the file's)."""
     from pyspark.sql import functions as F
 
-    tagged = df.withColumn("_split", F.spark_partition_id()).withColumn(
-        "_id", F.monotonically_increasing_id()
-    )
-    counts = tagged.groupBy("_split").agg(F.count(F.lit(1)).alias("_n"))
-    before = counts.withColumn(
-        "_before",
-        F.coalesce(
-            F.sum("_n").over(Window.orderBy("_split").rowsBetween(Window.unboundedPreceding, -1)),
-            F.lit(0),
-        ),
-    ).select("_split", "_before")
-    row = F.col("_id") - F.shiftleft(F.col("_split").cast("long"), 33) + F.col("_before") + 1
-    joined = tagged.join(F.broadcast(before), "_split")
-    return joined.select(row.alias("_source_row"), *df.columns)
+    return df.select(F.monotonically_increasing_id().alias(ROW), "*")
 
 
 def _flattened(df: Any, keep_nested: frozenset[str]) -> Any:
