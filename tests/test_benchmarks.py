@@ -14,6 +14,9 @@ def test_the_memory_benchmark_runs_and_measures_the_child():
     assert seconds > 0 and 30 < rss_mb < 1_000
 
 
+# ~60 s of child processes; the page's text is tested in test_benchmark_doc.py, and `make bench`
+# runs this path in full
+@pytest.mark.heavy
 def test_the_harness_runs_the_floor_and_medalist_and_writes_the_table(tmp_path):
     out = tmp_path / "benchmarks.md"
 
