@@ -14,7 +14,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-compile -e '.[dev]'
 	@touch $@
 
 install: $(STAMP) ## create .venv and install medalist with its dev tools
@@ -47,7 +47,7 @@ BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.installed-stamp: pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
-	$(BENCH_VENV)/bin/pip install --quiet -e '.[bench]'
+	$(BENCH_VENV)/bin/pip install --quiet --no-compile -e '.[bench]'
 	@touch $@
 
 bench: $(BENCH_VENV)/.installed-stamp ## every section of docs/benchmarks.md (> 30 min), or SECTIONS=burst,extract re-measures only those and keeps the rest (ROWS=, ROUNDS=)
