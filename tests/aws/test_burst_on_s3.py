@@ -73,6 +73,9 @@ def local_burst(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         yield burst(Place(tmp_path_factory.mktemp("local"), url, {}))
 
 
+# The slow half (16 s, make test-heavy): the AWS story on S3 batches in make test, the run-log
+# contract tests compaction on DynamoDB, and make chaos AWS=1 kills compactions on S3
+@pytest.mark.heavy
 def test_a_burst_on_s3_runs_as_one_batch_and_compacts_as_it_does_on_a_local_lake(
     local_burst: dict[str, Any], aws_endpoint: str, tmp_path: Path
 ) -> None:
