@@ -72,6 +72,7 @@ VARIANTS = {  # name: (pipeline, compute, Aurora created by the stack)
 # One worker takes every test here, so cfn-lint's one run (10-18 s) is paid once, not per worker
 pytestmark = pytest.mark.xdist_group("cfn-lint")
 
+
 @pytest.fixture(scope="module")
 def linted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Every variant linted by one cfn-lint run (its start-up is most of the time): what it
