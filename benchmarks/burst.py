@@ -109,17 +109,13 @@ def burst(
 
 
 def main(argv: list[str] | None = None) -> None:
-    from benchmarks.run import drop_database, fresh_database
+    from benchmarks.run import url_of
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=None, help="batch.max_files (1: no batches)")
     args = parser.parse_args(argv)
-
-    def url_of() -> tuple[str, Callable[[], None]]:
-        url = fresh_database()
-        return url, lambda: drop_database(url)
 
     with tempfile.TemporaryDirectory(prefix="medalist-burst-") as tmp:
         many, one = burst(args.files, args.rows, Path(tmp), url_of, args.batch)

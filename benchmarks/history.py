@@ -59,7 +59,7 @@ def full_run(rows: int, tmp: Path, url: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from benchmarks.run import drop_database, fresh_database
+    from benchmarks.run import scratch_database
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
@@ -67,16 +67,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="medalist-history-") as name:
         tmp = Path(name)
-        url = fresh_database()
-        try:
+        with scratch_database() as url:
             full = full_run(args.rows, tmp, url)
-        finally:
-            drop_database(url)
-        url = fresh_database()
-        try:
+        with scratch_database() as url:
             found = history(args.rows, args.days, tmp, url)
-        finally:
-            drop_database(url)
     share = 100 * found["increment_s"] / full
     print(
         f"full run of {args.rows:,} rows: {full:.1f} s; after {args.days} daily files a 1% "

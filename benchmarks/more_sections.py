@@ -16,23 +16,19 @@ from benchmarks.burst import burst
 from benchmarks.doc import Section, Target, paragraph
 from benchmarks.history import full_run, history
 
-UrlOf = Callable[[], tuple[str, Callable[[], None]]]
-
 
 def _url_of() -> tuple[str, Callable[[], None]]:
-    from benchmarks.run import drop_database, fresh_database
+    from benchmarks.run import url_of  # run.py imports this module
 
-    url = fresh_database()
-    return url, lambda: drop_database(url)
+    return url_of()
 
 
 @contextmanager
 def _database() -> Iterator[str]:
-    url, drop = _url_of()
-    try:
+    from benchmarks.run import scratch_database
+
+    with scratch_database() as url:
         yield url
-    finally:
-        drop()
 
 
 def burst_section(files: int, rows: int, tmp: Path) -> Section:

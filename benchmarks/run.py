@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,6 +97,22 @@ def fresh_database() -> str:
 def drop_database(url: str) -> None:
     with psycopg.connect(SERVER, autocommit=True) as con:
         con.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def url_of() -> tuple[str, Callable[[], None]]:
+    """A fresh database and what drops it (for measurers that make one per shape)."""
+    url = fresh_database()
+    return url, lambda: drop_database(url)
+
+
+@contextlib.contextmanager
+def scratch_database() -> Iterator[str]:
+    """A fresh database for the block, dropped after it."""
+    url = fresh_database()
+    try:
+        yield url
+    finally:
+        drop_database(url)
 
 
 def measure(module: str, csv: Path, workdir: Path) -> tuple[float, float]:
