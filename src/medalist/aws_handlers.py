@@ -2,7 +2,9 @@
 beside it once per warm container and calls medalist.serverless with the AWS adapters.
 
 Environment (set by the template): MEDALIST_CONFIG (pipeline.yaml), MEDALIST_STATE_MACHINE
-(the ARN executions start on), MEDALIST_ALERT_TOPIC (the topic the state machine publishes to).
+(the ARN a run's execution starts on), MEDALIST_BATCH_STATE_MACHINE (the ARN a batch of small
+files starts on, decision 0049), MEDALIST_ALERT_TOPIC (the topic the state machine publishes
+to).
 """
 
 from __future__ import annotations
@@ -40,16 +42,21 @@ def _load(config: str | None) -> tuple[Pipeline, Ports]:
 
 def controller(event: dict[str, Any], context: object) -> dict[str, Any]:
     """S3 events (through EventBridge and SQS) or the daily sweep: claim new files, start one
-    execution per run."""
+    execution per run, or one per batch of small files of a dataset."""
     pipeline, ports = _loaded()
     sfn = pipeline.aws_target.client("stepfunctions")
     machine = os.environ["MEDALIST_STATE_MACHINE"]
+    batches = os.environ.get("MEDALIST_BATCH_STATE_MACHINE")
 
-    def start(run: RunRecord, name: str) -> bool:
+    def start(runs: list[RunRecord], name: str) -> bool:
+        ids = [run.run_id for run in runs]
+        arn, given = machine, dict[str, Any](run_id=ids[0])
+        if len(ids) > 1:
+            if batches is None:  # a stack from before batch machines: one execution each
+                return any([start([run], run.run_id) for run in runs])
+            arn, given = batches, {"run_ids": ids, "run_ids_csv": ",".join(ids)}
         try:
-            sfn.start_execution(
-                stateMachineArn=machine, name=name, input=json.dumps({"run_id": run.run_id})
-            )
+            sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(given))
         except sfn.exceptions.ExecutionAlreadyExists:
             return False
         return True
@@ -71,14 +78,19 @@ def controller(event: dict[str, Any], context: object) -> dict[str, Any]:
 
 
 def run_state(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """One Task of the state machine (compute: lambda): retries are the state machine's."""
+    """One Task of the state machine (compute: lambda): retries are the state machine's. The
+    batch machine's Task sends `run_ids`: the whole batch, in this one invocation."""
     pipeline, ports = _loaded()
+    if "run_ids" in event:
+        return serverless.run_batch(pipeline, ports, event["run_ids"])
     return serverless.run_state(pipeline, ports, event["run_id"], event["state"], retry=False)
 
 
 def finish(event: dict[str, Any], context: object) -> dict[str, Any]:
     """RecordSuccess / RecordFailure: the outcome in the run log, the message to publish."""
     pipeline, ports = _loaded()
+    if "run_ids" in event:  # the batch machine's Catch: no Notify state, every channel queued
+        return serverless.fail_batch(pipeline, ports, event["run_ids"], event.get("error"))
     topic = os.environ.get("MEDALIST_ALERT_TOPIC", "")
     own = {
         name

@@ -119,7 +119,7 @@ def run_pipeline(
 
     `settle_s`: leave files modified less than this long ago for later (they may still be
     being copied). `should_stop`: checked between files, to stop after the current run."""
-    from medalist.batching import Pending, batchable
+    from medalist.batch_bounds import Pending, batchable
     from medalist.workflow.definition import INGEST
     from medalist.workflow.runner import Runner
 

@@ -1,5 +1,6 @@
 """The workflow as Step Functions runs it: the controller claims files and starts one execution
-per run; each Task runs one state; the finish task records the outcome. The same claiming,
+per run (or one per batch of small files); each Task runs one state (or a whole batch); the
+finish task records the outcome. The same claiming,
 states and outcome code as `medalist run` (controller.py, workflow/runner.py), with the
 execution as the run's lease holder instead of a local process (decision 0023).
 """
@@ -17,6 +18,7 @@ from urllib.parse import unquote_plus
 from ulid import ULID
 
 from medalist.aws_logs import annotate, log, logged, run_metrics, state_metrics
+from medalist.batch_bounds import Pending, batchable
 from medalist.config import Pipeline
 from medalist.controller import Outcome, claims
 from medalist.errors import MedalistError, TerminalError
@@ -79,26 +81,90 @@ def landed_keys(event: dict[str, Any], landing_prefix: str) -> set[str] | None:
 def claim_and_start(
     pipeline: Pipeline,
     ports: Ports,
-    start: Callable[[RunRecord, str], bool],
+    start: Callable[[list[RunRecord], str], bool],
     keys: set[str] | None,
 ) -> Started:
     """Claim each new landed file (only `keys`, or all of landing) and start its execution;
-    resume a claimed run whose execution is gone. `start(run, name)` starts the execution named
-    `name` for the run and returns False if an execution of that name already exists, so a
-    duplicate event starts nothing. The claiming is `medalist run`'s (controller.claims), with
-    the run's execution as its lease holder."""
+    resume a claimed run whose execution is gone. Fresh small files of one dataset waiting
+    together start ONE batch execution (bounded as `medalist run` bounds a batch: decisions
+    0028, 0043, 0049). `start(runs, name)` starts the execution named `name` for the runs
+    (one run: the ingest machine; several: the batch machine) and returns False if an
+    execution of that name already exists, so a duplicate event starts nothing. The claiming
+    is `medalist run`'s (controller.claims), each run leased to its own execution's name."""
     started, outcome = Started(), Outcome()
+    pending = Pending(pipeline, ports)
+
+    def launch(runs: list[RunRecord], name: str, how: str) -> None:
+        if start(runs, name):
+            started.runs += runs
+            for run in runs:
+                with logged(run_id=run.run_id, dataset=run.dataset, state="Start"):
+                    log(f"{how} {run.file}", execution=name)
+
     for run, resumed in claims(pipeline, ports, execution_owner, outcome, keys=keys):
-        name = run.run_id
         if resumed:  # a new execution of the same run: its committed states are kept
             attempt = sum(1 for step in run.history if step.state == "Crawl" and step.attempt == 1)
-            name = f"{run.run_id}-resume-{attempt}-{ULID()}"
-        if start(run, name):
-            started.runs.append(run)
-            with logged(run_id=run.run_id, dataset=run.dataset, state="Start"):
-                log(f"{'resumed' if resumed else 'claimed'} {run.file}", execution=name)
+            launch([run], f"{run.run_id}-resume-{attempt}-{ULID()}", "resumed")
+        elif batchable(pipeline, ports, run.dataset, run.file_bytes):
+            if not pending.fits(run):
+                runs = pending.take()
+                launch(runs, runs[0].run_id, "claimed")
+            pending.runs.append(run)
+        else:
+            launch([run], run.run_id, "claimed")
+    if pending.runs:
+        runs = pending.take()
+        launch(runs, runs[0].run_id, "claimed")
     started.skipped = outcome.busy
     return started
+
+
+def run_batch(pipeline: Pipeline, ports: Ports, run_ids: list[str]) -> dict[str, Any]:
+    """The batch machine's one Task: the runs through `medalist run`'s batch (batching.py),
+    leased to this execution; those the batch hands back (a split), and any run an earlier
+    attempt of this Task already took past its claim, go on alone from what they committed.
+    Every run's outcome and alerts (every channel: the batch machine has no Notify states)
+    are recorded here, so a finished run is never run again."""
+    from medalist.batching import run_batch as run_together
+    from medalist.workflow.context import RunContext
+
+    runner = runner_for(run_ids[0])
+    with logged(run_id=run_ids[0], state="Batch"):
+        runs = [ports.runlog.get(run_id) for run_id in run_ids]
+        waiting = [r for r in runs if r.status == Status.RUNNING]
+        fresh = [r for r in waiting if not r.history]
+        alone = [r for r in waiting if r.history]
+        log(f"batch of {len(fresh)} files, {len(alone)} resumed alone", runs=run_ids)
+        if len(fresh) > 1:
+            _, split, busy = run_together(pipeline, ports, runner, fresh)
+            alone += [ctx.run for ctx in split]
+            if busy:
+                log(f"taken over by another execution: {', '.join(busy)}", "WARNING")
+        else:
+            alone += fresh
+        for run in alone:
+            engine = ports.engine()
+            try:
+                runner.execute(RunContext(pipeline, run, ports, engine))
+            finally:
+                engine.close()
+    ended = {run_id: ports.runlog.get(run_id) for run_id in run_ids}
+    return {run_id: {"status": r.status.value, "state": r.state} for run_id, r in ended.items()}
+
+
+def fail_batch(
+    pipeline: Pipeline, ports: Ports, run_ids: list[str], error: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The batch machine's Catch: every run still RUNNING is FAILED with what Step Functions
+    caught (the Task timed out, ran out of memory, the service failed), its alerts sent."""
+    with logged(run_id=run_ids[0], state="Finish"):
+        for run_id in run_ids:
+            run = ports.runlog.get(run_id)
+            if run.status == Status.RUNNING:
+                run = _record(pipeline, ports, run, Status.FAILED.value, error, ())
+                log(f"run {run.status.value} in {run.state}", status=run.status.value)
+                run_metrics(run)
+    return {"failed": run_ids}
 
 
 def run_state(

@@ -113,7 +113,7 @@ def test_deploy_creates_the_stack_through_a_change_set(project: tuple[str, Path]
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert "shop-123456789012-landing" in buckets
     machines = boto3.client("stepfunctions", region_name=REGION).list_state_machines()
-    assert [m["name"] for m in machines["stateMachines"]] == ["shop-ingest"]
+    assert sorted(m["name"] for m in machines["stateMachines"]) == ["shop-batch", "shop-ingest"]
 
 
 @pytest.mark.usefixtures("aws")

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 import yaml
 
-from medalist.deploy.asl import state_machine
+from medalist.deploy.asl import batch_machine, state_machine
 from medalist.loader import load_pipeline
 from medalist.runlog import Status
 from medalist.wiring import open_ports
@@ -60,11 +60,13 @@ class Deployment:
         role = self("iam").create_role(RoleName=unique("medalist"), AssumeRolePolicyDocument="{}")[
             "Role"
         ]["Arn"]
-        name = unique("ingest")
-        machine_arn = f"arn:aws:states:{REGION}:123456789012:stateMachine:{name}"
+        names = {"ingest": unique("ingest"), "batch": unique("batch")}
+        machines = f"arn:aws:states:{REGION}:123456789012:stateMachine"
+        arns = {kind: f"{machines}:{name}" for kind, name in names.items()}
         env = {
             "MEDALIST_CONFIG": str(self.config),
-            "MEDALIST_STATE_MACHINE": machine_arn,
+            "MEDALIST_STATE_MACHINE": arns["ingest"],
+            "MEDALIST_BATCH_STATE_MACHINE": arns["batch"],
             "MEDALIST_ALERT_TOPIC": self.topic,
         }
         functions = {
@@ -72,17 +74,24 @@ class Deployment:
             for kind in ("controller", "run_state", "finish")
         }
         self.controller = functions["controller"]
-        definition = json.dumps(state_machine(INGEST, "shop", "lambda"))
-        for key, value in {
-            "StateFunctionArn": functions["run_state"],
-            "FinishFunctionArn": functions["finish"],
-            "AlertTopicArn": self.topic,
-        }.items():
-            definition = definition.replace("${" + key + "}", value)
-        self.machine = self("stepfunctions").create_state_machine(
-            name=name, definition=definition, roleArn=role
-        )["stateMachineArn"]
-        assert self.machine == machine_arn
+        definitions = {
+            "ingest": state_machine(INGEST, "shop", "lambda"),
+            "batch": batch_machine("shop", "lambda"),
+        }
+        made = {}
+        for kind, asl in definitions.items():
+            definition = json.dumps(asl)
+            for key, value in {
+                "StateFunctionArn": functions["run_state"],
+                "FinishFunctionArn": functions["finish"],
+                "AlertTopicArn": self.topic,
+            }.items():
+                definition = definition.replace("${" + key + "}", value)
+            made[kind] = self("stepfunctions").create_state_machine(
+                name=names[kind], definition=definition, roleArn=role
+            )["stateMachineArn"]
+        assert made == arns
+        self.machine, self.batch_machine = made["ingest"], made["batch"]
 
     def __call__(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
@@ -151,11 +160,11 @@ class Deployment:
         assert "FunctionError" not in answer, payload
         return dict(payload)
 
-    def executions(self) -> list[dict[str, Any]]:
-        """Every execution, once none is running any more."""
+    def executions(self, machine: str | None = None) -> list[dict[str, Any]]:
+        """Every execution (of the ingest machine, or `machine`), once none is running."""
         sfn, deadline = self("stepfunctions"), time.monotonic() + 120
         while True:
-            found = sfn.list_executions(stateMachineArn=self.machine)["executions"]
+            found = sfn.list_executions(stateMachineArn=machine or self.machine)["executions"]
             if all(e["status"] != "RUNNING" for e in found):
                 return list(found)
             assert time.monotonic() < deadline, "an execution still runs after 120 s"
@@ -238,7 +247,7 @@ def test_glue_compute_runs_each_state_through_the_job_script(
     monkeypatch.setenv("MEDALIST_ALERT_TOPIC", deployment.topic)
     deployment.land("orders/2026-11-24.csv", GOOD)
     ports = open_ports(deployment.pipeline)
-    claimed = serverless.claim_and_start(deployment.pipeline, ports, lambda run, name: True, None)
+    claimed = serverless.claim_and_start(deployment.pipeline, ports, lambda runs, name: True, None)
     (run,) = claimed.runs
     for state in ("Crawl", "Transform", "Load"):
         glue_job.main(["--JOB_ID", "j_1", "--run_id", run.run_id, "--state", state])
@@ -279,7 +288,7 @@ from medalist import aws_handlers, serverless
 
 print("RESULT", json.dumps(aws_handlers.controller(json.loads(sys.argv[2]), None)))
 pipeline, ports = aws_handlers._loaded()
-(lost,) = serverless.claim_and_start(pipeline, ports, lambda run, name: True, None).runs
+(lost,) = serverless.claim_and_start(pipeline, ports, lambda runs, name: True, None).runs
 caught = {"Error": "States.Timeout", "Cause": "Task timed out after 900 seconds"}
 finished = aws_handlers.finish({"run_id": lost.run_id, "status": "FAILED", "error": caught}, None)
 print("RESULT", json.dumps({"run_id": lost.run_id, "subject": finished["subject"]}))
@@ -375,16 +384,16 @@ def test_status_shows_each_run_beside_its_execution(deployment: Deployment) -> N
             Bucket=deployment.bucket, Key=f"shop/landing/orders/{name}.csv", Body=GOOD.encode()
         )
     ports = open_ports(deployment.pipeline)
+    alone = deployment.pipeline.batch.model_copy(update={"max_files": 1})  # one execution each
+    pipeline = deployment.pipeline.model_copy(update={"batch": alone})
 
-    def start(run: Any, name: str) -> bool:
+    def start(runs: list[Any], name: str) -> bool:
+        (run,) = runs
         if run.file != "orders/c.csv":
             sfn.start_execution(stateMachineArn=machine, name=name)
         return True
 
-    runs = {
-        r.file: r.run_id
-        for r in serverless.claim_and_start(deployment.pipeline, ports, start, None).runs
-    }
+    runs = {r.file: r.run_id for r in serverless.claim_and_start(pipeline, ports, start, None).runs}
     failed, aborted, lost = (runs[f"orders/{n}.csv"] for n in ("a", "b", "c"))
     timed_out = {"Error": "States.Timeout", "Cause": "Task timed out"}
     serverless.finish(deployment.pipeline, ports, failed, "FAILED", timed_out)

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from medalist.cli import app
-from medalist.deploy.asl import state_machine, structure_errors
+from medalist.deploy.asl import batch_machine, state_machine, structure_errors
 from medalist.workflow.definition import INGEST
 from tests.aws.emulator import REGION, unique
 
@@ -37,11 +37,15 @@ def asl_validator() -> Path:
     return VALIDATOR
 
 
+@pytest.mark.parametrize("machine", ["ingest", "batch"])
 @pytest.mark.parametrize("compute", ["glue", "lambda"])
 def test_generated_asl_passes_asl_validator_and_our_structure_check(
-    compute: str, asl_validator: Path, tmp_path: Path
+    compute: str, machine: str, asl_validator: Path, tmp_path: Path
 ) -> None:
-    asl = state_machine(INGEST, "shop", compute)  # type: ignore[arg-type]
+    if machine == "batch":
+        asl = batch_machine("shop", compute)  # type: ignore[arg-type]
+    else:
+        asl = state_machine(INGEST, "shop", compute)  # type: ignore[arg-type]
     assert structure_errors(asl) == []
     path = tmp_path / "workflow.json"
     path.write_text(json.dumps(asl))

@@ -51,7 +51,7 @@ def access_roles(pipeline: Pipeline) -> Json:
                 {
                     "Effect": "Allow",
                     "Action": ["states:StartExecution"],
-                    "Resource": ref("Workflow"),
+                    "Resource": [ref("Workflow"), ref("BatchWorkflow")],
                 }
             )
         does = f"reads {', '.join(zones) or 'no zone'}"
@@ -168,7 +168,13 @@ def alarms(compute: Compute) -> Json:
             "AWS/States",
             "ExecutionsFailed",
             [{"Name": "StateMachineArn", "Value": ref("Workflow")}],
-        )
+        ),
+        "FailedBatchesAlarm": _alarm(
+            "A batch of small files failed as a whole (each run's record says why).",
+            "AWS/States",
+            "ExecutionsFailed",
+            [{"Name": "StateMachineArn", "Value": ref("BatchWorkflow")}],
+        ),
     }
     for name in FUNCTIONS:
         if name == "State" and compute != "lambda":
@@ -210,6 +216,7 @@ def outputs(pipeline: Pipeline) -> Json:
         "RunLogTableName": {"Value": ref("RunLogTable")},
         "AlertTopicArn": {"Value": ref("AlertTopic")},
         "StateMachineArn": {"Value": ref("Workflow")},
+        "BatchStateMachineArn": {"Value": ref("BatchWorkflow")},
         "GlueDatabase": {"Value": ref("Catalog")},
         "AthenaWorkgroup": {"Value": ref("Workgroup")},
         "ExecutionsUrl": {

@@ -7,6 +7,13 @@ written here. Outline (shared/DESIGN.md, decision 0023):
     Crawl ──► Transform ──► Load ──► RecordSuccess ──► NotifySuccess ──► Succeeded
       └──────────┴───────────┴── Catch States.ALL ──► RecordFailure ──► NotifyFailure ──► Failed
 
+A burst of small files runs on a second machine (decision 0049): one Task runs the whole batch
+(batching.py, with every state's retry policy in-process, as on Glue); its Catch records each
+run still RUNNING as FAILED; alerts of a batch go through the outbox on every channel:
+
+    RunBatch ──► Succeeded
+      └── Catch States.ALL ──► RecordFailures ──► Failed
+
 Record* invoke the finish function, which writes the outcome to the run log the way the local
 runner does (one conditional update); Notify* publish what it returns to the SNS topic. ARNs
 and names that differ per stack stay `${…}` placeholders, filled by CloudFormation's
@@ -40,6 +47,7 @@ SERVICE_TRANSIENT = {
     ),
 }
 FINISH_RETRY = RetryPolicy(max_attempts=4, interval_s=2.0)
+BATCH_RETRY = RetryPolicy(max_attempts=3, interval_s=5.0)
 
 FAILED, SUCCEEDED = "Failed", "Succeeded"
 
@@ -68,6 +76,69 @@ def state_machine(workflow: Workflow, pipeline: str, compute: Compute = "glue") 
         "medalist.workflow.definition (do not edit by hand).",
         "StartAt": names[0],
         "States": states,
+    }
+
+
+def batch_machine(pipeline: str, compute: Compute = "glue") -> dict[str, Any]:
+    """The ASL document that runs one batch of small files (input `run_ids`, and `run_ids_csv`
+    for Glue's string arguments) in one Task."""
+    task: dict[str, Any] = {
+        "Type": "Task",
+        "Comment": "Crawl, Transform and Load of every file of the batch, each with its own run.",
+    }
+    if compute == "lambda":
+        task |= {
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {
+                "FunctionName": substitution("StateFunctionArn"),
+                "Payload": {"run_ids.$": "$.run_ids"},
+            },
+            "ResultSelector": {"runs.$": "$.Payload"},
+        }
+    else:
+        task |= {
+            "Resource": "arn:aws:states:::glue:startJobRun.sync",
+            "Parameters": {
+                "JobName": substitution("StateJobName"),
+                "Arguments": {"--run_ids.$": "$.run_ids_csv"},
+            },
+            "ResultSelector": {"job_run_id.$": "$.Id", "seconds.$": "$.ExecutionTime"},
+        }
+    task |= {
+        "ResultPath": "$.batch",
+        # Only the service's own hiccups: our errors are retried in-process per state, and a
+        # retried Task resumes each run from what it committed (serverless.run_batch).
+        "Retry": [_retrier(BATCH_RETRY, compute, ours=False)],
+        "Catch": [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailures"}
+        ],
+        "Next": SUCCEEDED,
+    }
+    record = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {
+            "FunctionName": substitution("FinishFunctionArn"),
+            "Payload": {"run_ids.$": "$.run_ids", "status": "FAILED", "error.$": "$.error"},
+        },
+        "ResultPath": "$.outcome",
+        "Retry": [_retrier(FINISH_RETRY, "lambda")],
+        "Next": FAILED,
+    }
+    return {
+        "Comment": f"medalist pipeline {pipeline}: a batch of small files of one dataset, "
+        "generated (do not edit by hand).",
+        "StartAt": "RunBatch",
+        "States": {
+            "RunBatch": task,
+            "RecordFailures": record,
+            SUCCEEDED: {"Type": "Succeed"},
+            FAILED: {
+                "Type": "Fail",
+                "Error": "MedalistBatchFailed",
+                "Cause": "The batch's Task failed; each run's record and alert hold the reason.",
+            },
+        },
     }
 
 
@@ -102,12 +173,12 @@ def _task(state: TaskState, compute: Compute, after: str) -> dict[str, Any]:
     return task
 
 
-def _retrier(policy: RetryPolicy, compute: Compute) -> dict[str, Any]:
+def _retrier(policy: RetryPolicy, compute: Compute, ours: bool = True) -> dict[str, Any]:
     """A Step Functions Retrier from a RetryPolicy. MaxAttempts counts retries, the policy counts
     attempts. On Glue, a failed job run is only States.TaskFailed: the job script applies the
     policy to our own errors in-process (decision 0023), so the Retrier covers Glue's."""
     errors = list(SERVICE_TRANSIENT[compute])
-    if compute == "lambda":
+    if compute == "lambda" and ours:
         errors = [HANDLER_ERRORS[kind] for kind in policy.retry_on] + errors
     return {
         "ErrorEquals": errors,
@@ -183,7 +254,13 @@ def structure_errors(asl: dict[str, Any]) -> list[str]:
 def _on_failure_path(name: str) -> bool:
     # What runs after a Catch cannot catch into itself: a failure there fails the execution,
     # which the failed-executions alarm reports.
-    return name in ("RecordFailure", "NotifyFailure", "RecordSuccess", "NotifySuccess")
+    return name in (
+        "RecordFailure",
+        "NotifyFailure",
+        "RecordSuccess",
+        "NotifySuccess",
+        "RecordFailures",
+    )
 
 
 def _reachable(asl: dict[str, Any]) -> set[str]:

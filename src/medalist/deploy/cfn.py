@@ -14,6 +14,10 @@ STATE_MACHINE_ARN = {
     "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
     "${AWS::StackName}-ingest"
 }
+BATCH_MACHINE_ARN = {  # a burst of small files, one execution per batch (decision 0049)
+    "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
+    "${AWS::StackName}-batch"
+}
 
 
 class _NoAliases(yaml.SafeDumper):

@@ -270,7 +270,7 @@ def status(
     from rich.table import Table
 
     from medalist.cli import _errors, _load, out
-    from medalist.deploy.status import executions, lines, machine_arn
+    from medalist.deploy.status import batch_machine_arn, executions, lines, machine_arn
     from medalist.wiring import open_runlog
 
     with _errors():
@@ -278,7 +278,10 @@ def status(
         runs = open_runlog(pipeline)[0].list(dataset=dataset, limit=limit)
         sfn = pipeline.aws_target.client("stepfunctions")
         arn = machine_arn(sfn, stack, state_machine)
-        found = lines(runs, executions(sfn, arn, limit * 2))
+        listed = executions(sfn, arn, limit * 2)
+        if batches := batch_machine_arn(sfn, arn):
+            listed += executions(sfn, batches, limit * 2)
+        found = lines(runs, listed)
     table = Table(title=f"{pipeline.name}: the last {len(found)} runs on {arn.split(':')[-1]}")
     for column in ("run", "dataset", "file", "run log", "state", "started", "execution", "note"):
         table.add_column(column, overflow="fold")

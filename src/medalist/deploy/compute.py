@@ -6,8 +6,9 @@ import json
 
 from medalist.config import Pipeline
 from medalist.deploy import database as db
-from medalist.deploy.asl import Compute, state_machine
+from medalist.deploy.asl import Compute, batch_machine, state_machine
 from medalist.deploy.cfn import (
+    BATCH_MACHINE_ARN,
     STATE_MACHINE_ARN,
     ZONES,
     Json,
@@ -95,7 +96,8 @@ def functions(compute: Compute, database: bool = False) -> Json:
             {
                 "Effect": "Allow",
                 "Action": ["states:StartExecution"],
-                "Resource": STATE_MACHINE_ARN,  # by name: a Ref would make a dependency cycle
+                # by name: a Ref would make a dependency cycle
+                "Resource": [STATE_MACHINE_ARN, BATCH_MACHINE_ARN],
             },
             {
                 "Effect": "Allow",
@@ -114,6 +116,7 @@ def _environment(database: bool) -> Json:
         "MEDALIST_ALERT_TOPIC": ref("AlertTopic"),
         "MEDALIST_DESTINATION_SECRET": db.secret_ref(database),
         "MEDALIST_STATE_MACHINE": STATE_MACHINE_ARN,
+        "MEDALIST_BATCH_STATE_MACHINE": BATCH_MACHINE_ARN,
     }
 
 
@@ -250,36 +253,40 @@ def workflow(pipeline: Pipeline, compute: Compute) -> Json:
             "Resource": "*",  # X-Ray takes no resource
         },
     ]
-    return {
-        "WorkflowLogs": {
+    machines = {
+        "Workflow": ("ingest", state_machine(INGEST, pipeline.name, compute)),
+        "BatchWorkflow": ("batch", batch_machine(pipeline.name, compute)),
+    }
+    resources: Json = {"WorkflowRole": role("states.amazonaws.com", [], statements)}
+    for name, (suffix, definition) in machines.items():
+        resources[f"{name}Logs"] = {
             "Type": "AWS::Logs::LogGroup",
             "DeletionPolicy": "Delete",
             "UpdateReplacePolicy": "Delete",
             "Properties": {
-                "LogGroupName": sub("/aws/vendedlogs/states/${AWS::StackName}-ingest"),
+                "LogGroupName": sub(f"/aws/vendedlogs/states/${{AWS::StackName}}-{suffix}"),
                 "RetentionInDays": ref("LogRetentionDays"),
             },
-        },
-        "WorkflowRole": role("states.amazonaws.com", [], statements),
-        "Workflow": {
+        }
+        resources[name] = {
             "Type": "AWS::StepFunctions::StateMachine",
             "Properties": {
-                "StateMachineName": sub("${AWS::StackName}-ingest"),
+                "StateMachineName": sub(f"${{AWS::StackName}}-{suffix}"),
                 "StateMachineType": "STANDARD",
-                "DefinitionString": json.dumps(state_machine(INGEST, pipeline.name, compute)),
+                "DefinitionString": json.dumps(definition),
                 "DefinitionSubstitutions": substitutions,
                 "RoleArn": arn("WorkflowRole"),
                 "LoggingConfiguration": {
                     "Level": "ALL",
                     "IncludeExecutionData": False,  # rows never reach the logs
                     "Destinations": [
-                        {"CloudWatchLogsLogGroup": {"LogGroupArn": arn("WorkflowLogs")}}
+                        {"CloudWatchLogsLogGroup": {"LogGroupArn": arn(f"{name}Logs")}}
                     ],
                 },
                 "TracingConfiguration": {"Enabled": {"Fn::If": ["Tracing", True, False]}},
             },
-        },
-    }
+        }
+    return resources
 
 
 def schedule(pipeline: Pipeline) -> Json:

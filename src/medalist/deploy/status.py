@@ -53,9 +53,22 @@ def executions(sfn: Any, arn: str, limit: int) -> list[dict[str, Any]]:
     return found[:limit]
 
 
+def batch_machine_arn(sfn: Any, ingest: str) -> str | None:
+    """The stack's batch machine beside its ingest machine (`STACK-batch`), if it has one."""
+    if not ingest.endswith("-ingest"):
+        return None
+    arn = ingest.removesuffix("-ingest") + "-batch"
+    try:
+        sfn.describe_state_machine(stateMachineArn=arn)
+    except sfn.exceptions.StateMachineDoesNotExist:
+        return None  # a stack from before batch machines (decision 0049)
+    return arn
+
+
 def lines(runs: Iterable[RunRecord], listed: list[dict[str, Any]]) -> list[Line]:
     """Each run with its latest execution: named after the run id, or `RUNID-resume-…` when
-    the sweep resumed it."""
+    the sweep resumed it, or, for a run of a batch, the batch's execution (named after its
+    first run, which leases every run of the batch while it runs: decision 0049)."""
     latest: dict[str, dict[str, Any]] = {}
     for execution in listed:
         run_id = str(execution["name"]).split("-resume-")[0]
@@ -65,6 +78,8 @@ def lines(runs: Iterable[RunRecord], listed: list[dict[str, Any]]) -> list[Line]
     found = []
     for run in runs:
         mine = latest.get(run.run_id)
+        if mine is None and run.lease_owner and run.lease_owner.startswith("sfn:"):
+            mine = latest.get(run.lease_owner.removeprefix("sfn:"))
         status = str(mine["status"]) if mine else ""
         found.append(Line(run, str(mine["name"]) if mine else "", status, note(run, status)))
     return found
