@@ -4,11 +4,13 @@ files keep their schema; any other type still goes through connectorx."""
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pyarrow as pa
 
 from medalist.integration.copyout import open_copy
-from medalist.integration.readers import SourceDb
+from medalist.integration.readers import SourceDb, pumped
 
 COLUMNS = (
     "id int8, i2 int2, i4 int4, f4 float4, f8 float8, price numeric(12,2), "
@@ -54,3 +56,28 @@ def test_a_type_the_copy_reader_does_not_parse_goes_to_connectorx(pg_url: str) -
     assert open_copy(pg_url, "SELECT * FROM t") is None
     rows = pa.Table.from_batches(list(SourceDb(pg_url).stream("SELECT * FROM t"))).to_pylist()
     assert rows == [{"id": 1, "doc": '{"a":1}', "raw": b"\x01\x02"}]
+
+
+def test_a_reader_left_early_ends_its_copy_and_its_connection(pg_url: str) -> None:
+    """An extract that fails midway (a lost lock, a full disk) stops reading: the COPY must
+    not go on holding a server backend."""
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        con.execute("CREATE TABLE t AS SELECT g AS id, repeat('x', 100) AS pad "
+                    "FROM generate_series(1, 20000) g")  # fmt: skip
+    copy = open_copy(pg_url, "SELECT * FROM t ORDER BY id")
+    assert copy is not None
+    chunks = pumped(lambda offer: copy.run(offer, chunk_bytes=4096), depth=1)
+    assert next(chunks).startswith(b"1,")
+    chunks.close()
+    database = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        for _ in range(50):
+            others = con.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                "AND pid <> pg_backend_pid()",
+                [database],
+            ).fetchone()
+            if others == (0,):
+                return
+            time.sleep(0.1)
+    raise AssertionError(f"the COPY's connection is still open: {others}")
