@@ -30,7 +30,7 @@ ROWS = [  # quotes, commas, newlines, '' beside NULL, rounding past 10 decimals,
 
 
 def _read(db: SourceDb, sql: str, copy: bool) -> pa.Table:
-    batches = db._copy(sql) if copy else db._connectorx(sql, 2)
+    batches = db._copy(sql, "id") if copy else db._connectorx(sql, 2)
     assert batches is not None
     return pa.Table.from_batches(list(batches))
 

@@ -70,16 +70,18 @@ def column(name: str, oid: int, precision: int | None, scale: int | None) -> Col
 class Copy:
     """One query's rows: CSV off the wire in chunks of whole rows, parsed into Arrow batches."""
 
-    def __init__(self, url: str, sql: str, columns: list[Column]) -> None:
+    def __init__(self, url: str, sql: str, columns: list[Column], order: str | None = None) -> None:
         self.url, self.columns = url, columns
-        if any(c.rounded for c in columns):  # a subquery scan keeps the query's order
+        if any(c.rounded for c in columns):  # the server rounds; ordered again by the
+            # query's own order column, which PostgreSQL sees is sorted already: no second sort
             picks = [
                 f"round(q.{_ident(c.name)}, {SCALE})" if c.rounded else f"q.{_ident(c.name)}"
                 for c in columns
             ]
-            sql = f"SELECT {', '.join(picks)} FROM ({sql}) AS q"
+            again = f" ORDER BY q.{_ident(order)}" if order else ""
+            sql = f"SELECT {', '.join(picks)} FROM ({sql}) AS q{again}"
         self.sql = sql
-        names = [f"c{i}" for i in range(len(columns))]  # the table's own names may repeat
+        names = [f"c{i}" for i in range(len(columns))]  # COPY sends no header: ours, unique
         text = any(pa.types.is_string(c.parsed) for c in columns)
         self.read_options = pcsv.ReadOptions(column_names=names, block_size=BLOCK)
         self.parse_options = pcsv.ParseOptions(newlines_in_values=text)
@@ -139,13 +141,14 @@ class Copy:
         return pa.Table.from_arrays(columns, schema=self.schema).to_batches()
 
 
-def open_copy(url: str, sql: str) -> Copy | None:
-    """Connect and describe the query; None if a column's type is not one we parse."""
+def open_copy(url: str, sql: str, order: str | None = None) -> Copy | None:
+    """Describe the query (ordered by the column `order`, if any); None if a column's type
+    is not one we parse."""
     with psycopg.connect(url, autocommit=True) as con:  # asyncpg's description has no typmod
         cur = con.execute(f"SELECT * FROM ({sql}) AS q LIMIT 0")  # plans it, reads no row
         found = [column(d.name, d.type_code, d.precision, d.scale) for d in cur.description or []]
     columns = [c for c in found if c is not None]
-    return Copy(url, sql, columns) if len(columns) == len(found) else None
+    return Copy(url, sql, columns, order) if len(columns) == len(found) else None
 
 
 def _ident(name: str) -> str:

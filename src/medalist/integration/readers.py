@@ -87,17 +87,19 @@ class SourceDb:
         except OSError as exc:
             raise source_error(exc, self.shown) from None
 
-    def stream(self, sql: str, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    def stream(
+        self, sql: str, order: str | None = None, batch_rows: int = BATCH_ROWS
+    ) -> Iterator[pa.RecordBatch]:
         """The query's rows in batches: PostgreSQL through COPY to CSV parsed by Arrow
         (copyout.py) when it knows every column's type, else through connectorx."""
         self.reachable()
         if self.dialect == "postgresql":
-            copied = self._copy(sql)
+            copied = self._copy(sql, order)
             if copied is not None:
                 return copied
         return self._connectorx(sql, batch_rows)
 
-    def _copy(self, sql: str) -> Iterator[pa.RecordBatch] | None:
+    def _copy(self, sql: str, order: str | None = None) -> Iterator[pa.RecordBatch] | None:
         import asyncpg
         import psycopg
 
@@ -105,7 +107,7 @@ class SourceDb:
 
         secret = urlsplit(self.url).password
         try:
-            copy = open_copy(self.url, sql)
+            copy = open_copy(self.url, sql, order)
         except psycopg.Error as exc:
             raise source_error(exc, self.shown, secret) from None
         if copy is None:
