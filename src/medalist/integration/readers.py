@@ -1,8 +1,10 @@
 """Tables out of PostgreSQL and MySQL/MariaDB as a stream of Arrow batches.
 
-connectorx does the reading (Rust; PostgreSQL through binary COPY, MySQL through an unbuffered
-result set), so no row becomes a Python object and memory stays at a few batches whatever the
-table's size. The only SQL we write is the query: identifiers and the cursor literal.
+PostgreSQL through COPY to CSV parsed by Arrow (copyout.py, decision 0045); MySQL/MariaDB, and
+PostgreSQL columns of a type copyout does not parse, through connectorx (Rust, an unbuffered
+result set / binary COPY). No row becomes a Python object and memory stays at a few batches
+whatever the table's size. The only SQL we write is the query: identifiers and the cursor
+literal.
 """
 
 from __future__ import annotations
