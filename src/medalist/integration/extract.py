@@ -242,7 +242,7 @@ class _Extract:
         self.run = self._claim()
         try:
             sql = db.query(self.spec.table or self.table, cursor, self.resume.mark)
-            for batch in db.stream(sql):
+            for batch in db.stream(sql, cursor):
                 for part in self._unseen(batch, cursor):
                     self._take(part, cursor)
             if self.file is not None:

@@ -1,8 +1,10 @@
 """Tables out of PostgreSQL and MySQL/MariaDB as a stream of Arrow batches.
 
-connectorx does the reading (Rust; PostgreSQL through binary COPY, MySQL through an unbuffered
-result set), so no row becomes a Python object and memory stays at a few batches whatever the
-table's size. The only SQL we write is the query: identifiers and the cursor literal.
+PostgreSQL through COPY to CSV parsed by Arrow (copyout.py, decision 0045); MySQL/MariaDB, and
+PostgreSQL columns of a type copyout does not parse, through connectorx (Rust, an unbuffered
+result set / binary COPY). No row becomes a Python object and memory stays at a few batches
+whatever the table's size. The only SQL we write is the query: identifiers and the cursor
+literal.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import queue
 import socket
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
@@ -20,6 +23,7 @@ from medalist.errors import TerminalError, TransientError
 from medalist.integration.mark import Mark
 
 BATCH_ROWS = 65_536
+T = TypeVar("T")
 AHEAD = 4  # batches read ahead of the writer: ~4 x 65,536 rows in memory at most
 
 
@@ -85,10 +89,44 @@ class SourceDb:
         except OSError as exc:
             raise source_error(exc, self.shown) from None
 
-    def stream(self, sql: str, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    def stream(
+        self, sql: str, order: str | None = None, batch_rows: int = BATCH_ROWS
+    ) -> Iterator[pa.RecordBatch]:
+        """The query's rows in batches: PostgreSQL through COPY to CSV parsed by Arrow
+        (copyout.py) when it knows every column's type, else through connectorx."""
+        self.reachable()
+        if self.dialect == "postgresql":
+            copied = self._copy(sql, order)
+            if copied is not None:
+                return copied
+        return self._connectorx(sql, batch_rows)
+
+    def _copy(self, sql: str, order: str | None = None) -> Iterator[pa.RecordBatch] | None:
+        import asyncpg
+        import psycopg
+
+        from medalist.integration.copyout import open_copy
+
+        secret = urlsplit(self.url).password
+        try:
+            copy = open_copy(self.url, sql, order)
+        except psycopg.Error as exc:
+            raise source_error(exc, self.shown, secret) from None
+        if copy is None:
+            return None
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:  # a chunk is parsed (without the GIL) while the next ones come off the wire
+                for chunk in pumped(copy.run):
+                    yield from copy.parse(chunk)
+            except (OSError, psycopg.Error, asyncpg.PostgresError) as exc:
+                raise source_error(exc, self.shown, secret) from None
+
+        return batches()
+
+    def _connectorx(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
         import connectorx as cx
 
-        self.reachable()
         try:
             reader = cx.read_sql(
                 self.cx_url, sql, return_type="arrow_stream", batch_size=batch_rows
@@ -98,19 +136,33 @@ class SourceDb:
         return read_ahead(reader)
 
 
-def read_ahead(reader: Iterable[pa.RecordBatch], depth: int = AHEAD) -> Iterator[pa.RecordBatch]:
+def read_ahead(reader: Iterable[T], depth: int = AHEAD) -> Iterator[T]:
     """The reader's batches, read by a thread up to `depth` batches ahead of the caller: while
     the caller writes a batch, the next ones keep coming off the socket, so the database never
     waits for us with a full send buffer (reading and writing in turn was 1.56x the psql floor;
     see docs/integration.md). An error of the reader reaches the caller at that batch; a caller
     that stops early stops the thread."""
-    batches: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(maxsize=depth)
+
+    def produce(offer: Callable[[T], bool]) -> None:
+        for item in reader:
+            if not offer(item):
+                return
+
+    return pumped(produce, depth)
+
+
+def pumped(produce: Callable[[Callable[[T], bool]], None], depth: int = AHEAD) -> Iterator[T]:
+    """What `produce` offers, from a thread of its own, at most `depth` items ahead of the
+    caller. `offer(item)` blocks while the caller is that far behind and returns False once
+    the caller has stopped (produce should then return); an exception of produce is raised
+    to the caller after the items offered before it."""
+    items: queue.Queue[T | _Raised | None] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def offer(item: pa.RecordBatch | BaseException | None) -> bool:
+    def offer(item: T | _Raised | None) -> bool:
         while not stop.is_set():
             try:
-                batches.put(item, timeout=0.1)
+                items.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
@@ -118,23 +170,26 @@ def read_ahead(reader: Iterable[pa.RecordBatch], depth: int = AHEAD) -> Iterator
 
     def pump() -> None:
         try:
-            for batch in reader:
-                if not offer(batch):
-                    return
+            produce(offer)
             offer(None)
         except BaseException as exc:  # handed to the caller, raised there
-            offer(exc)
+            offer(_Raised(exc))
 
     thread = threading.Thread(target=pump, name="extract-read-ahead", daemon=True)
     thread.start()
     try:
-        while (item := batches.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
+        while (item := items.get()) is not None:
+            if isinstance(item, _Raised):
+                raise item.exc
             yield item
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+@dataclass(frozen=True)
+class _Raised:
+    exc: BaseException
 
 
 def source_error(exc: BaseException, where: str, secret: str | None = None) -> Exception:
