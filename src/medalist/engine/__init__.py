@@ -53,6 +53,9 @@ class ValidationJob:
     # Called on a thread of the engine's with silver's rows (lineage included) as they are
     # written, when the engine can stream them; see Validation.tapped.
     tap: Callable[[pa.RecordBatchReader], Any] | None = None
+    # Called before the file is validated alone (by `validate`, not in a combined pass): an
+    # InputError it raises is the file's (batching.py: a file Crawl took another's sniff for).
+    alone_check: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ def validate_each(
     results: list[Validation | InputError] = []
     for job in jobs:
         try:
+            if job.alone_check:
+                job.alone_check()
             results.append(validate(job))
         except InputError as err:
             results.append(err)
