@@ -124,3 +124,20 @@ def test_a_burst_sniffs_a_header_once_and_a_file_whose_quote_never_closes_still_
         n for day in (1, 2, 3, 4) for n in range(day * 100, day * 100 + 3)
     ]
     assert {r["customer_id"] for r in silver if r["order_id"] >= 400} == {None}
+
+
+def test_a_later_burst_of_new_keys_and_one_of_corrections_both_reach_postgres(make_project, pg_url):
+    project = make_project(pg_url, batch={"max_files": 10})
+    for day in (1, 2):
+        project.land(f"orders/2026-11-{day:02d}.csv", _day(day, day * 100))
+    project.run()
+    for day in (3, 4):  # new keys only: inserted into the table, not merged
+        project.land(f"orders/2026-11-{day:02d}.csv", _day(day, day * 100))
+    assert all(r.status == Status.SUCCEEDED for r in project.run().runs)
+    project.land("orders/2026-11-05.csv", _day(5, 500))  # a correction of order 100: merged
+    project.land("orders/2026-11-06.csv", HEADER + "100,2026-11-01 09:00:00,0,7,2.00,PAID\n")
+    assert all(r.status == Status.SUCCEEDED for r in project.run().runs)
+
+    rows = dict(_query(pg_url, "SELECT order_id, quantity FROM silver.orders"))
+    assert sorted(rows) == [n for d in (1, 2, 3, 4, 5) for n in range(d * 100, d * 100 + 3)]
+    assert rows[100] == 7 and rows[400] == 1

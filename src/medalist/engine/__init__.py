@@ -116,8 +116,8 @@ class Engine(Protocol):
     def columns(self, url: str) -> dict[str, str]:
         """A Parquet file's columns and their engine types, in order."""
 
-    def keys_overlap(self, earlier: list[str], new: str, key: list[str]) -> bool:
-        """Whether any key of Parquet file `new` is already in the `earlier` files."""
+    def keys_overlap(self, earlier: list[str], new: str | list[str], key: list[str]) -> bool:
+        """Whether any key of Parquet file(s) `new` is already in the `earlier` files."""
 
     def scan_file(self, url: str) -> pa.RecordBatchReader:
         """Stream a Parquet file as Arrow batches (consume it before the next call)."""
