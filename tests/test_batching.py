@@ -3,6 +3,8 @@ keeps its own run, lineage, failure and replay."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from medalist.loader import load_pipeline
 from medalist.operate import replay_dataset
 from medalist.runlog import Status
@@ -92,3 +94,50 @@ def test_a_file_that_breaks_the_shared_gold_build_splits_the_batch_and_fails_alo
     assert "gold model checked failed" in failed.error["message"]
     silver = {r["order_id"] for r in project.parquet("silver/orders/*.parquet")}
     assert silver == {100, 101, 102, 300, 301, 302}
+
+
+def test_a_burst_sniffs_a_header_once_and_a_file_whose_quote_never_closes_still_fails_alone(
+    make_project,
+):
+    # decision 0046: the batch's files with the same header line share one sniff of it
+    project = make_project(batch={"max_files": 10})
+    for day in (1, 2, 3):
+        project.land(f"orders/2026-11-{day:02d}.csv", _day(day, day * 100))
+    # the same header; customer_id left empty in every row (sniffed alone: another type)
+    empty = [f"{400 + i},2026-11-04 09:00:00,,1,2.00,PAID" for i in range(3)]
+    project.land("orders/2026-11-04.csv", HEADER + "\n".join(empty) + "\n")
+    broken = (Path(__file__).parent / "cases/bad/orders/unterminated_quote.csv").read_text()
+    project.land("orders/2026-11-05.csv", broken)
+
+    outcome = project.run()
+
+    by_file = {r.file: r for r in outcome.runs}
+    failed = by_file.pop("orders/2026-11-05.csv")
+    assert failed.status == Status.FAILED
+    assert "opened on line 5 is never closed" in failed.error["message"]
+    assert all(r.status == Status.SUCCEEDED for r in by_file.values())
+    crawled = [r.outputs["Crawl"] for r in by_file.values()]
+    assert all(c["columns"] == crawled[0]["columns"] for c in crawled)
+    assert {c["schema_version"] for c in crawled} == {1}
+    silver = project.parquet("silver/orders/*.parquet")
+    assert sorted(r["order_id"] for r in silver) == [
+        n for day in (1, 2, 3, 4) for n in range(day * 100, day * 100 + 3)
+    ]
+    assert {r["customer_id"] for r in silver if r["order_id"] >= 400} == {None}
+
+
+def test_a_later_burst_of_new_keys_and_one_of_corrections_both_reach_postgres(make_project, pg_url):
+    project = make_project(pg_url, batch={"max_files": 10})
+    for day in (1, 2):
+        project.land(f"orders/2026-11-{day:02d}.csv", _day(day, day * 100))
+    project.run()
+    for day in (3, 4):  # new keys only: inserted into the table, not merged
+        project.land(f"orders/2026-11-{day:02d}.csv", _day(day, day * 100))
+    assert all(r.status == Status.SUCCEEDED for r in project.run().runs)
+    project.land("orders/2026-11-05.csv", _day(5, 500))  # a correction of order 100: merged
+    project.land("orders/2026-11-06.csv", HEADER + "100,2026-11-01 09:00:00,0,7,2.00,PAID\n")
+    assert all(r.status == Status.SUCCEEDED for r in project.run().runs)
+
+    rows = dict(_query(pg_url, "SELECT order_id, quantity FROM silver.orders"))
+    assert sorted(rows) == [n for d in (1, 2, 3, 4, 5) for n in range(d * 100, d * 100 + 3)]
+    assert rows[100] == 7 and rows[400] == 1

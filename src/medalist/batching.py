@@ -52,7 +52,8 @@ class Batch:
 
     def run(self) -> list[RunContext]:
         """Every state for every run; returns the runs left to go on alone (a split)."""
-        self._per_file("Crawl", crawl.run)
+        described: crawl.Described = {}  # one sniff for the files delivered alike (0046)
+        self._per_file("Crawl", lambda ctx: crawl.run(ctx, described))
         if not self.ctxs:
             return []
         with self.runner._exclusive(self.ctxs[-1], self.states["Transform"]):

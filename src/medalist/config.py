@@ -567,10 +567,11 @@ class BatchSpec(Strict):
     """How many waiting files of one dataset one run takes together (decision 0028)."""
 
     max_files: int = Field(
-        200,
+        1000,
         ge=1,
         description="Files of one dataset validated, built into gold and loaded together when "
-        "that many are waiting; each keeps its own run record. 1 runs every file alone.",
+        "that many are waiting; each keeps its own run record, and its outcome comes when the "
+        "batch ends. 1 runs every file alone.",
     )
     max_mb: float = Field(
         256,

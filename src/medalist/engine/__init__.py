@@ -53,6 +53,9 @@ class ValidationJob:
     # Called on a thread of the engine's with silver's rows (lineage included) as they are
     # written, when the engine can stream them; see Validation.tapped.
     tap: Callable[[pa.RecordBatchReader], Any] | None = None
+    # Called before the file is validated alone (by `validate`, not in a combined pass): an
+    # InputError it raises is the file's (batching.py: a file Crawl took another's sniff for).
+    alone_check: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,8 @@ class Engine(Protocol):
     def columns(self, url: str) -> dict[str, str]:
         """A Parquet file's columns and their engine types, in order."""
 
-    def keys_overlap(self, earlier: list[str], new: str, key: list[str]) -> bool:
-        """Whether any key of Parquet file `new` is already in the `earlier` files."""
+    def keys_overlap(self, earlier: list[str], new: str | list[str], key: list[str]) -> bool:
+        """Whether any key of Parquet file(s) `new` is already in the `earlier` files."""
 
     def scan_file(self, url: str) -> pa.RecordBatchReader:
         """Stream a Parquet file as Arrow batches (consume it before the next call)."""
@@ -134,6 +137,8 @@ def validate_each(
     results: list[Validation | InputError] = []
     for job in jobs:
         try:
+            if job.alone_check:
+                job.alone_check()
             results.append(validate(job))
         except InputError as err:
             results.append(err)

@@ -9,12 +9,16 @@ newer one, so a redo after a kill changes nothing). Append loads each run's rows
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
+import pyarrow as pa
+
 from medalist.config import LoadMode
 from medalist.destination import Destination, LoadsObjects, TableRef
 from medalist.destination.elt import run_models
 from medalist.incremental import INCOMING
 from medalist.states import load
-from medalist.states.lake import sweep
+from medalist.states.lake import live_silver, sweep
 from medalist.states.results import LoadResult, TransformResult
 from medalist.workflow.context import RunContext
 
@@ -49,16 +53,29 @@ def _silver(ctxs: list[RunContext], destination: Destination) -> dict[str, dict[
         if mode == LoadMode.replace:  # the whole table from silver, once
             return {lead.run.run_id: load._silver(lead, destination)}
         return {c.run.run_id: load._silver(c, destination) for c in ctxs}
-    storage, engine = lead.ports.storage, lead.engine
+    storage, engine, name = lead.ports.storage, lead.engine, lead.run.dataset
     urls = [storage.url("silver", c.result(TransformResult).silver_path) for c in ctxs]
-    engine.expose(INCOMING, lead.run.dataset, urls, {}, list(dataset.primary_key))
-    with engine.scan_table(INCOMING, lead.run.dataset) as data:
+    engine.expose(INCOMING, name, urls, {}, list(dataset.primary_key))
+    # Keys no earlier run holds (a burst of new orders): the destination may insert the rows
+    # plainly rather than stage and merge them (200k rows into 800k: the merge was most of a
+    # batch's Load), and merges after all if a key was there.
+    mine = set(urls)
+    earlier = [u for u in live_silver(lead.ports, name) if u not in mine]
+    new_keys = not engine.keys_overlap(earlier, urls, list(dataset.primary_key))
+    with ExitStack() as readers:
+        data = readers.enter_context(engine.scan_table(INCOMING, name))
+
+        def reread() -> pa.RecordBatchReader:
+            data.close()  # the engine takes one open result at a time (decision 0003)
+            return readers.enter_context(engine.scan_table(INCOMING, name))
+
         destination.load(
-            TableRef("silver", lead.run.dataset),
+            TableRef("silver", name),
             data,
             LoadMode.merge,
             dataset.primary_key,
             lead.run.run_id,
+            reread=reread if new_keys else None,
         )
     # Each run is credited with its silver rows (a key repeated later in the batch is sent
     # once, as its latest row).

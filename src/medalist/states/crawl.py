@@ -30,15 +30,87 @@ def match_columns(dataset: DatasetSpec, found: list[str]) -> dict[str, str | Non
     return {col: col if col in found else loose.get(col.lower()) for col in dataset.columns}
 
 
+# A batch's Crawl (batching.py): delivery (format, delimiter, gzip'd, header line) -> the
+# landed file the engine described first among those delivered so, and its columns (0046).
+Described = dict[tuple[str, str | None, str], tuple[str, dict[str, str]]]
+SHARED_SNIFF_BYTES = 16 * 2**20  # a bigger file is sniffed: its sniff is little beside its read
+
+
 def landed_file(ctx: RunContext, fmt: Format) -> FileSpec:
     """The file as the engine reads it, with a sniffed CSV delimiter."""
+    return _landed(ctx, fmt)[0]
+
+
+def _landed(ctx: RunContext, fmt: Format) -> tuple[FileSpec, bytes]:
+    """The file as the engine reads it, and its first bytes (CSV/TSV; else none)."""
     run_, dataset, storage = ctx.run, ctx.dataset, ctx.ports.storage
-    delimiter = None
+    delimiter, head = None, b""
     if fmt in (Format.csv, Format.tsv):
         head = storage.head("landing", run_.file, HEAD_BYTES)
         delimiter = sniff(head, dataset.csv, fmt).delimiter
     url = storage.url("landing", run_.file)
-    return FileSpec(url, fmt, dataset.csv, delimiter, frozenset(dataset.columns))
+    return FileSpec(url, fmt, dataset.csv, delimiter, frozenset(dataset.columns)), head
+
+
+def _columns(
+    ctx: RunContext, file: FileSpec, head: bytes, described: Described | None
+) -> tuple[dict[str, str], str | None]:
+    """(the file's columns, the file whose sniff gave them when not this one): described by
+    the engine, or, in a batch, those of an earlier file of the batch whose header line is the
+    same byte for byte (DuckDB's sniffer costs a small file ≈ 7-10 ms; its types are guesses
+    medalist uses for nothing but the catalog's record: Transform reads CSV values as text and
+    casts them to the contract's types). Transform sniffs such a file after all before it
+    validates it alone, e.g. when its lines do not all split into the header's fields
+    (`confirm_sniff`)."""
+    key = _delivery(ctx, file, head) if described is not None else None
+    if key is not None and described is not None and key in described:
+        first, columns = described[key]
+        if _quotes_closed(ctx, file, head):
+            return dict(columns), first
+    columns = _describe(ctx, file)
+    if key is not None and described is not None:
+        described[key] = (ctx.run.file, dict(columns))
+    return columns, None
+
+
+def confirm_sniff(ctx: RunContext, file: FileSpec) -> None:
+    """For a file crawled with another file's sniff: the engine's own description of it, which
+    raises the InputError Crawl would have raised (a file the sniffer cannot split fails as in
+    a run of its own)."""
+    if ctx.result(CrawlResult).sniffed_with is not None:
+        _describe(ctx, file)
+
+
+def _delivery(ctx: RunContext, file: FileSpec, head: bytes) -> tuple[str, str | None, str] | None:
+    """What makes two CSV files read alike: format, delimiter and the header line (complete in
+    the first bytes); None when the file may not share a sniff: no header to compare, gzip'd,
+    UTF-16, quotes escaped otherwise than by doubling (`_quotes_closed` cannot count them), or
+    over SHARED_SNIFF_BYTES."""
+    csv_ = file.csv
+    if (
+        file.format not in (Format.csv, Format.tsv)
+        or not csv_.header
+        or head[:2] == b"\x1f\x8b"
+        or csv_.encoding == "utf-16"
+        or csv_.escape not in (None, csv_.quote)
+        or ctx.run.file_bytes > SHARED_SNIFF_BYTES
+    ):
+        return None
+    lines = head_text(head, csv_.encoding).splitlines(keepends=True)[csv_.skip_rows :]
+    if len(lines) < 2 or not lines[0].strip():  # the header may go on past the first bytes
+        return None
+    return (file.format.value, file.delimiter, lines[0].rstrip("\r\n"))
+
+
+def _quotes_closed(ctx: RunContext, file: FileSpec, head: bytes) -> bool:
+    """Whether every quote the file opens closes (an even number of quote characters, with
+    quotes escaped by doubling). One that never closes goes to the sniffer, which refuses the
+    file as in a run of its own: DuckDB's read of many files (Transform's one pass) drops such a
+    last line without setting it aside (DuckDB 2.0.1, from the fifth file of a read on)."""
+    whole = head
+    if len(head) < ctx.run.file_bytes:
+        whole = ctx.ports.storage.head("landing", ctx.run.file, ctx.run.file_bytes)
+    return whole.count(file.csv.quote.encode(file.csv.encoding)) % 2 == 0
 
 
 def _describe(ctx: RunContext, file: FileSpec) -> dict[str, str]:
@@ -50,17 +122,24 @@ def _describe(ctx: RunContext, file: FileSpec) -> dict[str, str]:
             header = _header_columns(ctx, file)
             if header:  # one absurd line costs its row in Transform, not the file
                 return header
-        if file.format in (Format.csv, Format.tsv) and "cannot be split" in err.message:
-            head = ctx.ports.storage.head("landing", ctx.run.file, HEAD_BYTES)
-            line = unclosed_quote_line(head_text(head, file.csv.encoding), file.csv.quote)
-            if line is not None:
-                err.message = (
-                    f"a quote ({file.csv.quote}) opened on line {line} is never closed, so "
-                    "the rest of the file would be a single field"
-                )
-                err.row = line - file.header_lines
-                err.fix = "Close or remove the quote in the file and land it again."
+        explain_split(ctx, file, err)
         raise
+
+
+def explain_split(ctx: RunContext, file: FileSpec, err: InputError) -> None:
+    """For a CSV the engine cannot split into fields, say where a quote never closes (when one
+    does, in the file's first bytes)."""
+    if file.format not in (Format.csv, Format.tsv) or "cannot be split" not in err.message:
+        return
+    head = ctx.ports.storage.head("landing", ctx.run.file, HEAD_BYTES)
+    line = unclosed_quote_line(head_text(head, file.csv.encoding), file.csv.quote)
+    if line is not None:
+        err.message = (
+            f"a quote ({file.csv.quote}) opened on line {line} is never closed, so "
+            "the rest of the file would be a single field"
+        )
+        err.row = line - file.header_lines
+        err.fix = "Close or remove the quote in the file and land it again."
 
 
 def _header_columns(ctx: RunContext, file: FileSpec) -> dict[str, str] | None:
@@ -80,7 +159,9 @@ def _header_columns(ctx: RunContext, file: FileSpec) -> dict[str, str] | None:
     return {name: known.get(name, "VARCHAR") for name in names}
 
 
-def run(ctx: RunContext) -> CrawlResult:
+def run(ctx: RunContext, described: Described | None = None) -> CrawlResult:
+    """Crawl the run's file; `described`: the columns of files of the same batch, by how they
+    were delivered, to use for a file delivered alike (and to add this one's to)."""
     run_, dataset = ctx.run, ctx.dataset
     where = f"landing/{run_.file}"
     fmt = detect_format(where, dataset.format, run_.dataset)
@@ -91,8 +172,8 @@ def run(ctx: RunContext) -> CrawlResult:
                 fix="If there was no data that day, land a file holding just the header; "
                 "otherwise export it again.",
             )
-        file = landed_file(ctx, fmt)
-        columns = _describe(ctx, file)
+        file, head = _landed(ctx, fmt)
+        columns, sniffed_with = _columns(ctx, file, head, described)
         if fmt in (Format.json, Format.jsonl) and columns == {"json": "JSON"}:
             raise InputError(
                 "holds no records (an empty JSON array), so it has no columns to check",
@@ -116,6 +197,7 @@ def run(ctx: RunContext) -> CrawlResult:
         delimiter=file.delimiter,
         extras=extras,
         drift=drift.describe() if drift else None,
+        sniffed_with=sniffed_with,
     )
 
 

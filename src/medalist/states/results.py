@@ -32,6 +32,7 @@ class CrawlResult(StateResult):
     delimiter: str | None = None  # as sniffed, for CSV/TSV
     extras: dict[str, str] = field(default_factory=dict)  # evolved columns -> SQL type
     drift: str | None = None  # the drift seen, described (+added, -removed, ~retyped)
+    sniffed_with: str | None = None  # in a batch: the file whose sniff gave `columns` (0046)
 
 
 @dataclass(frozen=True)

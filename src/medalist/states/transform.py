@@ -16,6 +16,7 @@ from medalist.incremental import INCOMING, decomposable, model_tag, over_incomin
 from medalist.metastore import now
 from medalist.runlog import Status
 from medalist.states.ahead import LoadAhead, load_ahead
+from medalist.states.crawl import confirm_sniff, explain_split
 from medalist.states.lake import (
     STAGED_ZONES,
     expose_silver,
@@ -104,9 +105,13 @@ def _validate(
     before = _landed_state(ctx)
     job = _job(ctx, path, ingested_at, tap)
     try:
+        if job.alone_check:
+            job.alone_check()
         checked = ctx.engine.validate(job)
         _unchanged(ctx, before)
     except MedalistError as err:
+        if isinstance(err, InputError):
+            explain_split(ctx, job.file, err)
         err.path = f"landing/{ctx.run.file}"
         raise
     return job, checked
@@ -131,6 +136,8 @@ def validate_many(
         checked = ctxs[places[0]].engine.validate_many(jobs)
         for i, before, job, found in zip(places, befores, jobs, checked, strict=True):
             try:
+                if isinstance(found, InputError):
+                    explain_split(ctxs[i], job.file, found)
                 if isinstance(found, MedalistError):
                     raise found
                 _unchanged(ctxs[i], before)
@@ -149,15 +156,16 @@ def _job(
     run_, storage = ctx.run, ctx.ports.storage
     crawl = ctx.result(CrawlResult)
     token = run_.run_id
+    file = FileSpec(
+        storage.url("landing", run_.file),
+        crawl.format,
+        ctx.dataset.csv,
+        crawl.delimiter,
+        frozenset(ctx.dataset.columns),
+        run_.file_bytes,
+    )
     return ValidationJob(
-        file=FileSpec(
-            storage.url("landing", run_.file),
-            crawl.format,
-            ctx.dataset.csv,
-            crawl.delimiter,
-            frozenset(ctx.dataset.columns),
-            run_.file_bytes,
-        ),
+        file=file,
         dataset_name=run_.dataset,
         dataset=ctx.dataset,
         mapping=crawl.mapping,
@@ -168,6 +176,8 @@ def _job(
         silver_url=storage.staging_url("silver", path, token),
         quarantine_url=storage.staging_url("quarantine", path, token),
         tap=tap,
+        # Crawl took another file's sniff for it: sniffed before it is validated alone (0046)
+        alone_check=(lambda: confirm_sniff(ctx, file)) if crawl.sniffed_with else None,
     )
 
 

@@ -38,6 +38,9 @@ from medalist.engine.duckdb.streaming import StreamingValidation
 from medalist.errors import InputError
 
 PASS_BYTES = 64 * 2**20  # landed bytes per combined pass: its table stays small in memory
+# Files per pass: its partitioned writes hold a Parquet file open per file (a batch of 1,000
+# tiny files would otherwise open 1,000 at once, near a common limit of 1,024 descriptors).
+PASS_FILES = 250
 FILE = "_batch_file"  # a row's file: its place in the pass's list of files
 LINEAGE = "_run_id, _source_file, _ingested_at"  # columns of the pass's `batch_files`
 Results = list[Validation | InputError | None]  # None: not validated yet
@@ -302,11 +305,11 @@ def _combinable(jobs: Sequence[ValidationJob]) -> bool:
 
 
 def _chunks(jobs: Sequence[ValidationJob]) -> list[list[int]]:
-    """Places of the jobs, in runs of at most PASS_BYTES landed bytes."""
+    """Places of the jobs, in runs of at most PASS_BYTES landed bytes and PASS_FILES files."""
     chunks: list[list[int]] = [[]]
     size = 0
     for i, job in enumerate(jobs):
-        if chunks[-1] and size + job.file.size > PASS_BYTES:
+        if chunks[-1] and (size + job.file.size > PASS_BYTES or len(chunks[-1]) >= PASS_FILES):
             chunks.append([])
             size = 0
         chunks[-1].append(i)

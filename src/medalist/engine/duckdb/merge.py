@@ -36,15 +36,16 @@ class Merging(DuckDBBase):
             )
         self.con.execute(f"CREATE OR REPLACE VIEW {target} AS {body}")
 
-    def keys_overlap(self, earlier: list[str], new: str, key: list[str]) -> bool:
+    def keys_overlap(self, earlier: list[str], new: str | list[str], key: list[str]) -> bool:
         if not earlier:
             return False
         files = "[" + ", ".join(literal(u) for u in earlier) + "]"
+        fresh = literal(new) if isinstance(new, str) else "[" + ", ".join(map(literal, new)) + "]"
         using = ", ".join(ident(k) for k in key)
         # The new file is the build side: its key range prunes the old files' row groups.
         found = self._fetch(
             f"SELECT 1 FROM read_parquet({files}, union_by_name = true) SEMI JOIN "
-            f"read_parquet({literal(new)}) USING ({using}) LIMIT 1"
+            f"read_parquet({fresh}) USING ({using}) LIMIT 1"
         )
         return bool(found)
 

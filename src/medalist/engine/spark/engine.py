@@ -125,11 +125,11 @@ class SparkEngine:
         )
         return self._write(merged, out_url, tag)
 
-    def keys_overlap(self, earlier: list[str], new: str, key: list[str]) -> bool:
+    def keys_overlap(self, earlier: list[str], new: str | list[str], key: list[str]) -> bool:
         if not earlier:
             return False
         old = self.spark.read.option("mergeSchema", "true").parquet(*earlier).select(*key)
-        fresh = self.spark.read.parquet(new).select(*key)
+        fresh = self.spark.read.parquet(*([new] if isinstance(new, str) else new)).select(*key)
         return bool(old.join(fresh, key, "left_semi").limit(1).count())
 
     # -- reading results ----------------------------------------------------------------------
