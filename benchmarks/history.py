@@ -14,20 +14,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.burst import run_lake
+from benchmarks.burst import LAST_CPU_S, run_lake
 from benchmarks.generate import generate
 
 COMPACT_AFTER = 64  # compaction.max_files of a deployment that keeps a year in silver
 
 
 def history(rows: int, days: int, tmp: Path, url: str, increments: int = 3) -> dict[str, float]:
-    """Seconds of: the history's run, each increment (median), and the silver files left."""
+    """Seconds of: the history's run, each increment (median, wall and CPU), and the silver
+    files left."""
     root = tmp / "history"
     landing = root / "lake" / "landing" / "sales"
     daily = rows // days
@@ -35,7 +37,7 @@ def history(rows: int, days: int, tmp: Path, url: str, increments: int = 3) -> d
         generate(daily, landing / f"day-{day:03d}.csv", first_id=day * daily, day_offset=day)
     seconds, _ = run_lake(root, url, compact_after=COMPACT_AFTER)
     print(f"history: {days} files, {daily * days:,} rows, {seconds:.1f} s", flush=True)
-    times, first = [], days * daily
+    times, cpu, first = [], [], days * daily
     for day in range(days, days + increments):
         generate(rows // 100, landing / f"day-{day:03d}.csv", first_id=first, day_offset=day)
         first += rows // 100
@@ -43,14 +45,26 @@ def history(rows: int, days: int, tmp: Path, url: str, increments: int = 3) -> d
         with contextlib.redirect_stdout(io.StringIO()):
             run_lake(root, url, compact_after=COMPACT_AFTER)
         times.append(time.monotonic() - started)
+        cpu.append(LAST_CPU_S[0])
     files = len(list((root / "lake" / "silver" / "sales").glob("*.parquet")))
-    print("increments: " + ", ".join(f"{s:.2f} s" for s in times), f"({files} silver files)")
+    print(
+        "increments: "
+        + ", ".join(f"{s:.2f} s ({c:.2f} CPU s)" for s, c in zip(times, cpu, strict=True)),
+        f"({files} silver files, load average {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
     shutil.rmtree(root, ignore_errors=True)
-    return {"history_s": seconds, "increment_s": statistics.median(times), "files": files}
+    return {
+        "history_s": seconds,
+        "increment_s": statistics.median(times),
+        "increment_cpu_s": statistics.median(cpu),
+        "files": files,
+    }
 
 
 def full_run(rows: int, tmp: Path, url: str) -> float:
-    """Seconds of one run of one file of `rows` rows, in this process."""
+    """Seconds of one run of one file of `rows` rows, in this process (its CPU seconds are
+    in `LAST_CPU_S` after)."""
     root = tmp / "full"
     generate(rows, root / "lake" / "landing" / "sales" / "sales.csv")
     seconds, _ = run_lake(root, url)
@@ -69,13 +83,16 @@ def main(argv: list[str] | None = None) -> None:
         tmp = Path(name)
         with scratch_database() as url:
             full = full_run(args.rows, tmp, url)
+            full_cpu = LAST_CPU_S[0]
         with scratch_database() as url:
             found = history(args.rows, args.days, tmp, url)
     share = 100 * found["increment_s"] / full
+    cpu_share = 100 * found["increment_cpu_s"] / full_cpu
     print(
-        f"full run of {args.rows:,} rows: {full:.1f} s; after {args.days} daily files a 1% "
-        f"increment took {found['increment_s']:.2f} s = {share:.1f}% "
-        f"({found['files']:.0f} silver files)"
+        f"full run of {args.rows:,} rows: {full:.1f} s ({full_cpu:.1f} CPU s); after "
+        f"{args.days} daily files a 1% increment took {found['increment_s']:.2f} s = "
+        f"{share:.1f}% ({found['increment_cpu_s']:.2f} CPU s = {cpu_share:.1f}%; "
+        f"{found['files']:.0f} silver files)"
     )
 
 
