@@ -1,9 +1,9 @@
 """A landed file split into silver and quarantine on Spark, reading the file once (decision
 0040): one Spark job types and checks every row and writes them all ("checked", with `_bad`);
-the driver counts rows per split and per rule from a few small columns of it (`rows.census`);
-silver and quarantine are copied out of the checked parts with their rows numbered as DuckDB
-numbers them. A primary key costs one more job over the key alone, and a rewrite of silver
-only when a key repeats in the file."""
+the driver reads them once (decision 0048), numbering them as DuckDB does from the rows per
+split the part files' footers give, counting rows and rules, and writing silver (streamed to
+the load-ahead tap too) and quarantine. A primary key that does not only rise costs one more
+job over the key alone, and a rewrite of silver only when a key repeats in the file."""
 
 from __future__ import annotations
 
