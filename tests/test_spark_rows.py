@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from medalist.engine.spark.rows import SPLIT_BITS, census
+from medalist.engine.spark.rows import SPLIT_BITS, census, rows_per_split
 
 LISTS = pa.list_(pa.string())
 
@@ -56,3 +56,16 @@ def test_rows_are_numbered_across_splits_and_rules_name_their_first_row(tmp_path
         4,
         5,
     ]
+
+
+def test_rows_per_split_come_from_the_footers_or_not_at_all(tmp_path):
+    split = 1 << SPLIT_BITS
+    parts = [
+        part(tmp_path / "part-0.parquet", [0, 1, 2], [False] * 3, [None] * 3),
+        part(tmp_path / "part-2.parquet", [2 * split, 2 * split + 1], [False] * 2, [None] * 2),
+        part(tmp_path / "part-3.parquet", [], [], []),  # a task that kept no row
+    ]
+    assert rows_per_split(parts) == {0: 3, 2: 2} == census(parts).per_split
+    # a file holding rows of two splits: its footer cannot say how many each has
+    mixed = part(tmp_path / "part-9.parquet", [1, split], [False] * 2, [None] * 2)
+    assert rows_per_split([mixed]) is None

@@ -40,10 +40,14 @@ class SplitStream:
         self.silver_columns, self.lineage, self.key = silver_columns, lineage, key
         self.rows = 0  # rows read (the file's rows that could be split into fields)
         self.broken = 0
-        self.keys_increase = key is not None  # every key greater than the one before
-        self._last_key: pa.Scalar | None = None
+        self._keys = RisingKeys() if key is not None else None
         self._writer: Any = None  # pyarrow.parquet.ParquetWriter, made at the first broken row
-        self._tap = _TapThread(tap, self._silver_schema()) if tap else None
+        self._tap = TapThread(tap, self._silver_schema()) if tap else None
+
+    @property
+    def keys_increase(self) -> bool:
+        """Every key of silver's rows greater than the one before (so none repeats)."""
+        return self._keys is not None and self._keys.rising
 
     @property
     def schema(self) -> pa.Schema:
@@ -88,12 +92,12 @@ class SplitStream:
             if self._tap:  # silver's rows, whole
                 good = numbered.filter(pc.invert(bad)) if broken else numbered
                 self._tap.put(self._silver(good))
-            if self.keys_increase and self.key is not None:  # the key column alone
-                keys = numbered.column(self.key)
-                self._watch_keys(keys.filter(pc.invert(bad)) if broken else keys)
+            if self._keys is not None and self._keys.rising and self.key is not None:
+                keys = numbered.column(self.key)  # the key column alone
+                self._keys.see(keys.filter(pc.invert(bad)) if broken else keys)
             yield numbered
         if self._tap:
-            self._tap.put(_END)
+            self._tap.end()
 
     def _set_aside(self, broken: pa.RecordBatch) -> None:
         if self._writer is None:
@@ -102,23 +106,6 @@ class SplitStream:
             self._writer = pq.ParquetWriter(self.broken_path, broken.schema)
         self._writer.write_batch(broken)
         self.broken += broken.num_rows
-
-    def _watch_keys(self, keys: pa.Array) -> None:
-        """Whether the key of silver's rows only ever increases (the usual export order):
-        then no key repeats and the engine need not count distinct keys."""
-        if len(keys) == 0:
-            return
-        try:
-            rising = keys.null_count == 0 and (
-                len(keys) == 1
-                or pc.all(pc.less(keys.slice(0, len(keys) - 1), keys.slice(1))).as_py()
-            )
-            if rising and self._last_key is not None:
-                rising = pc.less(self._last_key, keys[0]).as_py()
-        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):  # a type without order
-            rising = False
-        self.keys_increase = bool(rising)
-        self._last_key = keys[len(keys) - 1]
 
     def _silver_schema(self) -> pa.Schema:
         typed = [self.source.schema.field(c) for c in self.silver_columns]
@@ -133,7 +120,32 @@ class SplitStream:
         return pa.RecordBatch.from_arrays(columns, schema=self._silver_schema())
 
 
-class _TapThread:
+class RisingKeys:
+    """Whether the key of silver's rows only ever increases, batch after batch (the usual
+    export order): then no key repeats and the engine need not look for repeated keys."""
+
+    def __init__(self) -> None:
+        self.rising = True
+        self._last: pa.Scalar | None = None
+
+    def see(self, keys: pa.Array | pa.ChunkedArray) -> None:
+        """The next keys, in file order."""
+        if not self.rising or len(keys) == 0:
+            return
+        try:
+            rising = keys.null_count == 0 and (
+                len(keys) == 1
+                or pc.all(pc.less(keys.slice(0, len(keys) - 1), keys.slice(1))).as_py()
+            )
+            if rising and self._last is not None:
+                rising = pc.less(self._last, keys[0]).as_py()
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):  # a type without order
+            rising = False
+        self.rising = bool(rising)
+        self._last = keys[len(keys) - 1]
+
+
+class TapThread:
     """Runs the tap on its own thread over a bounded queue of batches: it keeps pace with the
     stream (at most `depth` batches behind), and once it fails or returns, the stream goes on
     without it."""
@@ -158,6 +170,10 @@ class _TapThread:
 
     def fail(self, exc: BaseException) -> None:
         self.put(exc)
+
+    def end(self) -> None:
+        """No more batches: the tap's reader ends."""
+        self.put(_END)
 
     def join(self) -> bool:
         self._thread.join()

@@ -50,6 +50,25 @@ class Census:
 
         return number
 
+    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Count a batch of checked rows (`_source_row`, `_bad` and the rule lists; a table
+        in one chunk)."""
+        rows = batch.column(ROW)
+        self.rows += len(rows)
+        self.bad += pc.sum(batch.column(BAD)).as_py() or 0
+        splits = pc.value_counts(pc.shift_right(rows, SPLIT_BITS))
+        for item in splits.to_pylist():
+            self.per_split[item["values"]] += item["counts"]
+        for name in LISTS:
+            _count_rules(self, batch.column(name), rows)
+
+    def first_rows(self, number: Callable[[pa.Array], pa.Array]) -> dict[str, int]:
+        """The first row (numbered as in the file) that broke each rule."""
+        return {
+            rule: number(pa.array([first], pa.int64()))[0].as_py()
+            for rule, first in self.rule_first.items()
+        }
+
 
 def census(parts: Iterable[Path]) -> Census:
     """Count the checked rows in `parts` (Parquet files with `_source_row`, `_bad` and the
@@ -58,19 +77,31 @@ def census(parts: Iterable[Path]) -> Census:
     for part in parts:
         source = pq.ParquetFile(part)
         for batch in source.iter_batches(BATCH_ROWS, columns=[ROW, BAD, *LISTS]):
-            rows = batch.column(ROW)
-            found.rows += len(rows)
-            found.bad += pc.sum(batch.column(BAD)).as_py() or 0
-            splits = pc.value_counts(pc.shift_right(rows, SPLIT_BITS))
-            for item in splits.to_pylist():
-                found.per_split[item["values"]] += item["counts"]
-            for name in LISTS:
-                _count_rules(found, batch.column(name), rows)
-    number = found.numbering()
-    found.rule_first = {
-        rule: number(pa.array([first], pa.int64()))[0].as_py()
-        for rule, first in found.rule_first.items()
-    }
+            found.add(batch)
+    found.rule_first = found.first_rows(found.numbering())
+    return found
+
+
+def rows_per_split(parts: Iterable[Path]) -> Counter[int] | None:
+    """Rows per split from the part files' footers alone (no data read): Spark writes one
+    file per task, a task reads one split, and each row group's statistics give its lowest
+    and highest `_source_row`. None when a footer cannot say (no statistics, or a file
+    whose rows come from two splits): then `census` counts them."""
+    found: Counter[int] = Counter()
+    for part in parts:
+        meta = pq.ParquetFile(part).metadata
+        at = [meta.schema.column(i).path for i in range(meta.num_columns)].index(ROW)
+        for g in range(meta.num_row_groups):
+            group = meta.row_group(g)
+            stats = group.column(at).statistics
+            if not group.num_rows:
+                continue
+            if stats is None or not stats.has_min_max:
+                return None
+            split = stats.min >> SPLIT_BITS
+            if stats.max >> SPLIT_BITS != split:
+                return None
+            found[split] += group.num_rows
     return found
 
 
