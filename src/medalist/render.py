@@ -60,13 +60,21 @@ def runs_table(records: list[RunRecord], title: str | None = None) -> Table:
     return table
 
 
+def _file(r: RunRecord) -> str:
+    """The run's file; an extract's `file` names its table, not a path in landing, and its
+    `file_hash` is the run's own id (integration/extract.py), so neither is shown as a file's."""
+    if r.file.startswith("extract:"):
+        return f"{r.file} ({r.file_bytes:,} bytes landed)"
+    return f"landing/{r.file} ({r.file_bytes:,} bytes, sha256 {r.file_hash[:12]}…)"
+
+
 def run_detail(r: RunRecord) -> list[RenderableType]:
     head = Table.grid(padding=(0, 2))
     for key, value in [
         ("run", r.run_id),
         ("pipeline", r.pipeline),
         ("dataset", r.dataset),
-        ("file", f"landing/{r.file} ({r.file_bytes:,} bytes, sha256 {r.file_hash[:12]}…)"),
+        ("file", _file(r)),
         ("status", f"[{OUTCOME_STYLE[r.outcome]}]{r.outcome}[/] at {r.state}"),
         ("started", r.started_at.isoformat(timespec="seconds")),
         ("duration", _duration(r)),

@@ -251,6 +251,28 @@ def test_the_extract_run_is_on_the_dashboard_like_any_run(
     assert f'<details class="state-log" data-state="{STATE}"' in page.text  # its own log
 
 
+def test_show_names_the_extracted_table_not_a_landing_file(
+    make_lake: Callable[..., Lake], pg_url: str
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from medalist.render import run_detail
+    from tests.integration.conftest import ORDERS_DDL
+
+    source = SourceDb(pg_url)
+    source.execute(ORDERS_DDL)
+    source.insert_orders(orders(range(1, 11)))
+    run = run_extract(project_for(make_lake, pg_url))
+    console = Console(width=200, record=True, file=io.StringIO())
+    for part in run_detail(run):
+        console.print(part)
+    text = console.export_text()
+    assert "extract:erp/orders (" in text and "landing/extract:" not in text
+    assert "sha256" not in text  # an extract's file_hash is its run id, not a content hash
+
+
 def test_landed_files_state_their_cursor_range_and_skip_the_other_columns_statistics() -> None:
     """Decision 0041: min/max of the cursor tells a reader a file's range; the rest cost a
     fifth of the writer's CPU and nothing reads them."""

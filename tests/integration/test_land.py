@@ -80,6 +80,19 @@ def test_the_same_content_is_skipped_and_says_so(
     assert lake.names("orders") == ["orders/2026-11-24.csv"]
 
 
+@pytest.mark.parametrize("kind", LAKES)
+def test_other_content_under_a_landed_name_is_refused_not_replaced(
+    make_lake: Callable[..., Lake], tmp_path: Path, kind: str
+) -> None:
+    lake = make_lake(kind)
+    first = write(tmp_path / "a", "2026-11-24.csv", HEADER + ROWS)
+    other = write(tmp_path / "b", "2026-11-24.csv", HEADER + ROWS.replace("PAID", "REFUNDED"))
+    cli(lake.project, str(first), "--dataset", "orders")
+    code, output = cli(lake.project, str(other), "--dataset", "orders")
+    assert code == 1 and "refused" in output and "never replaced" in output
+    assert lake.read("orders/2026-11-24.csv") == (HEADER + ROWS).encode()
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [

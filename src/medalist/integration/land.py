@@ -145,6 +145,15 @@ def land_one(
     seen = already_landed(ports, dataset, target, content)
     if seen:
         return Landed(local, target, Outcome.SKIPPED, digest, size, seen)
+    if ports.storage.stat("landing", target) is not None:
+        # landing's rule (decision 0033): a landed file is never replaced; the run log knows
+        # it by its content, so other bytes under its name would be a second delivery in disguise
+        reason = (
+            f"landing/{target} already holds another file (different content, or an object "
+            "too big to compare without reading it). Files in landing are never replaced: "
+            "land it under a new name."
+        )
+        return Landed(local, target, Outcome.REFUSED, digest, size, reason)
     if check:
         try:
             check_file(pipeline, spec, dataset, local, target)

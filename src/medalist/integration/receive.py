@@ -123,11 +123,13 @@ def _taken(target: str) -> UploadRefused:
     )
 
 
-def _too_big(size: int, limit: int) -> UploadRefused:
+def _too_big(size: int, limit: int, *, whole: bool = True) -> UploadRefused:
+    """`whole`: `size` is the file's (Content-Length); else only what was read before it ran
+    past the limit (a chunked body), which is not the file's size."""
+    said = f"{size:,} bytes" if whole else f"reading stopped after {size:,} bytes"
     return UploadRefused(
         Why.TOO_BIG,
-        f"the file is larger than the upload limit of {limit:,} bytes"
-        + (f" ({size:,} bytes)" if size > limit else ""),
+        f"the file is larger than the upload limit of {limit:,} bytes ({said})",
         "Split it, or raise access.max_upload_bytes in pipeline.yaml.",
     )
 
@@ -150,7 +152,7 @@ class Receiving:
     def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.size > self.limit:
-            raise _too_big(self.size, self.limit)
+            raise _too_big(self.size, self.limit, whole=False)
         self.hasher.update(chunk)
         assert self.out is not None
         self.out.write(chunk)
