@@ -141,3 +141,22 @@ def test_a_later_burst_of_new_keys_and_one_of_corrections_both_reach_postgres(ma
     rows = dict(_query(pg_url, "SELECT order_id, quantity FROM silver.orders"))
     assert sorted(rows) == [n for d in (1, 2, 3, 4, 5) for n in range(d * 100, d * 100 + 3)]
     assert rows[100] == 7 and rows[400] == 1
+
+
+def test_a_burst_loses_no_line_of_a_file_whose_last_quote_never_closes(make_project):
+    """The quote left open is past the rows DuckDB's sniffer samples, so Crawl accepts the
+    file; DuckDB's read of many files would drop that last line without setting it aside (the
+    fifth file of a read on). The file is validated alone, so the line is counted and
+    quarantined, as in a run of its own (decision 0046)."""
+    project = make_project(batch={"max_files": 10})
+    for day in range(1, 7):
+        project.land(f"orders/2026-11-{day:02d}.csv", _day(day, day * 100))
+    rows = 30_000  # DuckDB samples 20,480 rows by default
+    open_quote = _day(7, 10_000, rows) + '99,2026-11-07 09:00:00,3,1,2.00,"PAID\n'
+    project.land("orders/2026-11-07.csv", open_quote)
+
+    outcome = project.run()
+
+    (run,) = [r for r in outcome.runs if r.file == "orders/2026-11-07.csv"]
+    assert run.status == Status.SUCCEEDED, (run.state, run.error)
+    assert (run.rows_in, run.rows_silver, run.rows_quarantined) == (rows + 1, rows, 1)

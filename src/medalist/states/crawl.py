@@ -54,8 +54,9 @@ def _landed(ctx: RunContext, fmt: Format) -> tuple[FileSpec, bytes]:
 
 def _columns(
     ctx: RunContext, file: FileSpec, head: bytes, described: Described | None
-) -> tuple[dict[str, str], str | None]:
-    """(the file's columns, the file whose sniff gave them when not this one): described by
+) -> tuple[dict[str, str], str | None, bool | None]:
+    """(the file's columns, the file whose sniff gave them when not this one, whether its
+    quotes pair up when counted: a file of a batch delivered as CSV): described by
     the engine, or, in a batch, those of an earlier file of the batch whose header line is the
     same byte for byte (DuckDB's sniffer costs a small file ≈ 7-10 ms; its types are guesses
     medalist uses for nothing but the catalog's record: Transform reads CSV values as text and
@@ -63,14 +64,14 @@ def _columns(
     validates it alone, e.g. when its lines do not all split into the header's fields
     (`confirm_sniff`)."""
     key = _delivery(ctx, file, head) if described is not None else None
-    if key is not None and described is not None and key in described:
+    paired = _quotes_closed(ctx, file, head) if key is not None else None
+    if key is not None and described is not None and key in described and paired:
         first, columns = described[key]
-        if _quotes_closed(ctx, file, head):
-            return dict(columns), first
+        return dict(columns), first, paired
     columns = _describe(ctx, file)
     if key is not None and described is not None:
         described[key] = (ctx.run.file, dict(columns))
-    return columns, None
+    return columns, None, paired
 
 
 def confirm_sniff(ctx: RunContext, file: FileSpec) -> None:
@@ -104,9 +105,10 @@ def _delivery(ctx: RunContext, file: FileSpec, head: bytes) -> tuple[str, str | 
 
 def _quotes_closed(ctx: RunContext, file: FileSpec, head: bytes) -> bool:
     """Whether every quote the file opens closes (an even number of quote characters, with
-    quotes escaped by doubling). One that never closes goes to the sniffer, which refuses the
-    file as in a run of its own: DuckDB's read of many files (Transform's one pass) drops such a
-    last line without setting it aside (DuckDB 2.0.1, from the fifth file of a read on)."""
+    quotes escaped by doubling). One that never closes goes to the sniffer, and is validated
+    alone: DuckDB's read of many files (Transform's one pass) drops such a last line without
+    setting it aside (DuckDB 2.0.1, from the fifth file of a read on), while the sniffer may
+    well accept the file (it then reads the quote as text)."""
     whole = head
     if len(head) < ctx.run.file_bytes:
         whole = ctx.ports.storage.head("landing", ctx.run.file, ctx.run.file_bytes)
@@ -173,7 +175,7 @@ def run(ctx: RunContext, described: Described | None = None) -> CrawlResult:
                 "otherwise export it again.",
             )
         file, head = _landed(ctx, fmt)
-        columns, sniffed_with = _columns(ctx, file, head, described)
+        columns, sniffed_with, paired = _columns(ctx, file, head, described)
         if fmt in (Format.json, Format.jsonl) and columns == {"json": "JSON"}:
             raise InputError(
                 "holds no records (an empty JSON array), so it has no columns to check",
@@ -198,6 +200,7 @@ def run(ctx: RunContext, described: Described | None = None) -> CrawlResult:
         extras=extras,
         drift=drift.describe() if drift else None,
         sniffed_with=sniffed_with,
+        quotes_paired=paired,
     )
 
 

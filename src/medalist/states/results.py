@@ -33,6 +33,9 @@ class CrawlResult(StateResult):
     extras: dict[str, str] = field(default_factory=dict)  # evolved columns -> SQL type
     drift: str | None = None  # the drift seen, described (+added, -removed, ~retyped)
     sniffed_with: str | None = None  # in a batch: the file whose sniff gave `columns` (0046)
+    # In a batch, for a CSV whose quotes Crawl counted: whether they pair up. Only such a file
+    # shares Transform's one pass (decision 0046: a quote left open loses a line there).
+    quotes_paired: bool | None = None
 
 
 @dataclass(frozen=True)
