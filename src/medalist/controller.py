@@ -87,12 +87,15 @@ def claims(
     settled_before = time.time() - settle_s
     if landed_files is None:
         landed_files = new_files(pipeline, ports)
-    for dataset, landed in landed_files:
+    wanted = [(d, f) for d, f in landed_files if keys is None or f.path in keys]
+    last: dict[str, dict[str, RunRecord]] = {}  # dataset -> path -> its newest run
+    for dataset, landed in wanted:
         if should_stop():
             return
-        if keys is not None and landed.path not in keys:
-            continue
-        if _unchanged_since_last_run(ports, dataset, landed):
+        if dataset not in last:
+            paths = [f.path for d, f in wanted if d == dataset]
+            last[dataset] = ports.runlog.last_runs(dataset, paths)
+        if _unchanged_since_last_run(last[dataset].get(landed.path), landed):
             continue
         if settle_s and landed.mtime > settled_before:
             outcome.settling.append(landed.path)
@@ -200,11 +203,10 @@ def execute_batch(
         execute(pipeline, ports, runner, ctx.run, outcome)
 
 
-def _unchanged_since_last_run(ports: Ports, dataset: str, landed: StoredFile) -> bool:
-    """rsync's quick check: a path whose last finished run saw the same size and the same
-    modification time is not hashed again. Without it every `medalist run` would re-read all of
-    landing's history to learn that nothing is new."""
-    last = ports.runlog.last_run(dataset, landed.path)
+def _unchanged_since_last_run(last: RunRecord | None, landed: StoredFile) -> bool:
+    """rsync's quick check: a path whose last finished run (`last`) saw the same size and the
+    same modification time is not hashed again. Without it every `medalist run` would re-read
+    all of landing's history to learn that nothing is new."""
     if last is None or last.status == Status.RUNNING or last.file_bytes != landed.size:
         return False
     if landed.etag and last.file_hash.split(":")[0] in ("md5", "etag"):

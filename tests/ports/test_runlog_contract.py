@@ -74,6 +74,11 @@ def test_new_content_at_the_same_path_is_a_new_run_and_the_last_run_of_the_path(
     assert runlog.last_run("orders", "orders/b.csv") == other
     assert runlog.last_run("orders", "orders/zzz.csv") is None
     assert runlog.claimed_by("orders", "orders/a.csv", "h1") == first
+    # the quick check of a whole listing reads the same, the paths asked for only
+    listing = ["orders/a.csv", "orders/b.csv", "orders/zzz.csv"]
+    assert runlog.last_runs("orders", listing) == {"orders/a.csv": second, "orders/b.csv": other}
+    assert runlog.last_runs("orders", ["orders/b.csv"]) == {"orders/b.csv": other}
+    assert runlog.last_runs("customers", listing) == {}
 
 
 def test_every_field_reads_back_as_written(runlog):

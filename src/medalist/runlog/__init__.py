@@ -8,7 +8,7 @@ one transaction (a DynamoDB TransactWriteItems on AWS), so readers never see hal
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -123,6 +123,10 @@ class RunLog(Protocol):
 
     def last_run(self, dataset: str, file: str) -> RunRecord | None:
         """The newest run of a path in landing, whatever its content was."""
+
+    def last_runs(self, dataset: str, files: Collection[str]) -> dict[str, RunRecord]:
+        """`last_run` of each of `files` that has a run (path -> run): the quick check of a
+        whole listing, in one read where the store allows it."""
 
     def update(
         self,

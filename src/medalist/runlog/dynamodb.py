@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import builtins
 import heapq
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -89,6 +89,12 @@ class DynamoRunLog:
     def claimed_by(self, dataset: str, file: str, file_hash: str) -> RunRecord | None:
         found = self.table.get(items.claim_key(dataset, file, file_hash))
         return self._run(found["run_id"]) if found else None
+
+    def last_runs(self, dataset: str, files: Collection[str]) -> dict[str, RunRecord]:
+        """A Query per path: the newest run is the first item of the path's partition, and no
+        one read returns the first item of many partitions."""
+        found = {file: self.last_run(dataset, file) for file in files}
+        return {file: run for file, run in found.items() if run is not None}
 
     def last_run(self, dataset: str, file: str) -> RunRecord | None:
         newest = self.table.query(items.file_pk(dataset, file), "RUN#", newest_first=True, page=1)

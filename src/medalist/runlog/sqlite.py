@@ -7,7 +7,7 @@ import re
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -84,6 +84,17 @@ class SqliteRunLog:
             (dataset, file, file_hash),
         )
         return self.get(rows[0]["run_id"]) if rows else None
+
+    def last_runs(self, dataset: str, files: Collection[str]) -> dict[str, RunRecord]:
+        """One query for a dataset's listing: its per-file lookups each scanned the dataset's
+        runs, so a year of daily files cost 365 scans of 365 rows a `medalist run`."""
+        wanted = set(files)
+        rows = self._query(
+            "SELECT r.* FROM runs r JOIN (SELECT max(run_id) AS newest FROM runs "
+            "WHERE dataset = ? GROUP BY file) m ON r.run_id = m.newest",
+            (dataset,),
+        )
+        return {row["file"]: _from_row(row) for row in rows if row["file"] in wanted}
 
     def last_run(self, dataset: str, file: str) -> RunRecord | None:
         rows = self._query(
