@@ -73,5 +73,13 @@ class Lake:
         con.close()
         return found
 
+    def silver(self, dataset: str) -> list[dict[str, Any]]:
+        """The dataset's silver rows, every published file read through the Storage port."""
+        found: list[dict[str, Any]] = []
+        for stored in self.ports.storage.find("silver", f"{dataset}/*.parquet"):
+            data = self.ports.storage.head("silver", stored.path, 1 << 30)
+            found += pq.read_table(pa.BufferReader(data)).to_pylist()
+        return found
+
     def run(self) -> Outcome:
         return run_pipeline(self.pipeline, self.ports)

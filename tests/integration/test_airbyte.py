@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pytest
+
 from medalist.runlog import Status
 from tests.conftest import Project, read_table
+from tests.integration.lakes import LAKES, Lake
 
 CONTRACT = {
     "source": "customers/*.jsonl",
@@ -31,19 +34,20 @@ def record(id_: int, email: str, extracted_at: str, raw_id: str) -> str:
     )
 
 
+@pytest.mark.parametrize("kind", LAKES)
 def test_airbyte_columns_pass_a_strict_contract_and_extraction_time_wins(
-    make_project: Callable[..., Project],
+    make_lake: Callable[..., Lake], kind: str
 ) -> None:
-    project = make_project(datasets={"customers": CONTRACT}, models={})
+    lake = make_lake(kind, datasets={"customers": CONTRACT}, models={})
     lines = [
         record(1, "new@example.com", "2026-11-24T10:00:00Z", "a"),  # extracted later, first
         record(1, "old@example.com", "2026-11-24T09:00:00Z", "b"),
         record(2, "two@example.com", "2026-11-24T09:30:00Z", "c"),
     ]
-    project.land("customers/sync-1.jsonl", "\n".join(lines) + "\n")
-    (run,) = project.run().runs
+    lake.put("customers/sync-1.jsonl", "\n".join(lines) + "\n")
+    (run,) = lake.run().runs
     assert run.status == Status.SUCCEEDED, run.error
-    rows = {r["id"]: r for r in project.parquet("silver/customers/*.parquet")}
+    rows = {r["id"]: r for r in lake.silver("customers")}
     assert rows[1]["email"] == "new@example.com"  # not the file's last row: the latest extracted
     assert rows[1]["_airbyte_raw_id"] == "a" and rows[2]["_airbyte_generation_id"] == 1
     assert json.loads(rows[1]["_airbyte_meta"])["sync_id"] == 7

@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import pytest
 
 from medalist.runlog import Status
-from tests.conftest import ORDERS_CONTRACT, Project
+from tests.aws.emulator import REGION
+from tests.conftest import ORDERS_CONTRACT
+from tests.integration.lakes import LAKES, Lake
 
 
 @dlt.resource(name="orders", primary_key="order_id", write_disposition="append")
@@ -26,16 +29,29 @@ def orders(first: int, last: int) -> Iterator[dict[str, Any]]:
         }
 
 
+@pytest.mark.parametrize("kind", LAKES)
 def test_dlt_filesystem_destination_writes_landing_files_that_run(
-    make_project: Callable[..., Project], tmp_path: Path
+    make_lake: Callable[..., Lake], tmp_path: Path, kind: str
 ) -> None:
     # dlt writes <bucket_url>/<dataset_name>/<layout>: landing/dlt/orders/<load id>.<n>.parquet
-    project = make_project(datasets={"orders": {**ORDERS_CONTRACT, "source": "dlt/orders/*"}})
+    lake = make_lake(kind, datasets={"orders": {**ORDERS_CONTRACT, "source": "dlt/orders/*"}})
+    landing = lake.ports.storage.url("landing", "x").removesuffix("/x")
+    credentials = None
+    if kind == "s3":  # dlt's own S3 client, pointed at the same local endpoint as the lake
+        credentials = {
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+            "endpoint_url": lake.pipeline.aws_target.endpoint_url,
+            "region_name": REGION,
+        }
+    else:
+        landing = Path(landing).as_uri()
     pipeline = dlt.pipeline(
         pipeline_name="to_medalist",
         pipelines_dir=str(tmp_path / "dlt"),
         destination=dlt.destinations.filesystem(
-            bucket_url=project.landing.as_uri(),
+            bucket_url=landing,
+            credentials=credentials,
             layout="{table_name}/{load_id}.{file_id}.{ext}",
         ),
         dataset_name="dlt",
@@ -43,7 +59,6 @@ def test_dlt_filesystem_destination_writes_landing_files_that_run(
     pipeline.run(orders(1, 100), loader_file_format="parquet")
     pipeline.run(orders(90, 120), loader_file_format="parquet")  # 11 rows changed again
 
-    outcome = project.run()
+    outcome = lake.run()
     assert [r.status for r in outcome.runs] == [Status.SUCCEEDED] * 2
-    silver = project.parquet("silver/orders/*.parquet")
-    assert sorted({r["order_id"] for r in silver}) == list(range(1, 121))
+    assert sorted({r["order_id"] for r in lake.silver("orders")}) == list(range(1, 121))
