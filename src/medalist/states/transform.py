@@ -126,10 +126,12 @@ def validate_many(
     groups: dict[str, list[int]] = {}
     for i, ctx in enumerate(ctxs):
         crawl = ctx.result(CrawlResult)
-        alike = (crawl.format, crawl.delimiter, tuple(crawl.columns), crawl.mapping, crawl.extras)
+        alike = repr(
+            (crawl.format, crawl.delimiter, tuple(crawl.columns), crawl.mapping, crawl.extras)
+        )
         if crawl.format in (Format.csv, Format.tsv) and crawl.quotes_paired is not True:
-            alike = (ctx.run.run_id,)  # alone: a quote left open loses its line in one pass
-        groups.setdefault(repr(alike), []).append(i)
+            alike = ctx.run.run_id  # alone: a quote left open loses its line in one pass
+        groups.setdefault(alike, []).append(i)
     results: list[tuple[ValidationJob, Validation] | MedalistError | None] = [None] * len(ctxs)
     for places in groups.values():
         befores = [_landed_state(ctxs[i]) for i in places]
