@@ -120,6 +120,7 @@ def test_check_refuses_garbage_before_sending_with_the_reason(
     code, output = cli(project, str(bad), "--dataset", "orders", "--check")
     assert code == 1 and "refused" in output, output
     assert any(word in output for word in reason.split("|")), output
+    assert "in landing" not in output, output  # the file checked is a local one
     assert landed_names(project) == []
 
 
@@ -181,6 +182,7 @@ def test_watch_once_from_the_cli(make_project: Callable[..., Project], tmp_path:
     write(tmp_path / "drop", "a.csv", HEADER + ROWS)
     code, output = cli(project, "--watch", str(tmp_path / "drop"), "--dataset", "orders", "--once")
     assert code == 0 and "landed" in output, output
+    assert "one scan" in output and "Ctrl-C" not in output, output  # --once does not wait
     assert (tmp_path / "drop" / ".medalist-sent.jsonl").exists()
     assert landed_names(project) == ["orders/a.csv"]
 

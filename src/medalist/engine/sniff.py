@@ -44,8 +44,9 @@ def check_text(head: bytes, options: CsvOptions, fmt: Format) -> None:
     if options.encoding != "utf-16" and b"\x00" in head:
         raise InputError(
             f"holds NUL bytes: it is binary, not {options.encoding} {fmt.value} text",
-            fix=f"Fix or replace the file in landing, or set the dataset's `format:` if it is "
-            f"not {fmt.value}.",
+            fix=f"Re-export the file as {fmt.value} text (a landed file is never replaced: land "
+            f"the new one under a new name), or set the dataset's `format:` if it is not "
+            f"{fmt.value}.",
         )
     if options.encoding == "utf-8":
         try:

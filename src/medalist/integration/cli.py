@@ -136,7 +136,8 @@ def run_watch(
         raise ConfigError(f"{folder}: not a folder", fix="Pass the folder to watch.")
     stop = threading.Event()
     before = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP}
-    out.print(f"Watching {folder} for dataset {dataset} (Ctrl-C to stop)…")
+    until = "one scan" if once else "Ctrl-C to stop"
+    out.print(f"Watching {folder} for dataset {dataset} ({until})…")
     try:
         watch(
             pipeline,
