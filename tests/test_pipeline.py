@@ -120,7 +120,7 @@ def test_unreadable_file_fails_its_run_alerts_and_changes_nothing(make_project, 
 
     assert run.status == Status.FAILED and run.state == "Crawl"
     assert run.error["file"] == "landing/orders/2026-11-25.csv"
-    assert "not utf-8" in run.error["message"] and "Fix or replace" in run.error["message"]
+    assert "not utf-8" in run.error["message"] and "under a new name" in run.error["message"]
     fail = _notifications(project)[-1]
     assert fail["event"] == "FAIL" and fail["state"] == "Crawl"
     assert fail["reason"] == run.error["message"]

@@ -53,8 +53,8 @@ def _unreadable(exc: duckdb.Error, url: str, fmt: Format) -> InputError:
         f"cannot be read as {fmt.value}: {message}",
         path=Path(url).name if "://" not in url else url,
         row=int(line[1]) if line else None,
-        fix="Fix or replace the file in landing, or set the dataset's `format:` if it is "
-        "not " + fmt.value + ".",
+        fix="Fix the file and land it under a new name (a landed file is never replaced), "
+        "or set the dataset's `format:` if it is not " + fmt.value + ".",
     )
 
 

@@ -249,9 +249,8 @@ def _unreadable(exc: Exception, file: FileSpec) -> InputError:
     return InputError(
         f"cannot be read as {file.format.value}: {first[:300]}",
         path=Path(file.url).name if "://" not in file.url else file.url,
-        fix="Fix or replace the file in landing, or set the dataset's `format:` if it is not "
-        + file.format.value
-        + ".",
+        fix="Fix the file and land it under a new name (a landed file is never replaced), "
+        "or set the dataset's `format:` if it is not " + file.format.value + ".",
     )
 
 
