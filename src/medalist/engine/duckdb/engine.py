@@ -119,6 +119,11 @@ class DuckDBEngine(BatchValidation, Merging):
     def _stream(self, sql: str) -> pa.RecordBatchReader:
         return self.con.sql(sql).to_arrow_reader(BATCH_ROWS)
 
+    def apart(self) -> Apart:
+        """The same database on a connection of its own, for one other thread (a batch's
+        load ahead reads silver on it while this connection builds gold)."""
+        return Apart(self.con.cursor())
+
     def close(self) -> None:
         self.con.close()
         self._remove_slots()
@@ -157,3 +162,14 @@ def _remove_stale_scratch(folder: Path) -> None:
         with contextlib.suppress(OSError):
             if path.is_dir() and path.stat().st_mtime < cutoff:
                 shutil.rmtree(path, ignore_errors=True)
+
+
+class Apart(Merging):
+    """A second connection to an engine's database (`DuckDBEngine.apart`): it reads, it
+    makes no view, so it never meets the engine's own catalog changes."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def close(self) -> None:
+        self.con.close()
