@@ -84,13 +84,14 @@ class BatchValidation(StreamingValidation):
                 results[chunk[place]] = found
         finally:
             self.con.execute(
-                "DROP TABLE IF EXISTS batch_landed; DROP TABLE IF EXISTS batch_checked; "
+                "DROP VIEW IF EXISTS batch_landed; DROP TABLE IF EXISTS batch_read; "
+                "DROP TABLE IF EXISTS batch_firsts; DROP TABLE IF EXISTS batch_checked; "
                 "DROP TABLE IF EXISTS batch_silver; DROP TABLE IF EXISTS batch_files; "
                 "DROP TABLE IF EXISTS medalist_rejects; DROP TABLE IF EXISTS medalist_scans"
             )
 
     def _land_all(self, batch: list[ValidationJob]) -> None:
-        """Table `batch_landed`: every file's rows as delivered (text), with FILE and each
+        """View `batch_landed`: every file's rows as delivered (text), with FILE and each
         row's place in its own file (`_source_row`); table `batch_files`: each file's lineage."""
         first = batch[0].file
         header = self._fetch(f"DESCRIBE SELECT * FROM {reader_sql(first, as_text=True)}")
@@ -102,15 +103,19 @@ class BatchValidation(StreamingValidation):
             columns=[name for name, *_ in header],
         )
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE batch_landed AS SELECT *, file_index AS {FILE} "
+            f"CREATE OR REPLACE TEMP TABLE batch_read AS SELECT *, file_index AS {FILE} "
             f"FROM {reader}"
         )
         # Rows keep their order in the table (file by file): a row's place in its file is
-        # its distance from the file's first row.
+        # its distance from the file's first row. A view, not a second copy of every row
+        # (0.15-0.3 s a pass of 250 files).
         self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE batch_landed AS SELECT l.rowid - f.first + 1 AS "
-            f"_source_row, l.* FROM batch_landed l JOIN (SELECT {FILE}, min(rowid) AS first "
-            f"FROM batch_landed GROUP BY {FILE}) f USING ({FILE})"
+            f"CREATE OR REPLACE TEMP TABLE batch_firsts AS SELECT {FILE}, min(rowid) AS first "
+            f"FROM batch_read GROUP BY {FILE}"
+        )
+        self.con.execute(
+            "CREATE OR REPLACE TEMP VIEW batch_landed AS SELECT l.rowid - f.first + 1 AS "
+            f"_source_row, l.* FROM batch_read l JOIN batch_firsts f USING ({FILE})"
         )
         values = ", ".join(
             f"({i}, {literal(j.run_id)}, {literal(j.source_file)}, "
@@ -129,7 +134,7 @@ class BatchValidation(StreamingValidation):
         files = {int(f) for (f,) in found}
         if files:
             listed = ", ".join(str(f) for f in files)
-            self.con.execute(f"DELETE FROM batch_landed WHERE {FILE} IN ({listed})")
+            self.con.execute(f"DELETE FROM batch_read WHERE {FILE} IN ({listed})")
         return files
 
     def _check_all(
@@ -168,7 +173,9 @@ class BatchValidation(StreamingValidation):
             kept.append(place)
         if not kept:
             return results
-        silver = self._write_silver(batch, kept, repeats=any(counts[p][2] for p in kept))
+        silver = self._write_silver(
+            batch, kept, {p: counts[p][0] - counts[p][1] for p in kept if not counts[p][2]}
+        )
         self._write_quarantine(batch, [p for p in kept if counts[p][1]], reading)
         for place in kept:
             rows_in, rows_bad, _ = counts[place]
@@ -215,34 +222,36 @@ class BatchValidation(StreamingValidation):
         return by_file
 
     def _write_silver(
-        self, batch: list[ValidationJob], kept: list[int], *, repeats: bool
+        self, batch: list[ValidationJob], kept: list[int], valid: dict[int, int]
     ) -> dict[int, int]:
         """Every kept file's silver, written at once and moved to its own file; place ->
         its silver rows. Valid rows, with the last row of a repeated key kept as `validate`
-        keeps it (order_column, then place in the file)."""
+        keeps it (order_column, then place in the file). `valid`: the valid rows of each
+        file whose keys do not repeat, which are its silver rows."""
         dataset = batch[0].dataset
-        valid = (
+        checked = (
             f"(SELECT c.*, {LINEAGE} FROM batch_checked c JOIN batch_files USING ({FILE}) "
             f"WHERE len(_rules) = 0 AND {FILE} IN ({_listed(kept)}))"
         )
-        rows = silver_sql(dataset, valid, LINEAGE, batch[0].extras, dedupe_needed=False)
-        if repeats:
-            key = ", ".join(ident(c) for c in dataset.primary_key)
-            by = dataset.order_column
-            order = f"{ident(by)} DESC NULLS LAST, " if by else ""
-            rows += (
-                f" QUALIFY row_number() OVER (PARTITION BY _run_id, {key} "
-                f"ORDER BY {order}_source_row DESC) = 1"
-            )
+        rows = silver_sql(dataset, checked, LINEAGE, batch[0].extras, dedupe_needed=False)
+        urls = {batch[p].run_id: batch[p].silver_url for p in kept}
+        if len(valid) == len(kept):  # silver is the valid rows: written straight, not held
+            self._write_per_run(rows, urls)
+            return valid
+        key = ", ".join(ident(c) for c in dataset.primary_key)
+        by = dataset.order_column
+        order = f"{ident(by)} DESC NULLS LAST, " if by else ""
+        rows += (
+            f" QUALIFY row_number() OVER (PARTITION BY _run_id, {key} "
+            f"ORDER BY {order}_source_row DESC) = 1"
+        )
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE batch_silver AS {rows}")
         by_run = {batch[p].run_id: p for p in kept}
         counted = {
             by_run[run]: int(n)
             for run, n in self._fetch("SELECT _run_id, count(*) FROM batch_silver GROUP BY ALL")
         }
-        self._write_per_run(
-            "SELECT * FROM batch_silver", {batch[p].run_id: batch[p].silver_url for p in kept}
-        )
+        self._write_per_run("SELECT * FROM batch_silver", urls)
         return counted
 
     def _write_quarantine(
