@@ -132,10 +132,14 @@ class Engine(Protocol):
 class ReadsApart(Protocol):
     """Reads on a connection of their own, for another thread (`SupportsApart.apart`)."""
 
-    def scan_latest(
+    def hold_latest(
         self, urls: list[str], latest_by: list[str], order_by: str | None = None
-    ) -> pa.RecordBatchReader:
-        """Stream what a view `expose`d over `urls` with `latest_by` would give."""
+    ) -> str:
+        """Read every file of `urls` now (they may move once this returns) and return a query
+        of what a view `expose`d over them with `latest_by` would give, for `scan`."""
+
+    def scan(self, sql: str) -> pa.RecordBatchReader:
+        """Stream a query's rows."""
 
     def keys_overlap(self, earlier: list[str], new: str | list[str], key: list[str]) -> bool:
         """As the engine's."""

@@ -15,7 +15,6 @@ destination's models to that transaction and commits it, as it would its own.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pyarrow as pa
@@ -68,8 +67,8 @@ class BatchAhead:
                 destination.close()
 
     def files_read(self) -> None:
-        """Wait until the thread has read every silver file it was given (it reads them
-        whole before it sends a row: the latest row per key), so they may be published."""
+        """Wait until the thread has read every silver file it was given (it holds their rows
+        before it sends one), so that they may be published."""
         self._read.wait()
 
     def take(self, ctxs: list[RunContext]) -> Destination | None:
@@ -181,35 +180,23 @@ def _send_silver(
     committing; `read` is set once every file has been read."""
     key = list(lead.dataset.primary_key)
     new_keys = not reader.keys_overlap(earlier, urls, key)
+    rows = reader.hold_latest(urls, key)
+    read.set()
     with ExitStack() as readers:
-        data = readers.enter_context(reader.scan_latest(urls, key))
+        data = readers.enter_context(reader.scan(rows))
 
         def reread() -> pa.RecordBatchReader:
             data.close()
-            return readers.enter_context(reader.scan_latest(urls, key))
+            return readers.enter_context(reader.scan(rows))
 
         destination.load(
             TableRef("silver", lead.run.dataset),
-            _signalling(data, read),
+            data,
             LoadMode.merge,
             key,
             lead.run.run_id,
             reread=reread if new_keys else None,
         )
-
-
-def _signalling(data: pa.RecordBatchReader, event: threading.Event) -> pa.RecordBatchReader:
-    """`data`, setting `event` once its first batch is out (or it has none)."""
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        try:
-            for batch in data:
-                event.set()
-                yield batch
-        finally:
-            event.set()
-
-    return pa.RecordBatchReader.from_batches(data.schema, batches())
 
 
 def _in_destination(lead: RunContext, destination: Destination) -> dict[str, int]:
