@@ -192,3 +192,59 @@ def test_a_file_that_breaks_the_combined_read_fails_alone_and_the_pass_goes_on(
     assert by_name["c-repeats.csv"].rows_duplicate == 1  # type: ignore[union-attr]
     assert (tmp_path / "silver-j-good.csv.parquet").exists()
     assert not (tmp_path / "silver-gone.csv.parquet").exists()
+
+
+def test_a_batch_makes_its_per_file_writes_in_folders_it_reuses_and_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Silver and quarantine of each file come out of one partitioned write per pass, into
+    folders named by the file's place in the pass: every pass and both zones reuse them (an
+    rmdir is 1.5-2 ms here: a folder per run and zone was seconds of a 1,000-file burst), and
+    the engine removes them when it closes, or a later engine when it died a day ago."""
+    import os
+    import time
+    from datetime import UTC, datetime
+
+    from medalist.config import DatasetSpec, Format
+    from medalist.engine import FileSpec, ValidationJob
+    from medalist.engine.duckdb import batch
+
+    monkeypatch.setattr(batch, "PASS_FILES", 2)  # 6 files: 3 passes
+    dataset = DatasetSpec.model_validate(ORDERS_CONTRACT)
+    names = ["a-good.csv", "b-broken-rows.csv", "c-repeats.csv", "j-good.csv", "k-crlf.csv"]
+    names.append("l-quoted.csv")
+    jobs = []
+    for name in names:
+        (tmp_path / name).write_bytes(str(FILES[name]).encode())
+        jobs.append(
+            ValidationJob(
+                file=FileSpec(str(tmp_path / name), Format.csv, dataset.csv, ",", frozenset(), 1),
+                dataset_name="orders",
+                dataset=dataset,
+                mapping={c: c for c in dataset.columns},
+                extras={},
+                run_id=f"run-{name}",
+                source_file=f"orders/{name}",
+                ingested_at=datetime(2026, 12, 3, tzinfo=UTC),
+                silver_url=str(tmp_path / f"silver-{name}.parquet"),
+                quarantine_url=str(tmp_path / f"quarantine-{name}.parquet"),
+            )
+        )
+    temp = tmp_path / "engine"
+    stale = temp / "batch-left-by-a-dead-engine"
+    (stale / "_batch_file=0").mkdir(parents=True)
+    os.utime(stale, (time.time() - 2 * 86400,) * 2)
+    engine = DuckDBEngine(temp_dir=temp)
+    try:
+        assert not stale.exists()
+        engine.validate_many(jobs)
+        # one folder for the engine's writes, a sub-folder per place in a pass, all empty
+        (kept,) = [p for p in temp.iterdir() if p.name.startswith("batch-")]
+        assert sorted(p.name for p in kept.iterdir()) == ["_batch_file=0", "_batch_file=1"]
+        assert not [p for p in kept.rglob("*") if p.is_file()]
+    finally:
+        engine.close()
+    assert not [p for p in temp.iterdir() if p.name.startswith("batch-")]
+    for name in names:
+        assert (tmp_path / f"silver-{name}.parquet").exists()
+    assert (tmp_path / "quarantine-b-broken-rows.csv.parquet").exists()

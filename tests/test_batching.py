@@ -160,3 +160,72 @@ def test_a_burst_loses_no_line_of_a_file_whose_last_quote_never_closes(make_proj
     (run,) = [r for r in outcome.runs if r.file == "orders/2026-11-07.csv"]
     assert run.status == Status.SUCCEEDED, (run.state, run.error)
     assert (run.rows_in, run.rows_silver, run.rows_quarantined) == (rows + 1, rows, 1)
+
+
+def test_a_burst_sends_its_silver_to_postgres_while_gold_is_built_unseen_until_load(
+    make_project, pg_url, monkeypatch
+):
+    """Decision 0057: the batch's silver rows go into PostgreSQL on a thread as soon as its
+    files are validated, so that PostgreSQL's work overlaps gold's build and the commits; the
+    transaction stays open until Load, so readers see nothing of the batch before then."""
+    import threading
+
+    from medalist.states import batch_load, transform
+
+    sent = threading.Event()
+    seen_during_gold: list[object] = []
+    send, build = batch_load._send_silver, transform.build_gold
+
+    def sending(*args, **kwargs):
+        try:
+            return send(*args, **kwargs)
+        finally:
+            sent.set()
+
+    def building(*args, **kwargs):
+        assert sent.wait(60), "the batch's silver was not sent while gold was built"
+        seen_during_gold.append(_query(pg_url, "SELECT to_regclass('silver.orders')")[0][0])
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(batch_load, "_send_silver", sending)
+    monkeypatch.setattr(transform, "build_gold", building)
+    project = make_project(pg_url, batch={"max_files": 10})
+    for day in (1, 2, 3):
+        project.land(f"orders/2026-11-{day:02d}.csv", _day(day, day * 100))
+    project.land("orders/2026-11-04.csv", _day(4, 400) + "100,2026-11-01 09:00:00,0,9,2.00,PAID\n")
+
+    assert all(r.status == Status.SUCCEEDED for r in project.run().runs)
+
+    assert seen_during_gold == [None]  # sent, not committed: no reader saw the table yet
+    rows = dict(_query(pg_url, "SELECT order_id, quantity FROM silver.orders"))
+    assert sorted(rows) == [n for d in (1, 2, 3, 4) for n in range(d * 100, d * 100 + 3)]
+    assert rows[100] == 9  # the later file's correction, as in a load after Transform
+
+
+def test_a_batch_that_splits_after_sending_its_silver_leaves_nothing_of_it_in_postgres(
+    make_project, pg_url
+):
+    """The rows sent ahead are rolled back when gold fails on one file: the others go on
+    alone and load their own rows; the failed file's never reach PostgreSQL."""
+    model = {
+        "sql": "SELECT customer_id, CAST(CASE WHEN customer_id = 666 THEN 'x' ELSE '1' END "
+        "AS INTEGER) AS ok FROM silver.orders",
+    }
+    project = make_project(pg_url, models={"checked": model}, batch={"max_files": 10})
+    project.land("orders/2026-11-01.csv", _day(1, 100))
+    project.land("orders/2026-11-02.csv", HEADER + "200,2026-11-02 09:00:00,666,1,2.00,PAID\n")
+    project.land("orders/2026-11-03.csv", _day(3, 300))
+
+    outcome = project.run()
+
+    assert sorted(r.status for r in outcome.runs) == [
+        Status.FAILED, Status.SUCCEEDED, Status.SUCCEEDED
+    ]  # fmt: skip
+    loaded = {n for (n,) in _query(pg_url, "SELECT order_id FROM silver.orders")}
+    assert loaded == {100, 101, 102, 300, 301, 302}
+    idle = _query(
+        pg_url,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND state LIKE 'idle in transaction%'",
+    )
+    assert idle == [(0,)]

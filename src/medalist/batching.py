@@ -31,7 +31,7 @@ from medalist.notify.outbox import deliver_due
 from medalist.runlog import Alert, ConcurrentUpdate, RunRecord, Status, Transition
 from medalist.runlog.timing import work_s
 from medalist.states import crawl, transform
-from medalist.states.batch_load import load_batch
+from medalist.states.batch_load import BatchAhead, load_ahead, load_batch
 from medalist.states.lake import STAGED_ZONES, publish_catalog, run_file
 from medalist.states.results import StateResult
 from medalist.storage import publish_all
@@ -49,6 +49,7 @@ class Batch:
         self.runlog: SupportsBatchCommit = ctxs[0].ports.runlog  # type: ignore[assignment]
         self.finished: list[RunRecord] = []
         self.states = {s.name: s for s in runner.workflow.states}
+        self.ahead: BatchAhead | None = None  # silver on its way to the destination (0057)
 
     def run(self) -> list[RunContext]:
         """Every state for every run; returns the runs left to go on alone (a split)."""
@@ -56,12 +57,21 @@ class Batch:
         self._per_file("Crawl", lambda ctx: crawl.run(ctx, described))
         if not self.ctxs:
             return []
-        with self.runner._exclusive(self.ctxs[-1], self.states["Transform"]):
-            split = self._transform()
-        if split or not self.ctxs:
-            return self.ctxs
-        with self.runner._exclusive(self.ctxs[-1], self.states["Load"]):
-            split = self._load()
+        # Both exclusive: the lock is held from Transform through Load, so no other run loads
+        # in between and Load may finish the transaction its silver started in (0057).
+        held = self.states["Transform"].exclusive and self.states["Load"].exclusive
+        try:
+            with self.runner._exclusive(self.ctxs[-1], self.states["Transform"]):
+                split = self._transform(ahead=held)
+                if split or not self.ctxs:
+                    return self.ctxs
+                if held:
+                    split = self._load()
+            if not held:
+                with self.runner._exclusive(self.ctxs[-1], self.states["Load"]):
+                    split = self._load()
+        finally:
+            self._drop_ahead()
         if split:
             return self.ctxs
         self._finish_all()
@@ -89,19 +99,23 @@ class Batch:
                 self._fail(ctx, err)
         self._commit(name, done)
 
-    def _transform(self) -> bool:
+    def _transform(self, *, ahead: bool = False) -> bool:
         """Validate every file into its own staged silver (in one engine pass), then build
         gold once over all of them; publish, and commit every run's result and the gold head
-        together. True when the shared part failed and the runs must go on alone."""
+        together. True when the shared part failed and the runs must go on alone. `ahead`:
+        the batch's silver may start into the destination while gold is built."""
         self._begin("Transform")
         staged = self._validate_all()
         if not staged:
             return False
         lead = self.ctxs[-1]
         urls = [job.silver_url for _, (job, _checked) in staged]
+        if ahead:
+            self.ahead = load_ahead(self.ctxs, urls)
         try:
             gold_rows, merged = transform.build_gold(lead, {lead.run.dataset: urls}, lambda: False)
         except Exception:
+            self._drop_ahead()
             self._discard_all()
             return True  # e.g. a model that fails on one file's rows: each goes on alone
         storage, token = self.ports.storage, lead.run.run_id
@@ -116,6 +130,8 @@ class Batch:
                 storage.unstage("quarantine", path, ctx.run.run_id)
             result = transform.transform_result(job, checked, path, gold_rows, merged, token)
             results.append((ctx, result))
+        if self.ahead is not None:
+            self.ahead.files_read()  # it reads the staged files, which publishing moves
         publish_all(storage, "silver", silver)
         publish_all(storage, "quarantine", quarantine)
         for model in gold_rows:
@@ -158,12 +174,20 @@ class Batch:
         self._begin("Load")
         state = self.states["Load"]
         try:
-            results = _retrying(state, self.ctxs[-1], lambda: load_batch(self.ctxs), self.runner)
+            results = _retrying(
+                state, self.ctxs[-1], lambda: load_batch(self.ctxs, self.ahead), self.runner
+            )
         except MedalistError:
             return True
         self._commit("Load", [(ctx, results[ctx.run.run_id]) for ctx in self.ctxs])
         publish_catalog(self.ctxs[-1])
         return False
+
+    def _drop_ahead(self) -> None:
+        """Roll back the silver rows sent ahead that Load did not take."""
+        if self.ahead is not None:
+            self.ahead.close()
+            self.ahead = None
 
     def _begin(self, name: str) -> None:
         at = now()

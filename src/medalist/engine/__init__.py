@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -127,6 +127,34 @@ class Engine(Protocol):
 
     def close(self) -> None:
         """Release the engine's resources."""
+
+
+class ReadsApart(Protocol):
+    """Reads on a connection of their own, for another thread (`SupportsApart.apart`)."""
+
+    def hold_latest(
+        self, urls: list[str], latest_by: list[str], order_by: str | None = None
+    ) -> str:
+        """Read every file of `urls` now (they may move once this returns) and return a query
+        of what a view `expose`d over them with `latest_by` would give, for `scan`."""
+
+    def scan(self, sql: str) -> pa.RecordBatchReader:
+        """Stream a query's rows."""
+
+    def keys_overlap(self, earlier: list[str], new: str | list[str], key: list[str]) -> bool:
+        """As the engine's."""
+
+    def close(self) -> None:
+        """Release the connection (not the engine)."""
+
+
+@runtime_checkable
+class SupportsApart(Protocol):
+    """Optional: an engine another thread may read through while it works (a batch's load
+    ahead, decision 0057)."""
+
+    def apart(self) -> ReadsApart:
+        """A reader on the engine's data with a connection of its own."""
 
 
 def validate_each(

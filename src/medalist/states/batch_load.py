@@ -5,17 +5,24 @@ A keyed merge sends the batch's rows once, as one relation (the latest row per k
 batch: silver files carry their `_run_id`, and the merge never lets an older run overwrite a
 newer one, so a redo after a kill changes nothing). Append loads each run's rows on their own
 (each first deletes its own earlier rows); replace refreshes the table once.
+
+A keyed merge into PostgreSQL starts ahead (`BatchAhead`, decision 0057): as soon as the
+batch's silver files are validated, a thread sends them in a destination transaction left
+open, while Transform builds gold, publishes and commits; Load then adds gold and the
+destination's models to that transaction and commits it, as it would its own.
 """
 
 from __future__ import annotations
 
+import threading
 from contextlib import ExitStack
 
 import pyarrow as pa
 
 from medalist.config import LoadMode
-from medalist.destination import Destination, LoadsObjects, TableRef
+from medalist.destination import Destination, LoadsObjects, SupportsStaging, TableRef
 from medalist.destination.elt import run_models
+from medalist.engine import ReadsApart, SupportsApart
 from medalist.incremental import INCOMING
 from medalist.states import load
 from medalist.states.lake import live_silver, sweep
@@ -23,17 +30,92 @@ from medalist.states.results import LoadResult, TransformResult
 from medalist.workflow.context import RunContext
 
 
-def load_batch(ctxs: list[RunContext]) -> dict[str, LoadResult]:
-    """run id -> its Load result. The tables shared by the batch (gold) count in each."""
+class BatchAhead:
+    """A batch's silver rows on their way into the destination, on a thread of their own:
+    one open transaction that Load finishes (`take`), or nothing if anything went wrong
+    (Load then loads from silver as always). Nothing is committed here: a kill, a split or
+    a failure rolls it all back with the connection."""
+
+    def __init__(self, ctxs: list[RunContext], urls: list[str]) -> None:
+        lead = ctxs[-1]
+        self.runs = [c.run.run_id for c in ctxs]
+        mine = set(urls)
+        earlier = [u for u in live_silver(lead.ports, lead.run.dataset) if u not in mine]
+        self._read = threading.Event()  # every silver file read: they may move (publish)
+        self._destination: Destination | None = None
+        self._thread = threading.Thread(
+            target=self._send, args=(lead, urls, earlier), name="medalist-load-ahead", daemon=True
+        )
+        self._thread.start()
+
+    def _send(self, lead: RunContext, urls: list[str], earlier: list[str]) -> None:
+        destination = None
+        try:
+            destination = lead.ports.destination()
+            if isinstance(destination, SupportsStaging) and isinstance(lead.engine, SupportsApart):
+                reader = lead.engine.apart()
+                try:
+                    _send_silver(lead, destination, reader, urls, earlier, self._read)
+                finally:
+                    reader.close()
+                self._destination, destination = destination, None
+        except Exception:  # Load loads from silver, and says what fails then
+            self._destination = None
+        finally:
+            self._read.set()
+            if destination is not None:
+                destination.close()
+
+    def files_read(self) -> None:
+        """Wait until the thread has read every silver file it was given (it holds their rows
+        before it sends one), so that they may be published."""
+        self._read.wait()
+
+    def take(self, ctxs: list[RunContext]) -> Destination | None:
+        """The destination with the batch's silver rows in its open transaction, when they
+        were all sent and the batch is still the one they were read for; once."""
+        self._thread.join()
+        destination, self._destination = self._destination, None
+        if destination is not None and [c.run.run_id for c in ctxs] != self.runs:
+            destination.close()
+            return None
+        return destination
+
+    def close(self) -> None:
+        """Roll back what was not taken."""
+        found = self.take([])
+        if found is not None:
+            found.close()
+
+
+def load_ahead(ctxs: list[RunContext], urls: list[str]) -> BatchAhead | None:
+    """A BatchAhead for the batch's staged silver files (`urls`), when its rows go to the
+    destination as one keyed merge through an engine that reads apart; otherwise None."""
+    lead = ctxs[-1]
+    dataset = lead.dataset
+    if (
+        len(ctxs) < 2
+        or dataset.load_mode != LoadMode.merge
+        or not dataset.primary_key
+        or not isinstance(lead.engine, SupportsApart)
+    ):
+        return None
+    return BatchAhead(ctxs, urls)
+
+
+def load_batch(ctxs: list[RunContext], ahead: BatchAhead | None = None) -> dict[str, LoadResult]:
+    """run id -> its Load result. The tables shared by the batch (gold) count in each.
+    `ahead`: the batch's silver rows already sent, in the transaction it holds."""
     lead = ctxs[-1]
     sweep(lead.ports, lead.pipeline)
     loads_models = any(m.load_mode != LoadMode.none for m in lead.pipeline.models.values())
     if lead.dataset.load_mode == LoadMode.none and not loads_models:
         return {c.run.run_id: LoadResult({}) for c in ctxs}
-    destination = lead.ports.destination()
+    sent = ahead.take(ctxs) if ahead is not None else None
+    destination = sent or lead.ports.destination()
     try:
         with destination.transaction():
-            silver = _silver(ctxs, destination)
+            silver = _credited(ctxs) if sent else _silver(ctxs, destination)
             shared = load._gold(lead, destination)
             built = _in_destination(lead, destination)
     finally:
@@ -45,7 +127,6 @@ def _silver(ctxs: list[RunContext], destination: Destination) -> dict[str, dict[
     """run id -> {table: rows} for the batch's silver."""
     lead = ctxs[-1]
     dataset, mode = lead.dataset, lead.dataset.load_mode
-    table = str(TableRef("silver", lead.run.dataset))
     if mode == LoadMode.none:
         return {}
     keyed_merge = mode == LoadMode.merge and bool(dataset.primary_key)
@@ -77,9 +158,45 @@ def _silver(ctxs: list[RunContext], destination: Destination) -> dict[str, dict[
             lead.run.run_id,
             reread=reread if new_keys else None,
         )
-    # Each run is credited with its silver rows (a key repeated later in the batch is sent
-    # once, as its latest row).
+    return _credited(ctxs)
+
+
+def _credited(ctxs: list[RunContext]) -> dict[str, dict[str, int]]:
+    """Each run is credited with its silver rows (a key repeated later in the batch is sent
+    once, as its latest row)."""
+    table = str(TableRef("silver", ctxs[-1].run.dataset))
     return {c.run.run_id: {table: c.result(TransformResult).rows_silver} for c in ctxs}
+
+
+def _send_silver(
+    lead: RunContext,
+    destination: Destination,
+    reader: ReadsApart,
+    urls: list[str],
+    earlier: list[str],
+    read: threading.Event,
+) -> None:
+    """The keyed merge of `_silver`, from the staged files, through `reader`, without
+    committing; `read` is set once every file has been read."""
+    key = list(lead.dataset.primary_key)
+    new_keys = not reader.keys_overlap(earlier, urls, key)
+    rows = reader.hold_latest(urls, key)
+    read.set()
+    with ExitStack() as readers:
+        data = readers.enter_context(reader.scan(rows))
+
+        def reread() -> pa.RecordBatchReader:
+            data.close()
+            return readers.enter_context(reader.scan(rows))
+
+        destination.load(
+            TableRef("silver", lead.run.dataset),
+            data,
+            LoadMode.merge,
+            key,
+            lead.run.run_id,
+            reread=reread if new_keys else None,
+        )
 
 
 def _in_destination(lead: RunContext, destination: Destination) -> dict[str, int]:

@@ -22,12 +22,26 @@ class LocalStorage:
         self.root = root
         for zone in ZONES:
             (root / zone).mkdir(parents=True, exist_ok=True)
+        self._folders: dict[Path, Path] = {}  # folder -> resolved, for `_path`
 
     def _path(self, zone: Zone, path: str) -> Path:
-        full = (self.root / zone / path).resolve()
-        if not full.is_relative_to((self.root / zone).resolve()):
+        """The file's real path, refused when it is not inside the zone (`..`, a symlink out).
+        The folders on the way are resolved once each: a 1,000-file burst asks for 22,000
+        paths in a handful of folders, and resolving each path whole (an lstat per part)
+        was 1.6 s of its profile. The file itself is followed when it is a symlink."""
+        given = self.root / zone / path
+        full = self._resolved(given.parent) / given.name
+        if given.name in ("", ".", "..") or full.is_symlink():
+            full = given.resolve()
+        if not full.is_relative_to(self._resolved(self.root / zone)):
             raise ValueError(f"{path!r} escapes the {zone} zone")
         return full
+
+    def _resolved(self, folder: Path) -> Path:
+        found = self._folders.get(folder)
+        if found is None:
+            found = self._folders[folder] = folder.resolve()
+        return found
 
     def find(self, zone: Zone, pattern: str) -> list[StoredFile]:
         base = self.root / zone

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -17,7 +18,7 @@ from medalist.config import Format
 from medalist.contracts.rules import Reading, ident, literal, row_checks_only
 from medalist.engine import Validation, ValidationJob
 from medalist.engine.duckdb.base import _TAG
-from medalist.engine.duckdb.batch import BatchValidation
+from medalist.engine.duckdb.batch import _SLOTS, BatchValidation
 from medalist.engine.duckdb.errors import _unreadable
 from medalist.engine.duckdb.merge import Merging
 from medalist.engine.duckdb.streaming import _BROKEN, BATCH_ROWS
@@ -118,8 +119,14 @@ class DuckDBEngine(BatchValidation, Merging):
     def _stream(self, sql: str) -> pa.RecordBatchReader:
         return self.con.sql(sql).to_arrow_reader(BATCH_ROWS)
 
+    def apart(self) -> Apart:
+        """The same database on a connection of its own, for one other thread (a batch's
+        load ahead reads silver on it while this connection builds gold)."""
+        return Apart(self.con.cursor())
+
     def close(self) -> None:
         self.con.close()
+        self._remove_slots()
         if self._scratch is not None:
             for path in (self._scratch, self._scratch.with_name(self._scratch.name + ".wal")):
                 path.unlink(missing_ok=True)
@@ -144,9 +151,25 @@ def _bytes(setting: str) -> int:
 
 
 def _remove_stale_scratch(folder: Path) -> None:
-    """Scratch databases of engines that died without closing (no run lasts a day)."""
+    """Scratch databases and folders of engines that died without closing (no run lasts a
+    day)."""
     cutoff = time.time() - _STALE_S
     for path in [*folder.glob(f"{_SCRATCH}*.duckdb*"), *folder.glob(f"{_BROKEN}*.parquet")]:
         with contextlib.suppress(OSError):
             if path.stat().st_mtime < cutoff:
                 path.unlink()
+    for path in folder.glob(f"{_SLOTS}*"):  # a batch's partitioned writes (engine/duckdb/batch)
+        with contextlib.suppress(OSError):
+            if path.is_dir() and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+class Apart(Merging):
+    """A second connection to an engine's database (`DuckDBEngine.apart`): it reads, it
+    makes no view, so it never meets the engine's own catalog changes."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def close(self) -> None:
+        self.con.close()
