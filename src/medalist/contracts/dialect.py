@@ -53,8 +53,9 @@ class Dialect:
     def full_match(self, text: str, pattern: str) -> str:
         return f"regexp_full_match({text}, {self.literal(pattern)})"
 
-    def labels(self, items: Sequence[str]) -> str:
-        """The non-NULL values of text expressions, as a list."""
+    def labels(self, items: Sequence[str], broken: Sequence[str] = ()) -> str:
+        """The non-NULL values of text expressions, as a list. `broken` are the conditions
+        under which an item is not NULL (item i is NULL unless condition i holds)."""
         return f"list_filter(CAST([{', '.join(items)}] AS VARCHAR[]), lambda r: r IS NOT NULL)"
 
     def size(self, lst: str) -> str:
@@ -180,9 +181,19 @@ class SparkDialect(Dialect):
     def full_match(self, text: str, pattern: str) -> str:
         return f"({text} RLIKE {self.literal('^(?:' + pattern + ')$')})"
 
-    def labels(self, items: Sequence[str]) -> str:
+    def labels(self, items: Sequence[str], broken: Sequence[str] = ()) -> str:
+        # `filter` with a lambda runs interpreted, its arguments too (CodegenFallback), so a
+        # list of every condition in every row cost more than typing the row; most rows break
+        # nothing: one compiled OR of the conditions first, the list only when one holds.
+        empty = "CAST(array() AS ARRAY<STRING>)"
+        if not items:
+            return empty
         listed = ", ".join(f"CAST({i} AS STRING)" for i in items)
-        return f"filter(CAST(array({listed}) AS ARRAY<STRING>), r -> r IS NOT NULL)"
+        found = f"filter(CAST(array({listed}) AS ARRAY<STRING>), r -> r IS NOT NULL)"
+        if not broken:
+            return found
+        held = " OR ".join(f"({b})" for b in broken)
+        return f"CASE WHEN {held} THEN {found} ELSE {empty} END"
 
     def size(self, lst: str) -> str:
         return f"size({lst})"

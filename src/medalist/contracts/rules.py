@@ -244,7 +244,7 @@ def _listed(checks: list[Check], reasons: bool = False, d: Dialect = DUCKDB) -> 
         f"CASE WHEN {c.broken} THEN {c.reason if reasons else d.literal(c.label)} END"
         for c in checks
     ]
-    return d.labels(items)
+    return d.labels(items, [c.broken for c in checks])
 
 
 def checked_sql(

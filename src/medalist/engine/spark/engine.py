@@ -22,7 +22,7 @@ from medalist.engine.duckdb import DuckDBEngine
 from medalist.engine.portable import spark_sql, view_name
 from medalist.engine.spark.session import spark_session
 from medalist.engine.spark.validation import validate
-from medalist.engine.spark.writer import combine
+from medalist.engine.spark.writer import combine, write_parts
 from medalist.errors import InputError
 from medalist.incremental import Decomposable
 
@@ -157,5 +157,5 @@ class SparkEngine:
 
     def _write(self, df: Any, out_url: str, tag: str | None = None) -> int:
         parts = self._tmp / f"parts-{uuid.uuid4().hex}"
-        df.write.parquet(str(parts))
+        write_parts(df, parts)
         return combine(parts, out_url, tag)

@@ -24,7 +24,7 @@ from medalist.engine import FileSpec, Validation, ValidationJob
 from medalist.engine.duckdb.errors import _refuse_file
 from medalist.engine.spark.reader import CORRUPT, read_landed
 from medalist.engine.spark.rows import BAD, LISTS, ROW, Census, census, rows_per_split
-from medalist.engine.spark.writer import Output, batches, combine, part_files
+from medalist.engine.spark.writer import Output, batches, combine, part_files, write_parts
 from medalist.engine.split import RisingKeys, TapThread
 from medalist.errors import InputError
 
@@ -51,7 +51,7 @@ def validate(spark: Any, tmp: Path, delivered: list[str] | None, job: Validation
     checked = spark.sql(_checked_sql(job, reading, source, _delimiter(file)))
     checked_dir = tmp / f"checked-{uuid.uuid4().hex}"
     try:
-        checked.write.parquet(str(checked_dir))
+        write_parts(checked, checked_dir)
     except Exception as exc:  # the reader's error, in our words
         raise _unreadable(exc, file) from None
     parts = part_files(checked_dir)
@@ -219,16 +219,17 @@ def _deduped(
     columns = [*job.dataset.columns, *job.extras, *LINEAGE, ROW]
     by = ", ".join(SPARK.ident(c) for c in job.dataset.primary_key)
     repeated = tmp / f"repeated-{uuid.uuid4().hex}"
-    spark.sql(
+    found = spark.sql(
         f"SELECT {ROW} FROM (SELECT {ROW}, row_number() OVER (PARTITION BY {by} ORDER BY "
         f"{ROW} DESC) AS _rn FROM parquet.`{checked_dir}` WHERE NOT {BAD}) WHERE _rn > 1"
-    ).write.parquet(str(repeated))
+    )
+    write_parts(found, repeated)
     if not _rows_in(repeated):
         return None
     parts = tmp / f"parts-{uuid.uuid4().hex}"
     valid = spark.read.parquet(str(checked_dir)).where(f"NOT {BAD}").select(*columns)
     kept = valid.join(spark.read.parquet(str(repeated)), ROW, "left_anti").select(*columns)
-    kept.write.parquet(str(parts))
+    write_parts(kept, parts)
     return combine(parts, job.silver_url, rows=_numbered(number))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -63,6 +64,12 @@ class Output:
         self._pending.clear()
         self._writer.write_table(table, row_group_size=BATCH_ROWS)
         self.rows += table.num_rows
+
+
+def write_parts(df: Any, parts_dir: Path) -> None:
+    """Spark writes `df` as part files the driver reads once and removes: LZ4, not the lake's
+    zstd (cheaper to write: about 1.4 of 9.5 JVM CPU s per million checked rows)."""
+    df.write.option("compression", "lz4_raw").parquet(str(parts_dir))
 
 
 def batches(parts: Sequence[Path], columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
