@@ -150,33 +150,16 @@ def test_a_batch_validated_in_one_pass_gives_each_file_what_it_gets_alone(
 def test_a_file_that_breaks_the_combined_read_fails_alone_and_the_pass_goes_on(
     tmp_path: Path,
 ) -> None:
-    from datetime import UTC, datetime
-
-    from medalist.config import DatasetSpec, Format
-    from medalist.engine import FileSpec, Validation, ValidationJob
+    from medalist.engine import Validation
     from medalist.errors import InputError
 
-    dataset = DatasetSpec.model_validate(ORDERS_CONTRACT)
     names = ["a-good.csv", "b-broken-rows.csv", "gone.csv", "c-repeats.csv", "j-good.csv"]
     jobs = []
     for name in names:
         landed = tmp_path / name
         if name in FILES:
             landed.write_text(str(FILES[name]))
-        jobs.append(
-            ValidationJob(
-                file=FileSpec(str(landed), Format.csv, dataset.csv, ",", frozenset(), 100),
-                dataset_name="orders",
-                dataset=dataset,
-                mapping={c: c for c in dataset.columns},
-                extras={},
-                run_id=f"run-{name}",
-                source_file=f"orders/{name}",
-                ingested_at=datetime(2026, 12, 3, tzinfo=UTC),
-                silver_url=str(tmp_path / f"silver-{name}.parquet"),
-                quarantine_url=str(tmp_path / f"quarantine-{name}.parquet"),
-            )
-        )
+        jobs.append(_job(tmp_path, name, size=100))
     engine = DuckDBEngine(temp_dir=tmp_path / "engine")
     try:
         results = engine.validate_many(jobs)
@@ -203,33 +186,16 @@ def test_a_batch_makes_its_per_file_writes_in_folders_it_reuses_and_leaves_nothi
     the engine removes them when it closes, or a later engine when it died a day ago."""
     import os
     import time
-    from datetime import UTC, datetime
 
-    from medalist.config import DatasetSpec, Format
-    from medalist.engine import FileSpec, ValidationJob
     from medalist.engine.duckdb import batch
 
     monkeypatch.setattr(batch, "PASS_FILES", 2)  # 6 files: 3 passes
-    dataset = DatasetSpec.model_validate(ORDERS_CONTRACT)
     names = ["a-good.csv", "b-broken-rows.csv", "c-repeats.csv", "j-good.csv", "k-crlf.csv"]
     names.append("l-quoted.csv")
     jobs = []
     for name in names:
         (tmp_path / name).write_bytes(str(FILES[name]).encode())
-        jobs.append(
-            ValidationJob(
-                file=FileSpec(str(tmp_path / name), Format.csv, dataset.csv, ",", frozenset(), 1),
-                dataset_name="orders",
-                dataset=dataset,
-                mapping={c: c for c in dataset.columns},
-                extras={},
-                run_id=f"run-{name}",
-                source_file=f"orders/{name}",
-                ingested_at=datetime(2026, 12, 3, tzinfo=UTC),
-                silver_url=str(tmp_path / f"silver-{name}.parquet"),
-                quarantine_url=str(tmp_path / f"quarantine-{name}.parquet"),
-            )
-        )
+        jobs.append(_job(tmp_path, name, size=1))
     temp = tmp_path / "engine"
     stale = temp / "batch-left-by-a-dead-engine"
     (stale / "_batch_file=0").mkdir(parents=True)
@@ -248,3 +214,26 @@ def test_a_batch_makes_its_per_file_writes_in_folders_it_reuses_and_leaves_nothi
     for name in names:
         assert (tmp_path / f"silver-{name}.parquet").exists()
     assert (tmp_path / "quarantine-b-broken-rows.csv.parquet").exists()
+
+
+def _job(folder: Path, name: str, size: int) -> Any:
+    """The ValidationJob of orders file `name` landed in `folder` (silver and quarantine
+    written beside it)."""
+    from datetime import UTC, datetime
+
+    from medalist.config import DatasetSpec, Format
+    from medalist.engine import FileSpec, ValidationJob
+
+    dataset = DatasetSpec.model_validate(ORDERS_CONTRACT)
+    return ValidationJob(
+        file=FileSpec(str(folder / name), Format.csv, dataset.csv, ",", frozenset(), size),
+        dataset_name="orders",
+        dataset=dataset,
+        mapping={c: c for c in dataset.columns},
+        extras={},
+        run_id=f"run-{name}",
+        source_file=f"orders/{name}",
+        ingested_at=datetime(2026, 12, 3, tzinfo=UTC),
+        silver_url=str(folder / f"silver-{name}.parquet"),
+        quarantine_url=str(folder / f"quarantine-{name}.parquet"),
+    )
