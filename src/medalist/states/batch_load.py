@@ -15,6 +15,7 @@ destination's models to that transaction and commits it, as it would its own.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextlib import ExitStack
 
 import pyarrow as pa
@@ -143,22 +144,34 @@ def _silver(ctxs: list[RunContext], destination: Destination) -> dict[str, dict[
     mine = set(urls)
     earlier = [u for u in live_silver(lead.ports, name) if u not in mine]
     new_keys = not engine.keys_overlap(earlier, urls, list(dataset.primary_key))
+    _merge(lead, destination, lambda: engine.scan_table(INCOMING, name), new_keys)
+    return _credited(ctxs)
+
+
+def _merge(
+    lead: RunContext,
+    destination: Destination,
+    scan: Callable[[], pa.RecordBatchReader],
+    new_keys: bool,
+) -> None:
+    """The batch's silver rows (`scan` opens them) merged by key into the destination. With
+    `new_keys` (no earlier run holds one) the destination may insert them plainly, and reads
+    them again (`scan`) to merge after all if a key was there."""
     with ExitStack() as readers:
-        data = readers.enter_context(engine.scan_table(INCOMING, name))
+        data = readers.enter_context(scan())
 
         def reread() -> pa.RecordBatchReader:
             data.close()  # the engine takes one open result at a time (decision 0003)
-            return readers.enter_context(engine.scan_table(INCOMING, name))
+            return readers.enter_context(scan())
 
         destination.load(
-            TableRef("silver", name),
+            TableRef("silver", lead.run.dataset),
             data,
             LoadMode.merge,
-            dataset.primary_key,
+            lead.dataset.primary_key,
             lead.run.run_id,
             reread=reread if new_keys else None,
         )
-    return _credited(ctxs)
 
 
 def _credited(ctxs: list[RunContext]) -> dict[str, dict[str, int]]:
@@ -182,21 +195,7 @@ def _send_silver(
     new_keys = not reader.keys_overlap(earlier, urls, key)
     rows = reader.hold_latest(urls, key)
     read.set()
-    with ExitStack() as readers:
-        data = readers.enter_context(reader.scan(rows))
-
-        def reread() -> pa.RecordBatchReader:
-            data.close()
-            return readers.enter_context(reader.scan(rows))
-
-        destination.load(
-            TableRef("silver", lead.run.dataset),
-            data,
-            LoadMode.merge,
-            key,
-            lead.run.run_id,
-            reread=reread if new_keys else None,
-        )
+    _merge(lead, destination, lambda: reader.scan(rows), new_keys)
 
 
 def _in_destination(lead: RunContext, destination: Destination) -> dict[str, int]:
